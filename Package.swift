@@ -1,0 +1,87 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "EnclaveKit",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "enclavekit", targets: ["enclavekit"]),
+        .executable(name: "enclavekit-fuzz", targets: ["EnclaveKitFuzz"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+    ],
+    targets: [
+        // C libraries from Debian, imported as system libraries.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // Shared foundations: bounds-checked bytes, streaming digests, atomic output, typed errors.
+        .target(name: "EnclaveCore", dependencies: ["COpenSSL", "CZlib"], swiftSettings: strictSettings),
+        // Deterministic cpio/tar writing; safe reading of tar, cpio and container images.
+        .target(name: "Archive", dependencies: ["EnclaveCore", "CLibArchive"], swiftSettings: strictSettings),
+        // AWS Nitro Enclaves: EIF, PCRs, COSE signature section, attestation documents.
+        .target(
+            name: "Nitro",
+            dependencies: [
+                "EnclaveCore", "Archive",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strictSettings),
+        // Intel SGX: MRENCLAVE, SGXS, ELF layouts, Gramine, SIGSTRUCT.
+        .target(name: "SGX", dependencies: ["EnclaveCore", "COpenSSL"], swiftSettings: strictSettings),
+        // OVMF firmware layout shared by TDX and SEV-SNP: reset-vector GUID table and metadata tables.
+        .target(name: "OVMF", dependencies: ["EnclaveCore"], swiftSettings: strictSettings),
+        // Intel TDX: MRTD, RTMR event replay, Authenticode.
+        .target(name: "TDX", dependencies: ["EnclaveCore", "OVMF"], swiftSettings: strictSettings),
+        // AMD SEV-SNP: launch digest.
+        .target(name: "SEVSNP", dependencies: ["EnclaveCore", "OVMF"], swiftSettings: strictSettings),
+        // Releases: manifest, canonical JSON, DSSE/in-toto, keys, threshold policy.
+        .target(
+            name: "Release",
+            dependencies: [
+                "EnclaveCore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strictSettings),
+
+        // The command line: argument mapping only.
+        .executableTarget(
+            name: "enclavekit",
+            dependencies: [
+                "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strictSettings),
+        // Fuzz harnesses for every parser (libFuzzer with -sanitize=fuzzer, a corpus replayer otherwise).
+        .executableTarget(
+            name: "EnclaveKitFuzz",
+            dependencies: ["EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release"],
+            swiftSettings: strictSettings),
+
+        .testTarget(name: "EnclaveCoreTests", dependencies: ["EnclaveCore"], swiftSettings: strictSettings),
+        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "EnclaveCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "NitroTests", dependencies: ["Nitro", "Archive", "EnclaveCore"], swiftSettings: strictSettings),
+        .testTarget(name: "SGXTests", dependencies: ["SGX", "EnclaveCore"], swiftSettings: strictSettings),
+        .testTarget(name: "OVMFTests", dependencies: ["OVMF", "EnclaveCore"], swiftSettings: strictSettings),
+        .testTarget(name: "TDXTests", dependencies: ["TDX", "OVMF", "EnclaveCore"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "SEVSNPTests", dependencies: ["SEVSNP", "OVMF", "EnclaveCore"], swiftSettings: strictSettings),
+        .testTarget(name: "ReleaseTests", dependencies: ["Release", "EnclaveCore"], swiftSettings: strictSettings),
+        .testTarget(name: "EnclaveKitCLITests", dependencies: ["EnclaveCore"], swiftSettings: strictSettings),
+    ]
+)

@@ -1,0 +1,94 @@
+internal import COpenSSL
+
+/// The hash functions EnclaveKit measures with.
+public enum HashAlgorithm: String, Sendable, CaseIterable, Codable {
+    case sha256, sha384, sha512
+
+    public var digestSize: Int {
+        switch self {
+        case .sha256: 32
+        case .sha384: 48
+        case .sha512: 64
+        }
+    }
+
+    fileprivate var evp: OpaquePointer? {
+        switch self {
+        case .sha256: EVP_sha256()
+        case .sha384: EVP_sha384()
+        case .sha512: EVP_sha512()
+        }
+    }
+}
+
+/// A streaming SHA-2 hash through OpenSSL's EVP interface. One object owns one `EVP_MD_CTX` and frees
+/// it in `deinit`. `copy()` forks the running state, so two digests that share a prefix (PCR0 and
+/// PCR1 of an EIF) hash the prefix once.
+///
+/// ```swift
+/// let h = Digest(.sha384)
+/// h.update(kernelBytes)
+/// let pcr1Hash = h.copy().finalize()
+/// ```
+/// Not thread-safe: use one object per thread (it is `Sendable` only so it can be handed over).
+public final class Digest: @unchecked Sendable {
+    // @unchecked: the context is owned exclusively by this object and never shared between threads
+    // at the same time; callers hand a Digest from one thread to another, they do not share it.
+    public let algorithm: HashAlgorithm
+    private let ctx: OpaquePointer
+
+    public init(_ algorithm: HashAlgorithm) {
+        guard let ctx = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new: out of memory") }
+        guard EVP_DigestInit_ex(ctx, algorithm.evp, nil) == 1 else { fatalError("EVP_DigestInit_ex failed") }
+        self.algorithm = algorithm
+        self.ctx = ctx
+    }
+
+    private init(copying other: Digest) {
+        guard let ctx = EVP_MD_CTX_new() else { fatalError("EVP_MD_CTX_new: out of memory") }
+        guard EVP_MD_CTX_copy_ex(ctx, other.ctx) == 1 else { fatalError("EVP_MD_CTX_copy_ex failed") }
+        self.algorithm = other.algorithm
+        self.ctx = ctx
+    }
+
+    deinit { EVP_MD_CTX_free(ctx) }
+
+    public func update(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { update($0) }
+    }
+
+    public func update(_ buffer: UnsafeRawBufferPointer) {
+        guard buffer.count > 0, let base = buffer.baseAddress else { return }
+        guard EVP_DigestUpdate(ctx, base, buffer.count) == 1 else { fatalError("EVP_DigestUpdate failed") }
+    }
+
+    public func update<S: Sequence>(contentsOf bytes: S) where S.Element == UInt8 {
+        update(Array(bytes))
+    }
+
+    /// A new object with the same running state.
+    public func copy() -> Digest { Digest(copying: self) }
+
+    /// Finishes the hash. The object must not be updated afterwards.
+    public func finalize() -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        guard EVP_DigestFinal_ex(ctx, &out, &length) == 1 else { fatalError("EVP_DigestFinal_ex failed") }
+        return Array(out.prefix(Int(length)))
+    }
+
+    public static func hash(_ algorithm: HashAlgorithm, _ bytes: [UInt8]) -> [UInt8] {
+        let d = Digest(algorithm)
+        d.update(bytes)
+        return d.finalize()
+    }
+
+    public static func sha256(_ bytes: [UInt8]) -> [UInt8] { hash(.sha256, bytes) }
+    public static func sha384(_ bytes: [UInt8]) -> [UInt8] { hash(.sha384, bytes) }
+    public static func sha512(_ bytes: [UInt8]) -> [UInt8] { hash(.sha512, bytes) }
+
+    /// SHA-2 of `string`'s UTF-8 bytes.
+    public static func hash(_ algorithm: HashAlgorithm, utf8 string: String) -> [UInt8] {
+        hash(algorithm, Array(string.utf8))
+    }
+}

@@ -1,0 +1,64 @@
+import Dispatch
+
+/// Reads byte ranges of a file once, in bounded chunks, and hands each chunk to consumers.
+///
+/// Memory stays at one chunk (4 MiB by default) whatever the file size. When several consumers need
+/// the same bytes (PCR0 and PCR2 both hash the app ramdisk), ``ParallelLanes`` runs them on separate
+/// cores over the same chunk, so the file is read once and the wall time is that of one hash.
+public enum FileStream {
+    public static let defaultChunkSize = 4 << 20
+
+    /// Streams `ranges` of `file` in order. `body(rangeIndex, chunk)` sees each range's bytes in order.
+    public static func forEachChunk(
+        of file: FileInput, ranges: [Range<UInt64>], chunkSize: Int = defaultChunkSize,
+        progress: ProgressBar? = nil,
+        _ body: (Int, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64)
+        defer { buffer.deallocate() }
+        for (index, range) in ranges.enumerated() {
+            guard range.upperBound <= file.size else {
+                throw FormatError(
+                    .truncated, format: "file", offset: file.size,
+                    "expected data up to offset \(range.upperBound), the file ends at \(file.size)", file: file.path)
+            }
+            var offset = range.lowerBound
+            while offset < range.upperBound {
+                let want = Int(min(UInt64(chunkSize), range.upperBound - offset))
+                let window = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want])
+                let got = try file.read(into: window, at: offset)
+                guard got == want else {
+                    throw FormatError(
+                        .truncated, format: "file", offset: offset + UInt64(got), "file shrank while reading",
+                        file: file.path)
+                }
+                try body(index, UnsafeRawBufferPointer(window))
+                offset += UInt64(want)
+                progress?.advance(by: UInt64(want))
+            }
+        }
+    }
+
+    /// SHA-2 of a whole file, streamed.
+    public static func hash(path: String, _ algorithm: HashAlgorithm, progress: ProgressBar? = nil) throws -> [UInt8] {
+        let file = try FileInput(path: path)
+        let digest = Digest(algorithm)
+        try forEachChunk(of: file, ranges: [0..<file.size], progress: progress) { _, chunk in digest.update(chunk) }
+        return digest.finalize()
+    }
+}
+
+/// Runs several consumers of one buffer at once, one per core (a consumer must only touch its own state).
+public enum ParallelLanes {
+    public static func run(_ buffer: UnsafeRawBufferPointer, _ lanes: [(UnsafeRawBufferPointer) -> Void]) {
+        switch lanes.count {
+        case 0: return
+        case 1: lanes[0](buffer)
+        default:
+            // The buffer outlives concurrentPerform, which returns only when every lane is done.
+            nonisolated(unsafe) let shared = buffer
+            nonisolated(unsafe) let work = lanes
+            DispatchQueue.concurrentPerform(iterations: work.count) { work[$0](shared) }
+        }
+    }
+}

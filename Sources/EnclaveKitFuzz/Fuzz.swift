@@ -1,0 +1,49 @@
+import EnclaveCore
+import OVMF
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+// Fuzz harnesses for every parser that reads untrusted bytes.
+//
+// Built with `swift build --product enclavekit-fuzz -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING`
+// this is a libFuzzer binary; the harness is chosen by the FUZZ_TARGET environment variable.
+// Built normally it replays files through the same harness (`enclavekit-fuzz TARGET FILE...`), so a
+// crash found once stays a regression test (see `.ci/fuzz`).
+
+/// Each harness parses hostile bytes. Throwing is the expected outcome; crashing is a bug.
+let harnesses: [String: @Sendable ([UInt8]) -> Void] = [
+    "ovmf-guid-table": { bytes in _ = try? OVMFGUIDTable(firmware: bytes) }
+]
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }), let harness = harnesses[name] else {
+        StandardError.write("set FUZZ_TARGET to one of: \(harnesses.keys.sorted().joined(separator: ", "))\n")
+        exit(2)
+    }
+    harness(Array(UnsafeBufferPointer(start: data, count: size)))
+    return 0
+}
+
+#if !FUZZING
+    @main
+    enum Replay {
+        static func main() throws {
+            let args = Array(CommandLine.arguments.dropFirst())
+            guard let name = args.first, let harness = harnesses[name] else {
+                print(
+                    "usage: enclavekit-fuzz TARGET FILE...  (targets: \(harnesses.keys.sorted().joined(separator: ", ")))"
+                )
+                exit(2)
+            }
+            for path in args.dropFirst() {
+                harness(try FileInput.contents(of: path, limit: 256 << 20))
+            }
+            print("replayed \(args.count - 1) inputs through \(name)")
+        }
+    }
+#endif

@@ -1,0 +1,81 @@
+import ArgumentParser
+import EnclaveCore
+
+/// One file format that `enclavekit measure` can recognise and measure.
+/// Each format lives in its own file (`Measure+Nitro.swift`, `Measure+SGX.swift`, …).
+protocol MeasurableFormat {
+    /// Short name used in JSON (`eif`, `sgxs`, `sigstruct`, `tdvf`, `ovmf-snp`).
+    static var name: String { get }
+    /// Cheap check on the first bytes (up to 4 KiB) and the file size.
+    static func matches(prefix: [UInt8], file: FileInput) -> Bool
+    /// Computes the measurements.
+    static func measure(file: FileInput) throws -> MeasurementReport
+}
+
+/// What `measure` prints for one format: a title and ordered name/value pairs.
+struct MeasurementReport {
+    var format: String
+    var title: String
+    var values: [(String, String)]
+    /// Extra detail for `--json` only.
+    var extra: [(String, JSONValue)] = []
+
+    var json: JSONValue {
+        .object(
+            [("format", .string(format)), ("description", .string(title))]
+                + [("measurements", .object(values.map { ($0.0, .string($0.1)) }))] + extra)
+    }
+}
+
+struct MeasureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "measure",
+        abstract: "Detect a file's format and print its measurements.",
+        discussion: """
+            Recognises an AWS Nitro EIF (PCR0/1/2, PCR8 when signed), an SGXS stream or SIGSTRUCT \
+            (MRENCLAVE/MRSIGNER) and OVMF/TDVF firmware (MRTD, SEV-SNP launch digest with defaults).
+
+            Examples:
+              enclavekit measure image.eif
+              enclavekit measure enclave.sgxs --json
+            """)
+
+    static var formats: [any MeasurableFormat.Type] {
+        [
+            EIFFormat.self, SGXSFormat.self, SigstructFormat.self, TDVFFormat.self, SNPFirmwareFormat.self,
+        ]
+    }
+
+    @Argument(help: "The file to measure.")
+    var file: String
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() throws {
+        let input = try FileInput(path: file)
+        let prefix = try input.read(at: 0, count: Int(min(input.size, 4096)), format: "file")
+        let matching = Self.formats.filter { $0.matches(prefix: prefix, file: input) }
+        guard !matching.isEmpty else {
+            throw UsageError(
+                "\(file): not a format EnclaveKit can measure",
+                hint: "expected an EIF, an SGXS stream, a SIGSTRUCT (.sig) or OVMF/TDVF firmware")
+        }
+        var reports: [MeasurementReport] = []
+        for format in matching {
+            do {
+                reports.append(try format.measure(file: input))
+            } catch let error as FormatError {
+                throw error.in(file: file)
+            }
+        }
+        if json {
+            Output.json(.object([("file", .string(file)), ("results", .array(reports.map(\.json)))]))
+        } else {
+            for report in reports {
+                print("\(file): \(report.title)")
+                Output.table(report.values)
+            }
+        }
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+@testable import EnclaveCore
+
+@Suite struct DigestTests {
+    @Test(arguments: [
+        (HashAlgorithm.sha256, "abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        (
+            .sha384, "abc",
+            "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7"
+        ),
+        (
+            .sha384, "",
+            "38b060a751ac96384cd9327eb1b1e36a21fdb71114be07434c0cc7bf63f6e1da274edebfe76f65fbd51ad2f14898b95b"
+        ),
+    ])
+    func knownAnswers(algorithm: HashAlgorithm, input: String, expected: String) {
+        #expect(Digest.hash(algorithm, utf8: input).hex == expected)
+    }
+
+    @Test func copyForksTheRunningState() {
+        let d = Digest(.sha384)
+        d.update(Array("ab".utf8))
+        let fork = d.copy()
+        d.update(Array("c".utf8))
+        #expect(d.finalize() == Digest.sha384(Array("abc".utf8)))
+        #expect(fork.finalize() == Digest.sha384(Array("ab".utf8)))
+    }
+
+    @Test func crc32MatchesTheCheckValue() {
+        #expect(CRC32.checksum(Array("123456789".utf8)) == 0xCBF4_3926)
+        var c = CRC32()
+        c.update(Array("12345".utf8))
+        c.update(Array("6789".utf8))
+        #expect(c.value == 0xCBF4_3926)
+    }
+
+    @Test func streamedFileHashEqualsOneShot() throws {
+        let dir = try TemporaryDirectory()
+        let bytes = (0..<(9 << 20) + 17).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let path = dir.path + "/big.bin"
+        try AtomicOutput.write(bytes, to: path)
+        #expect(try FileStream.hash(path: path, .sha256) == Digest.sha256(bytes))
+    }
+}
+
+@Suite struct ByteReaderTests {
+    @Test func readsBothEndiannesses() throws {
+        var r = ByteReader([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], format: "test")
+        #expect(try r.readU16BE() == 0x0102)
+        #expect(try r.readU16LE() == 0x0403)
+        #expect(try r.readU32BE() == 0x0506_0708)
+        #expect(r.remaining == 2)
+    }
+
+    @Test func truncationNamesTheAbsoluteOffset() {
+        var r = ByteReader([1, 2, 3], format: "test", baseOffset: 100)
+        #expect(throws: FormatError(.truncated, format: "test", offset: 101, "")) {
+            _ = try r.readU8()
+            _ = try r.readU32LE()
+        }
+    }
+
+    @Test func errorLineNamesFileFormatAndOffset() {
+        let e = FormatError(.badMagic, format: "EIF", offset: 0, "expected .eif").in(file: "x.eif")
+        #expect(e.description == "x.eif: EIF: offset 0 (0x0): expected .eif")
+    }
+
+    @Test(arguments: ["", "0x", "abc", "zz", "0xg0"])
+    func hexRejectsMalformedText(_ text: String) {
+        if text.isEmpty || text == "0x" {
+            #expect(Hex.decode(text) == [])
+        } else {
+            #expect(Hex.decode(text) == nil)
+        }
+    }
+
+    @Test func hexRoundTrips() {
+        #expect(Hex.decode("0xDEADbeef") == [0xDE, 0xAD, 0xBE, 0xEF])
+        #expect(Hex.encode([0, 0xff, 0x10]) == "00ff10")
+    }
+}
+
+@Suite struct AtomicOutputTests {
+    @Test func noFileIsLeftWithoutCommit() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/out.bin"
+        do {
+            let out = try AtomicOutput(path: path)
+            try out.write([1, 2, 3])
+        }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+
+    @Test func modeIgnoresTheUmask() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/key.pem"
+        let old = umask(0o077)
+        defer { umask(old) }
+        try AtomicOutput.write([1], to: path, mode: 0o644)
+        let attrs = try FileManager.default.attributesOfItem(atPath: path)
+        #expect((attrs[.posixPermissions] as? Int) == 0o644)
+    }
+
+    @Test func missingDirectoryIsASystemError() {
+        #expect(throws: SystemError.self) { try AtomicOutput.write([1], to: "/nonexistent-dir-enclavekit/x") }
+    }
+}
+
+@Suite struct JSONValueTests {
+    @Test func escapesLikeSerdeJSON() {
+        let v: JSONValue = .object([("a/b", .string("q\"\\\n\u{01}é/")), ("n", .null)])
+        #expect(v.serialized() == #"{"a/b":"q\"\\\n\u0001é/","n":null}"#)
+    }
+
+    @Test func prettyMatchesSerdeJSONLayout() {
+        let v: JSONValue = .object([("x", .int(4)), ("y", .object([])), ("z", .array([.bool(true)]))])
+        #expect(v.serialized(style: .pretty) == "{\n  \"x\": 4,\n  \"y\": {},\n  \"z\": [\n    true\n  ]\n}")
+    }
+
+    @Test func canonicalSortsKeysAtEveryLevel() {
+        let v: JSONValue = .object([("b", .object([("d", .int(1)), ("c", .int(2))])), ("a", .string(""))])
+        #expect(v.serialized(style: .canonical) == #"{"a":"","b":{"c":2,"d":1}}"#)
+    }
+}
+
+/// A directory removed when the value goes away.
+final class TemporaryDirectory {
+    let path: String
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("enclavekit-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
