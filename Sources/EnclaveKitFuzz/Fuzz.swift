@@ -15,7 +15,17 @@ import OVMF
 // crash found once stays a regression test (see `.ci/fuzz`).
 
 /// Each harness parses hostile bytes. Throwing is the expected outcome; crashing is a bug.
-let harnesses: [String: @Sendable ([UInt8]) -> Void] = [
+/// Each area adds its harnesses in its own file (`Harnesses+Nitro.swift`, …).
+let harnesses: [String: @Sendable ([UInt8]) -> Void] =
+    coreHarnesses
+    .merging(nitroHarnesses) { a, _ in a }
+    .merging(archiveHarnesses) { a, _ in a }
+    .merging(sgxHarnesses) { a, _ in a }
+    .merging(tdxHarnesses) { a, _ in a }
+    .merging(snpHarnesses) { a, _ in a }
+    .merging(releaseHarnesses) { a, _ in a }
+
+let coreHarnesses: [String: @Sendable ([UInt8]) -> Void] = [
     "ovmf-guid-table": { bytes in _ = try? OVMFGUIDTable(firmware: bytes) }
 ]
 

@@ -4,5 +4,5 @@ struct EIFCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eif",
         abstract: "AWS Nitro Enclaves images: build, describe, ramdisks.",
-        subcommands: [])
+        subcommands: [RamdiskCommand.self])
 }

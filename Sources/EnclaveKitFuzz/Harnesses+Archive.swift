@@ -1,0 +1,4 @@
+import Archive
+
+/// Fuzz harnesses for the Archive module's parsers.
+let archiveHarnesses: [String: @Sendable ([UInt8]) -> Void] = [:]
