@@ -72,16 +72,33 @@ let package = Package(
             dependencies: ["EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release"],
             swiftSettings: strictSettings),
 
-        .testTarget(name: "EnclaveCoreTests", dependencies: ["EnclaveCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
-        .testTarget(name: "ArchiveTests", dependencies: ["Archive", "EnclaveCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
+        // One test target per module; fixtures live in each target's Fixtures/ folder.
         .testTarget(
-            name: "NitroTests", dependencies: ["Nitro", "Archive", "EnclaveCore"], swiftSettings: strictSettings),
-        .testTarget(name: "SGXTests", dependencies: ["SGX", "EnclaveCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
-        .testTarget(name: "OVMFTests", dependencies: ["OVMF", "EnclaveCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
-        .testTarget(name: "TDXTests", dependencies: ["TDX", "OVMF", "EnclaveCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
+            name: "EnclaveCoreTests", dependencies: ["EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
         .testTarget(
-            name: "SEVSNPTests", dependencies: ["SEVSNP", "OVMF", "EnclaveCore"], swiftSettings: strictSettings),
-        .testTarget(name: "ReleaseTests", dependencies: ["Release", "EnclaveCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
-        .testTarget(name: "EnclaveKitCLITests", dependencies: ["EnclaveCore"], exclude: ["Fixtures"], swiftSettings: strictSettings),
+            name: "ArchiveTests", dependencies: ["Archive", "EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "NitroTests", dependencies: ["Nitro", "Archive", "EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SGXTests", dependencies: ["SGX", "EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "OVMFTests", dependencies: ["OVMF", "EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "TDXTests", dependencies: ["TDX", "OVMF", "EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "SEVSNPTests", dependencies: ["SEVSNP", "OVMF", "EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "ReleaseTests", dependencies: ["Release", "EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "EnclaveKitCLITests", dependencies: ["EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
     ]
 )
