@@ -69,6 +69,23 @@ public final class AtomicOutput {
         bytesWritten += UInt64(buffer.count)
     }
 
+    /// Overwrites bytes already written at `offset` (to fill in a header once the body is known).
+    public func write(_ bytes: [UInt8], at offset: UInt64) throws(SystemError) {
+        precondition(offset + UInt64(bytes.count) <= bytesWritten, "positional write past the written data")
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { buffer -> Int in
+                guard let base = buffer.baseAddress else { return 0 }
+                return pwrite(fd, base + done, buffer.count - done, off_t(offset) + off_t(done))
+            }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SystemError("write", path: temporaryPath, errno: errno)
+            }
+            done += n
+        }
+    }
+
     /// Sets the mode, flushes and renames the temporary file to `path`.
     public func commit() throws(SystemError) {
         guard fchmod(fd, mode) == 0 else { throw SystemError("set the mode of", path: temporaryPath, errno: errno) }

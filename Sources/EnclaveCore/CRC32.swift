@@ -25,6 +25,12 @@ public struct CRC32: Sendable {
         bytes.withUnsafeBytes { update($0) }
     }
 
+    /// The CRC of `a ‖ b` from the CRCs of `a` and `b` and the length of `b` (zlib's `crc32_combine`),
+    /// so a header written last can still be checksummed before a body streamed first.
+    public static func combine(_ crcA: UInt32, _ crcB: UInt32, lengthB: UInt64) -> UInt32 {
+        UInt32(truncatingIfNeeded: crc32_combine(UInt(crcA), UInt(crcB), Int(lengthB)))
+    }
+
     public static func checksum(_ bytes: [UInt8]) -> UInt32 {
         var c = CRC32()
         c.update(bytes)

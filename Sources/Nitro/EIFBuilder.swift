@@ -1,0 +1,196 @@
+import EnclaveCore
+
+/// The EIF metadata section (version 4): `serde_json::to_vec(&EifIdentityInfo)`, compact, keys in
+/// eif_build's struct order (`../shared/docs/nitro-eif.md` §1.5). Not measured.
+public struct EIFMetadata: Sendable, Equatable {
+    public var imageName: String
+    public var imageVersion: String
+    /// RFC 3339; EnclaveKit never fills it from the wall clock.
+    public var buildTime: String
+    public var buildTool: String
+    public var buildToolVersion: String
+    public var operatingSystem: String
+    public var kernelVersion: String
+    public var dockerInfo: JSONValue = .null
+    public var customMetadata: JSONValue = .null
+
+    public init(
+        imageName: String, imageVersion: String, buildTime: String, buildTool: String = "eif_build",
+        buildToolVersion: String = "0.3.1", operatingSystem: String = "OS", kernelVersion: String = "kernel"
+    ) {
+        self.imageName = imageName
+        self.imageVersion = imageVersion
+        self.buildTime = buildTime
+        self.buildTool = buildTool
+        self.buildToolVersion = buildToolVersion
+        self.operatingSystem = operatingSystem
+        self.kernelVersion = kernelVersion
+    }
+
+    public var json: JSONValue {
+        .object([
+            ("ImageName", .string(imageName)), ("ImageVersion", .string(imageVersion)),
+            (
+                "BuildMetadata",
+                .object([
+                    ("BuildTime", .string(buildTime)), ("BuildTool", .string(buildTool)),
+                    ("BuildToolVersion", .string(buildToolVersion)), ("OperatingSystem", .string(operatingSystem)),
+                    ("KernelVersion", .string(kernelVersion)),
+                ])
+            ),
+            ("DockerInfo", dockerInfo), ("CustomMetadata", customMetadata),
+        ])
+    }
+
+    public func encoded() -> [UInt8] { Array(json.serialized(style: .compact).utf8) }
+
+    /// `OperatingSystem` and `KernelVersion` as nitro-cli derives them from a kernel config: words 1 and
+    /// 3 of the third line, split on space, `/` and `-` (`# Linux/x86_64 4.14.256-209… Kernel Configuration`).
+    public static func kernelInfo(fromConfig text: String) -> (os: String, kernel: String)? {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count >= 3 else { return nil }
+        let words = lines[2].split(omittingEmptySubsequences: false) { $0 == " " || $0 == "/" || $0 == "-" }
+        guard words.count > 3 else { return nil }
+        return (String(words[1]), String(words[3]))
+    }
+
+    /// RFC 3339 in UTC with `+00:00`, as chrono's `to_rfc3339` prints whole seconds.
+    public static func rfc3339(epochSeconds: Int64) -> String {
+        var days = epochSeconds >= 0 ? epochSeconds / 86_400 : (epochSeconds - 86_399) / 86_400
+        let secs = epochSeconds - days * 86_400
+        // Civil-from-days (Howard Hinnant's algorithm).
+        days += 719_468
+        let era = (days >= 0 ? days : days - 146_096) / 146_097
+        let doe = days - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let year = String(y)
+        let paddedYear = String(repeating: "0", count: max(0, 4 - year.count)) + year
+        return "\(paddedYear)-\(two(m))-\(two(d))T\(two(secs / 3600)):\(two(secs / 60 % 60)):\(two(secs % 60))+00:00"
+    }
+}
+
+/// What goes into an EIF.
+public struct EIFBuildRequest: Sendable {
+    public var kernelPath: String
+    /// The command line, measured as these exact bytes (no NUL).
+    public var cmdline: String
+    /// Ramdisks in order: the first is the bootstrap ramdisk (PCR1), the rest are the application (PCR2).
+    public var ramdiskPaths: [String]
+    public var architecture: EIFArchitecture = .x86_64
+    public var metadata: EIFMetadata
+    public var signer: EIFSigner?
+    public var algorithm: HashAlgorithm = .sha384
+
+    public init(kernelPath: String, cmdline: String, ramdiskPaths: [String], metadata: EIFMetadata) {
+        self.kernelPath = kernelPath
+        self.cmdline = cmdline
+        self.ramdiskPaths = ramdiskPaths
+        self.metadata = metadata
+    }
+}
+
+/// Writes EIF version 4 files byte for byte as `eif_build` does: sections Kernel, Cmdline, Metadata,
+/// Ramdisk…, [Signature], back to back after the 548-byte header, CRC-32 over everything but the CRC.
+///
+/// Every input is read once: the same chunk is hashed for the PCRs, checksummed and written out. The
+/// header, which needs the signature's size, is written last at offset 0, and its CRC is combined
+/// with the body's. The output appears atomically or not at all.
+///
+/// ```swift
+/// let m = try EIFBuilder.build(request, to: "image.eif")
+/// ```
+public enum EIFBuilder {
+    public static func build(_ request: EIFBuildRequest, to outputPath: String, progress: ProgressBar? = nil) throws
+        -> EIFMeasurements
+    {
+        guard !request.ramdiskPaths.isEmpty else {
+            throw UsageError(
+                "an EIF needs at least one ramdisk", hint: "pass --ramdisk FILE (the bootstrap ramdisk first)")
+        }
+        guard !request.cmdline.utf8.contains(0) else { throw UsageError("the command line contains a NUL byte") }
+        let kernel = try openInput(request.kernelPath, "kernel")
+        let ramdisks = try request.ramdiskPaths.map { try openInput($0, "ramdisk") }
+        let cmdline = Array(request.cmdline.utf8)
+        let metadata = request.metadata.encoded()
+
+        let out = try AtomicOutput(path: outputPath)
+        try out.write([UInt8](repeating: 0, count: EIFLayout.headerSize))
+        var body = CRC32()
+        var offsets: [UInt64] = []
+        var sizes: [UInt64] = []
+        var types: [EIFSectionType] = [.kernel, .cmdline, .metadata] + ramdisks.map { _ in .ramdisk }
+        var pcrs = PCRAccumulator(algorithm: request.algorithm, roles: types.map { .init($0) })
+
+        func sectionHeader(_ type: EIFSectionType, _ size: UInt64) throws {
+            var w = ByteWriter(capacity: EIFLayout.sectionHeaderSize)
+            w.appendU16BE(type.raw)
+            w.appendU16BE(0)
+            w.appendU64BE(size)
+            offsets.append(out.bytesWritten)
+            sizes.append(size)
+            body.update(w.bytes)
+            try out.write(w.bytes)
+        }
+        func memorySection(_ type: EIFSectionType, _ bytes: [UInt8]) throws {
+            try sectionHeader(type, UInt64(bytes.count))
+            let role = PCRAccumulator.Role(type)
+            try bytes.withUnsafeBytes { buffer in
+                pcrs.feed(buffer, role: role)
+                body.update(buffer)
+                try out.write(buffer)
+            }
+            pcrs.finishSection(role)
+        }
+        func fileSection(_ type: EIFSectionType, _ file: FileInput) throws {
+            try sectionHeader(type, file.size)
+            let role = PCRAccumulator.Role(type)
+            var writeError: SystemError?
+            try FileStream.forEachChunk(of: file, ranges: [0..<file.size], progress: progress) { _, chunk in
+                pcrs.feed(chunk, role: role) { buffer in
+                    body.update(buffer)
+                    do throws(SystemError) { try out.write(buffer) } catch { writeError = error }
+                }
+                if let writeError { throw writeError }
+            }
+            pcrs.finishSection(role)
+        }
+
+        try fileSection(.kernel, kernel)
+        try memorySection(.cmdline, cmdline)
+        try memorySection(.metadata, metadata)
+        for ramdisk in ramdisks { try fileSection(.ramdisk, ramdisk) }
+        let (pcr0, pcr1, pcr2) = pcrs.finalize()
+        var measurements = EIFMeasurements(algorithm: request.algorithm, pcr0: pcr0, pcr1: pcr1, pcr2: pcr2)
+        if let signer = request.signer {
+            let section = try signer.sign(pcr0: pcr0).encoded()
+            types.append(.signature)
+            try memorySection(.signature, section)
+            measurements.pcr8 = try signer.pcr8(request.algorithm)
+        }
+
+        var header = EIFHeader()
+        header.flags = request.architecture.flags
+        header.sectionOffsets = offsets
+        header.sectionSizes = sizes
+        let headerBytes = header.encoded()
+        let headerCRC = CRC32.checksum(Array(headerBytes.prefix(EIFLayout.crcOffset)))
+        header.crc32 = CRC32.combine(headerCRC, body.value, lengthB: out.bytesWritten - UInt64(EIFLayout.headerSize))
+        try out.write(header.encoded(), at: 0)
+        try out.commit()
+        return measurements
+    }
+
+    private static func openInput(_ path: String, _ what: String) throws -> FileInput {
+        do {
+            return try FileInput(path: path)
+        } catch {
+            throw UsageError("\(what): \(error)")
+        }
+    }
+}
