@@ -4,5 +4,11 @@ struct EIFCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "eif",
         abstract: "AWS Nitro Enclaves images: build, describe, ramdisks.",
-        subcommands: [RamdiskCommand.self])
+        discussion: """
+            Examples:
+              enclavekit eif build --kernel bzImage --cmdline "console=ttyS0" --ramdisk bootstrap.cpio \\
+                --ramdisk app.cpio --build-time 2024-01-01T00:00:00+00:00 --name node --output node.eif
+              enclavekit eif describe node.eif --json
+            """,
+        subcommands: [EIFBuildCommand.self, EIFDescribeCommand.self, RamdiskCommand.self])
 }

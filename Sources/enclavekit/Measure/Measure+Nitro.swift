@@ -1,9 +1,25 @@
 import EnclaveCore
+import Nitro
 
+/// `enclavekit measure` for AWS Nitro Enclaves images.
 enum EIFFormat: MeasurableFormat {
     static let name = "eif"
-    static func matches(prefix: [UInt8], file: FileInput) -> Bool { prefix.starts(with: Array(".eif".utf8)) }
+
+    static func matches(prefix: [UInt8], file: FileInput) -> Bool { prefix.starts(with: EIFLayout.magic) }
+
     static func measure(file: FileInput) throws -> MeasurementReport {
-        throw UsageError("EIF measurement is not implemented yet")
+        let image = try EIFImage(file: file)
+        let bar = ProgressBar(label: "measuring \(file.path)", total: file.size)
+        let m = try image.measure(progress: bar).measurements
+        bar.finish()
+        return MeasurementReport(
+            format: name, title: "AWS Nitro Enclaves EIF v\(image.header.version) (\(image.architecture.rawValue))",
+            values: rows(m), extra: [("HashAlgorithm", .string(PCR.algorithmName(m.algorithm)))])
+    }
+
+    static func rows(_ m: EIFMeasurements) -> [(String, String)] {
+        var rows = [("PCR0", m.pcr0.hex), ("PCR1", m.pcr1.hex), ("PCR2", m.pcr2.hex)]
+        if let pcr8 = m.pcr8 { rows.append(("PCR8", pcr8.hex)) }
+        return rows
     }
 }
