@@ -1,0 +1,142 @@
+import EnclaveCore
+import Foundation
+import Testing
+
+@testable import Nitro
+
+@Suite struct EIFSignatureTests {
+    /// PCR8 of the vector certificate (shared/vectors/README.md, computed by AWS's code).
+    static let vectorPCR8 =
+        "e3ce076aa9b19509c330975097e5097c0b3c820996564527e02e4fd2abd62b51f6754011ea9bdf486737fef2295984ae"
+
+    func signedImage(in dir: TemporaryDirectory, key: String, cert: String) throws -> (String, EIFMeasurements) {
+        var request = try EIFVector.all[1].request()
+        request.signer = try EIFSigner(
+            privateKeyPEM: try FileInput.contents(of: key), certificatePEM: try FileInput.contents(of: cert))
+        let out = dir.path + "/signed.eif"
+        return (out, try EIFBuilder.build(request, to: out))
+    }
+
+    @Test func signedImageKeepsPCR0to2AndAddsThePCR8Vector() throws {
+        let dir = try TemporaryDirectory()
+        let (path, m) = try signedImage(
+            in: dir, key: Fixtures.path("sign-key-p384.pem"), cert: Fixtures.path("sign-cert-p384.pem"))
+        #expect(m.pcr0.hex == EIFVector.all[1].pcr0)
+        #expect(m.pcr2.hex == EIFVector.all[1].pcr2)
+        #expect(m.pcr8?.hex == Self.vectorPCR8)
+        let image = try EIFImage(file: FileInput(path: path))
+        #expect(image.sections.last?.type == .signature)
+        let d = try EIFDescription(image: image)
+        #expect(d.measurements.pcr8?.hex == Self.vectorPCR8)
+        #expect(d.crcValid)
+        #expect(d.signature?.check == EIFSignature.Check(signatureValid: true, payloadMatchesPCR0: true))
+    }
+
+    @Test func pcr8IsTheExtendOfTheCertificateDERAsOpenSSLWritesIt() throws {
+        let der = try runOpenSSL(["x509", "-in", Fixtures.path("sign-cert-p384.pem"), "-outform", "DER"])
+        let expected = Digest.sha384([UInt8](repeating: 0, count: 48) + Digest.sha384(der))
+        #expect(expected.hex == Self.vectorPCR8)
+        let signer = try EIFSigner(
+            privateKeyPEM: try Fixtures.bytes("sign-key-p384.pem"),
+            certificatePEM: try Fixtures.bytes("sign-cert-p384.pem"))
+        #expect(try signer.pcr8() == expected)
+    }
+
+    /// The COSE signature, taken out of the EIF, verifies with the openssl command line alone.
+    @Test(arguments: ["prime256v1", "secp384r1", "secp521r1"])
+    func coseSignatureVerifiesWithOpenSSL(curve: String) throws {
+        let dir = try TemporaryDirectory()
+        let key = dir.path + "/key.pem"
+        let cert = dir.path + "/cert.pem"
+        _ = try runOpenSSL(["ecparam", "-name", curve, "-genkey", "-noout", "-out", key])
+        _ = try runOpenSSL([
+            "req", "-new", "-x509", "-key", key, "-subj", "/CN=test/O=EnclaveKit", "-days", "2", "-out", cert,
+        ])
+        let (path, m) = try signedImage(in: dir, key: key, cert: cert)
+        let image = try EIFImage(file: FileInput(path: path))
+        let section = try #require(image.section(.signature))
+        let sig = try EIFSignature.decode(try image.data(of: section))
+        #expect(sig.certificatePEM == (try FileInput.contents(of: cert)))
+        let cose = try sig.decodeCOSE()
+        #expect(cose.payload == EIFSignature.payload(pcr0: m.pcr0))
+        let digest = curve == "prime256v1" ? "-sha256" : curve == "secp384r1" ? "-sha384" : "-sha512"
+        let message = EIFSignature.sigStructure(protected: cose.protectedHeader, payload: cose.payload)
+        try Data(message).write(to: URL(fileURLWithPath: dir.path + "/msg"))
+        try Data(derECDSASignature(raw: cose.signature)).write(to: URL(fileURLWithPath: dir.path + "/sig.der"))
+        let pub = try runOpenSSL(["x509", "-in", cert, "-pubkey", "-noout"])
+        try Data(pub).write(to: URL(fileURLWithPath: dir.path + "/pub.pem"))
+        let out = try runOpenSSL([
+            "dgst", digest, "-verify", dir.path + "/pub.pem", "-signature", dir.path + "/sig.der", dir.path + "/msg",
+        ])
+        #expect(String(decoding: out, as: UTF8.self).contains("Verified OK"))
+    }
+
+    @Test func tamperedSignatureOrForeignPCR0IsReported() throws {
+        let dir = try TemporaryDirectory()
+        let signer = try EIFSigner(
+            privateKeyPEM: try Fixtures.bytes("sign-key-p384.pem"),
+            certificatePEM: try Fixtures.bytes("sign-cert-p384.pem"))
+        let pcr0 = [UInt8](repeating: 7, count: 48)
+        let good = try signer.sign(pcr0: pcr0)
+        #expect(try good.verify(expectedPCR0: pcr0) == .init(signatureValid: true, payloadMatchesPCR0: true))
+        #expect(try good.verify(expectedPCR0: [UInt8](repeating: 8, count: 48)).payloadMatchesPCR0 == false)
+        var cose = good.coseSign1
+        cose[cose.count - 1] ^= 1
+        let bad = EIFSignature(certificatePEM: good.certificatePEM, coseSign1: cose)
+        #expect(try bad.verify(expectedPCR0: pcr0).signatureValid == false)
+        _ = dir
+    }
+
+    @Test func keyAndCertificateMustBelongTogether() throws {
+        let dir = try TemporaryDirectory()
+        let key = dir.path + "/other.pem"
+        _ = try runOpenSSL(["ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", key])
+        #expect(throws: UsageError.self) {
+            try EIFSigner(
+                privateKeyPEM: try FileInput.contents(of: key), certificatePEM: try Fixtures.bytes("sign-cert-p384.pem")
+            )
+        }
+        #expect(throws: UsageError.self) {
+            try EIFSigner(
+                privateKeyPEM: Array("not a key".utf8), certificatePEM: try Fixtures.bytes("sign-cert-p384.pem"))
+        }
+        #expect(throws: UsageError.self) {
+            try EIFSigner(privateKeyPEM: try Fixtures.bytes("sign-key-p384.pem"), certificatePEM: Array("junk".utf8))
+        }
+    }
+
+    @Test func corruptSignatureSectionIsAFormatError() {
+        #expect(throws: FormatError.self) { try EIFSignature.decode([0x81, 0xa2, 0x63]) }
+        #expect(throws: FormatError.self) { try EIFSignature.decode(CBOR.array([]).encoded()) }
+        #expect(throws: FormatError.self) { try EIFSignature.decode(CBOR.array([.map([])]).encoded()) }
+    }
+}
+
+/// ECDSA-Sig-Value DER from a fixed-width r‖s, for handing COSE signatures to openssl.
+func derECDSASignature(raw: [UInt8]) -> [UInt8] {
+    func integer(_ bytes: ArraySlice<UInt8>) -> [UInt8] {
+        var v = Array(bytes.drop { $0 == 0 })
+        if v.isEmpty { v = [0] }
+        if v[0] & 0x80 != 0 { v.insert(0, at: 0) }
+        return [0x02] + length(v.count) + v
+    }
+    func length(_ n: Int) -> [UInt8] { n < 128 ? [UInt8(n)] : [0x81, UInt8(n)] }
+    let half = raw.count / 2
+    let body = integer(raw[0..<half]) + integer(raw[half...])
+    return [0x30] + length(body.count) + body
+}
+
+/// Runs the openssl command line and returns its standard output; fails the test on a non-zero exit.
+func runOpenSSL(_ args: [String]) throws -> [UInt8] {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    p.arguments = args
+    let out = Pipe()
+    p.standardOutput = out
+    p.standardError = Pipe()
+    try p.run()
+    let data = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    guard p.terminationStatus == 0 else { throw UsageError("openssl \(args.joined(separator: " ")) failed") }
+    return Array(data)
+}
