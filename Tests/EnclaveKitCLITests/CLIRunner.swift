@@ -25,11 +25,13 @@ struct CLIRunner {
 
     /// Runs `enclavekit args…` in `directory` with extra environment variables.
     static func run(
-        _ args: [String], in directory: String? = nil, environment: [String: String] = [:], stdin: Data? = nil
+        _ args: [String], in directory: String? = nil, environment: [String: String] = [:], stdin: Data? = nil,
+        viaShell: Bool = false
     ) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = args
+        // With viaShell, args[0] is a program (e.g. sh) run instead of enclavekit, to set a umask first.
+        process.executableURL = URL(fileURLWithPath: viaShell ? "/bin/\(args[0])" : binary)
+        process.arguments = viaShell ? Array(args.dropFirst()) : args
         if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         var env = ProcessInfo.processInfo.environment
         env["ENCLAVEKIT_NO_PROGRESS"] = "1"

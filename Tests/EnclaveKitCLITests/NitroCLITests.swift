@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+
+/// End-to-end: the built `enclavekit` binary on the Nitro vectors (inputs live in NitroTests/Fixtures).
+@Suite struct NitroCLITests {
+    static let fixtures = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("NitroTests/Fixtures").path
+
+    static func v4Args(output: String) throws -> [String] {
+        let cmdline = String(
+            decoding: try Data(contentsOf: URL(fileURLWithPath: fixtures + "/cmdline.txt")), as: UTF8.self)
+        return [
+            "eif", "build", "--kernel", fixtures + "/kernel.bin", "--cmdline", cmdline, "--ramdisk",
+            fixtures + "/bootstrap-fake.cpio", "--ramdisk", fixtures + "/customer-fake.cpio", "--ramdisk",
+            fixtures + "/extra.bin", "--build-time", "1970-01-01T00:00:00+00:00", "--build-tool", "eif_build",
+            "--build-tool-version", "0.3.1", "--img-os", "OS", "--img-kernel", "kernel", "--name", "test-v4",
+            "--version", "test-v4", "--output", output,
+        ]
+    }
+
+    static let v4PCR0 =
+        "65956609f358c9b6da354e89f451032a4d8286bcb49d3c25629cb77edad0d3f1959c5819669e0e41f6554b44336b7657"
+    static let v4SHA256 = "b5b23efb49b6187d5b9559cc0b3b57a7db8c99a94e9302782a15b9699ba57c24"
+
+    static func sha256(_ path: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/sha256sum")
+        p.arguments = [path]
+        let out = Pipe()
+        p.standardOutput = out
+        try p.run()
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return String(String(decoding: data, as: UTF8.self).prefix(64))
+    }
+
+    @Test func buildWithEifBuildFlagsIsByteIdentical() throws {
+        let dir = try TemporaryDirectory()
+        let out = dir.path + "/v4.eif"
+        let r = try CLIRunner.run(try Self.v4Args(output: out) + ["--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("\"PCR0\": \"\(Self.v4PCR0)\""))
+        #expect(r.stdout.hasPrefix("{\n  \"Measurements\": {\n    \"HashAlgorithm\": \"Sha384 { ... }\""))
+        #expect(try Self.sha256(out) == Self.v4SHA256)
+    }
+
+    /// Same inputs, different time zone, locale, umask, working directory and SOURCE_DATE_EPOCH source.
+    @Test func buildIsDeterministicAcrossEnvironments() throws {
+        let a = try TemporaryDirectory()
+        let b = try TemporaryDirectory()
+        var args = try Self.v4Args(output: "out.eif")
+        if let i = args.firstIndex(of: "--build-time") { args.removeSubrange(i...(i + 1)) }
+        let r1 = try CLIRunner.run(
+            args, in: a.path, environment: ["TZ": "Pacific/Kiritimati", "LC_ALL": "C", "SOURCE_DATE_EPOCH": "0"])
+        let r2 = try CLIRunner.run(
+            ["sh", "-c", "umask 077; exec \"$0\" \"$@\"", CLIRunner.binary] + args, in: b.path,
+            environment: ["TZ": "America/Adak", "LC_ALL": "et_EE.UTF-8", "SOURCE_DATE_EPOCH": "0"], viaShell: true)
+        #expect(r1.status == 0, "\(r1.stderr)")
+        #expect(r2.status == 0, "\(r2.stderr)")
+        #expect(try Self.sha256(a.path + "/out.eif") == Self.v4SHA256)
+        #expect(try Self.sha256(b.path + "/out.eif") == Self.v4SHA256)
+        let attrs = try FileManager.default.attributesOfItem(atPath: b.path + "/out.eif")
+        #expect((attrs[.posixPermissions] as? Int) == 0o644)
+    }
+
+    @Test func malformedSourceDateEpochIsAnError() throws {
+        let dir = try TemporaryDirectory()
+        var args = try Self.v4Args(output: dir.path + "/x.eif")
+        if let i = args.firstIndex(of: "--build-time") { args.removeSubrange(i...(i + 1)) }
+        let r = try CLIRunner.run(args, environment: ["SOURCE_DATE_EPOCH": "yesterday"])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("SOURCE_DATE_EPOCH"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/x.eif"))
+    }
+
+    @Test func describeAndMeasurePrintThePCRs() throws {
+        let dir = try TemporaryDirectory()
+        let out = dir.path + "/v4.eif"
+        #expect(try CLIRunner.run(try Self.v4Args(output: out)).status == 0)
+        let d = try CLIRunner.run(["eif", "describe", out, "--json"])
+        #expect(d.status == 0)
+        #expect(d.stdout.hasPrefix("{\n  \"EifVersion\": 4,\n  \"Measurements\": {"))
+        #expect(d.stdout.contains("\"CheckCRC\": true"))
+        #expect(d.stdout.contains("\"IsSigned\": false"))
+        #expect(d.stdout.contains("\"ImageName\": \"test-v4\""))
+        let m = try CLIRunner.run(["measure", out])
+        #expect(m.status == 0)
+        #expect(m.stdout.contains("PCR0  \(Self.v4PCR0)"))
+        let text = try CLIRunner.run(["eif", "describe", out])
+        #expect(text.stdout.contains("CRC"))
+    }
+
+    @Test func signedBuildReportsPCR8() throws {
+        let dir = try TemporaryDirectory()
+        let out = dir.path + "/s.eif"
+        let r = try CLIRunner.run(
+            try Self.v4Args(output: out) + [
+                "--private-key", Self.fixtures + "/sign-key-p384.pem", "--signing-certificate",
+                Self.fixtures + "/sign-cert-p384.pem",
+            ])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(
+            r.stdout.contains(
+                "PCR8  e3ce076aa9b19509c330975097e5097c0b3c820996564527e02e4fd2abd62b51f6754011ea9bdf486737fef2295984ae"
+            ))
+        let d = try CLIRunner.run(["eif", "describe", out, "--json"])
+        #expect(d.stdout.contains("\"SignatureCheck\": true"))
+    }
+
+    @Test func corruptFilesGiveOneLineAndNonZeroExit() throws {
+        let dir = try TemporaryDirectory()
+        let out = dir.path + "/v4.eif"
+        #expect(try CLIRunner.run(try Self.v4Args(output: out)).status == 0)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: out))
+        try bytes.prefix(300).write(to: URL(fileURLWithPath: dir.path + "/short.eif"))
+        let short = try CLIRunner.run(["measure", dir.path + "/short.eif"])
+        #expect(short.status != 0)
+        #expect(short.stderr.split(separator: "\n").count == 1)
+        #expect(short.stderr.contains("short.eif: EIF: offset 300"))
+        bytes[1000] ^= 0x55
+        try bytes.write(to: URL(fileURLWithPath: dir.path + "/flipped.eif"))
+        let flipped = try CLIRunner.run(["eif", "describe", dir.path + "/flipped.eif"])
+        #expect(flipped.status != 0)
+        #expect(flipped.stderr.contains("CRC-32 mismatch"))
+    }
+
+    @Test func missingInputLeavesNoOutput() throws {
+        let dir = try TemporaryDirectory()
+        var args = try Self.v4Args(output: dir.path + "/o.eif")
+        let k = try #require(args.firstIndex(of: "--kernel"))
+        args[k + 1] = dir.path + "/nope"
+        let r = try CLIRunner.run(args)
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("/nope"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+}
