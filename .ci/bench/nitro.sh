@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Benchmark: PCRs of a large EIF with `enclavekit measure` beside `openssl dgst -sha384` over the same
+# file, in one hyperfine run, plus peak memory. Not a test: run it by hand on a quiet machine.
+#   bash .ci/bench/nitro.sh [SIZE_MIB]      (default 1024)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+size_mib="${1:-1024}"
+command -v hyperfine >/dev/null && [ -x /usr/bin/time ] || { echo "needs hyperfine and time: apt-get install hyperfine time" >&2; exit 1; }
+swift build -c release --product enclavekit >/dev/null
+bin="$(swift build -c release --show-bin-path)/enclavekit"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# Inputs: 8 MiB kernel, 4 MiB bootstrap ramdisk, the rest as the application ramdisk (PCR2).
+head -c $((8 << 20)) /dev/urandom >"$work/kernel"
+head -c $((4 << 20)) /dev/urandom >"$work/bootstrap"
+head -c $(((size_mib - 12) << 20)) /dev/urandom >"$work/app"
+"$bin" eif build --kernel "$work/kernel" --cmdline "console=ttyS0" --ramdisk "$work/bootstrap" \
+    --ramdisk "$work/app" --output "$work/big.eif" >/dev/null
+cat "$work/big.eif" >/dev/null  # warm the page cache
+
+hyperfine --warmup 1 --runs 5 --export-json "$work/h.json" \
+    -n "openssl dgst -sha384" "openssl dgst -sha384 $work/big.eif" \
+    -n "enclavekit measure" "$bin measure $work/big.eif" \
+    -n "enclavekit eif describe (PCRs + CRC)" "$bin eif describe $work/big.eif --json"
+python3 - "$work/h.json" "$work/big.eif" <<'PY'
+import json, os, sys
+r = json.load(open(sys.argv[1]))["results"]
+size = os.path.getsize(sys.argv[2]) / 2**20
+base = r[0]["mean"]
+for x in r:
+    print(f"{x['command']:40s} {x['mean']:.3f} s  {size / x['mean']:.0f} MiB/s  throughput vs openssl: {base / x['mean']:.2f}")
+PY
+for cmd in "openssl dgst -sha384 $work/big.eif" "$bin measure $work/big.eif"; do
+    rss=$(/usr/bin/time -v $cmd 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}')
+    echo "peak RSS ${rss} KiB: ${cmd%% *} ${cmd#* }" | sed "s|$work/||"
+done
