@@ -67,7 +67,7 @@ public struct EIFSignature: Sendable {
         }
     }
 
-    static func firstCertificateDER(pem: [UInt8]) throws(FormatError) -> [UInt8] {
+    public static func firstCertificateDER(pem: [UInt8]) throws(FormatError) -> [UInt8] {
         guard let text = String(validating: pem, as: UTF8.self),
             let docs = try? PEMDocument.parseMultiple(pemString: text),
             let cert = docs.first(where: { $0.discriminator == "CERTIFICATE" })

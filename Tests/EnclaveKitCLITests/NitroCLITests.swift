@@ -1,3 +1,4 @@
+import EnclaveCore
 import Foundation
 import Testing
 
@@ -133,5 +134,27 @@ import Testing
         #expect(r.status != 0)
         #expect(r.stderr.contains("/nope"))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
+    }
+}
+
+@Suite struct NitroPCRCLITests {
+    @Test func pcrOfAFileAndOfACertificate() throws {
+        let r = try CLIRunner.run([
+            "eif", "pcr", "--signing-certificate", NitroCLITests.fixtures + "/sign-cert-p384.pem",
+        ])
+        #expect(r.status == 0)
+        #expect(
+            r.stdout.contains(
+                "e3ce076aa9b19509c330975097e5097c0b3c820996564527e02e4fd2abd62b51f6754011ea9bdf486737fef2295984ae"))
+        let f = try CLIRunner.run(["eif", "pcr", "--input", NitroCLITests.fixtures + "/bootstrap-fake.cpio"])
+        #expect(f.status == 0)
+        // The vector lists the ramdisk's SHA-384; the PCR extends it into a zero register.
+        let sha384 = try #require(
+            Hex.decode(
+                "174dedd73237f89f05e0f2009c600d30f4fb8e86bc286969cddae1f7ef33e5d87a39a294541b9eaaaad38c047dd1da09"))
+        let expected = Digest.sha384([UInt8](repeating: 0, count: 48) + sha384).hex
+        #expect(f.stdout.contains("\"PCR\": \"\(expected)\""))
+        let both = try CLIRunner.run(["eif", "pcr"])
+        #expect(both.status != 0)
     }
 }
