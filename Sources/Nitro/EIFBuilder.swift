@@ -106,6 +106,12 @@ public struct EIFBuildRequest: Sendable {
 /// let m = try EIFBuilder.build(request, to: "image.eif")
 /// ```
 public enum EIFBuilder {
+    /// Where a section's bytes come from.
+    public enum Source: Sendable {
+        case bytes([UInt8])
+        case file(FileInput, Range<UInt64>)
+    }
+
     public static func build(_ request: EIFBuildRequest, to outputPath: String, progress: ProgressBar? = nil) throws
         -> EIFMeasurements
     {
@@ -116,16 +122,42 @@ public enum EIFBuilder {
         guard !request.cmdline.utf8.contains(0) else { throw UsageError("the command line contains a NUL byte") }
         let kernel = try openInput(request.kernelPath, "kernel")
         let ramdisks = try request.ramdiskPaths.map { try openInput($0, "ramdisk") }
-        let cmdline = Array(request.cmdline.utf8)
-        let metadata = request.metadata.encoded()
+        let sections: [(EIFSectionType, Source)] =
+            [
+                (.kernel, .file(kernel, 0..<kernel.size)), (.cmdline, .bytes(Array(request.cmdline.utf8))),
+                (.metadata, .bytes(request.metadata.encoded())),
+            ] + ramdisks.map { (.ramdisk, .file($0, 0..<$0.size)) }
+        return try write(
+            sections: sections, architecture: request.architecture, signer: request.signer,
+            algorithm: request.algorithm, to: outputPath, progress: progress)
+    }
 
+    /// Signs an existing EIF (as `nitro-cli sign-eif` does): its sections are copied in table order,
+    /// back to back, without any previous signature, and a signature over its PCR0 is appended.
+    public static func sign(
+        _ image: EIFImage, with signer: EIFSigner, to outputPath: String, progress: ProgressBar? = nil
+    )
+        throws -> EIFMeasurements
+    {
+        let sections: [(EIFSectionType, Source)] = image.sections.filter { $0.type != .signature }.map {
+            ($0.type, .file(image.file, $0.dataOffset..<$0.end))
+        }
+        return try write(
+            sections: sections, architecture: image.architecture, signer: signer, algorithm: .sha384, to: outputPath,
+            progress: progress)
+    }
+
+    /// Writes `sections` in order after the header, then the signature section if there is a signer.
+    public static func write(
+        sections: [(EIFSectionType, Source)], architecture: EIFArchitecture, signer: EIFSigner?,
+        algorithm: HashAlgorithm, to outputPath: String, progress: ProgressBar? = nil
+    ) throws -> EIFMeasurements {
         let out = try AtomicOutput(path: outputPath)
         try out.write([UInt8](repeating: 0, count: EIFLayout.headerSize))
         var body = CRC32()
         var offsets: [UInt64] = []
         var sizes: [UInt64] = []
-        var types: [EIFSectionType] = [.kernel, .cmdline, .metadata] + ramdisks.map { _ in .ramdisk }
-        var pcrs = PCRAccumulator(algorithm: request.algorithm, roles: types.map { .init($0) })
+        var pcrs = PCRAccumulator(algorithm: algorithm, roles: sections.map { .init($0.0) })
 
         func sectionHeader(_ type: EIFSectionType, _ size: UInt64) throws {
             var w = ByteWriter(capacity: EIFLayout.sectionHeaderSize)
@@ -137,49 +169,43 @@ public enum EIFBuilder {
             body.update(w.bytes)
             try out.write(w.bytes)
         }
-        func memorySection(_ type: EIFSectionType, _ bytes: [UInt8]) throws {
-            try sectionHeader(type, UInt64(bytes.count))
+        func section(_ type: EIFSectionType, _ source: Source) throws {
             let role = PCRAccumulator.Role(type)
-            try bytes.withUnsafeBytes { buffer in
-                pcrs.feed(buffer, role: role)
-                body.update(buffer)
-                try out.write(buffer)
-            }
-            pcrs.finishSection(role)
-        }
-        func fileSection(_ type: EIFSectionType, _ file: FileInput) throws {
-            try sectionHeader(type, file.size)
-            let role = PCRAccumulator.Role(type)
-            var writeError: SystemError?
-            try FileStream.forEachChunk(of: file, ranges: [0..<file.size], progress: progress) { _, chunk in
-                pcrs.feed(chunk, role: role) { buffer in
+            switch source {
+            case .bytes(let bytes):
+                try sectionHeader(type, UInt64(bytes.count))
+                try bytes.withUnsafeBytes { buffer in
+                    pcrs.feed(buffer, role: role)
                     body.update(buffer)
-                    do throws(SystemError) { try out.write(buffer) } catch { writeError = error }
+                    try out.write(buffer)
                 }
-                if let writeError { throw writeError }
+            case .file(let file, let range):
+                try sectionHeader(type, range.upperBound - range.lowerBound)
+                var writeError: SystemError?
+                try FileStream.forEachChunk(of: file, ranges: [range], progress: progress) { _, chunk in
+                    pcrs.feed(chunk, role: role) { buffer in
+                        body.update(buffer)
+                        do throws(SystemError) { try out.write(buffer) } catch { writeError = error }
+                    }
+                    if let writeError { throw writeError }
+                }
             }
             pcrs.finishSection(role)
         }
 
-        try fileSection(.kernel, kernel)
-        try memorySection(.cmdline, cmdline)
-        try memorySection(.metadata, metadata)
-        for ramdisk in ramdisks { try fileSection(.ramdisk, ramdisk) }
+        for (type, source) in sections { try section(type, source) }
         let (pcr0, pcr1, pcr2) = pcrs.finalize()
-        var measurements = EIFMeasurements(algorithm: request.algorithm, pcr0: pcr0, pcr1: pcr1, pcr2: pcr2)
-        if let signer = request.signer {
-            let section = try signer.sign(pcr0: pcr0).encoded()
-            types.append(.signature)
-            try memorySection(.signature, section)
-            measurements.pcr8 = try signer.pcr8(request.algorithm)
+        var measurements = EIFMeasurements(algorithm: algorithm, pcr0: pcr0, pcr1: pcr1, pcr2: pcr2)
+        if let signer {
+            try section(.signature, .bytes(try signer.sign(pcr0: pcr0).encoded()))
+            measurements.pcr8 = try signer.pcr8(algorithm)
         }
 
         var header = EIFHeader()
-        header.flags = request.architecture.flags
+        header.flags = architecture.flags
         header.sectionOffsets = offsets
         header.sectionSizes = sizes
-        let headerBytes = header.encoded()
-        let headerCRC = CRC32.checksum(Array(headerBytes.prefix(EIFLayout.crcOffset)))
+        let headerCRC = CRC32.checksum(Array(header.encoded().prefix(EIFLayout.crcOffset)))
         header.crc32 = CRC32.combine(headerCRC, body.value, lengthB: out.bytesWritten - UInt64(EIFLayout.headerSize))
         try out.write(header.encoded(), at: 0)
         try out.commit()

@@ -140,3 +140,31 @@ func runOpenSSL(_ args: [String]) throws -> [UInt8] {
     guard p.terminationStatus == 0 else { throw UsageError("openssl \(args.joined(separator: " ")) failed") }
     return Array(data)
 }
+
+@Suite struct EIFSignExistingTests {
+    @Test func signingAnUnsignedImageKeepsItsPCRsAndAddsPCR8() throws {
+        let dir = try TemporaryDirectory()
+        let unsigned = dir.path + "/u.eif"
+        let base = try EIFBuilder.build(try EIFVector.all[1].request(), to: unsigned)
+        let signer = try EIFSigner(
+            privateKeyPEM: try Fixtures.bytes("sign-key-p384.pem"),
+            certificatePEM: try Fixtures.bytes("sign-cert-p384.pem"))
+        let signed = dir.path + "/s.eif"
+        let m = try EIFBuilder.sign(try EIFImage(file: FileInput(path: unsigned)), with: signer, to: signed)
+        #expect(m.pcr0 == base.pcr0 && m.pcr1 == base.pcr1 && m.pcr2 == base.pcr2)
+        #expect(m.pcr8?.hex == EIFSignatureTests.vectorPCR8)
+        // Re-signing replaces the signature instead of adding a second one.
+        let again = dir.path + "/s2.eif"
+        _ = try EIFBuilder.sign(try EIFImage(file: FileInput(path: signed)), with: signer, to: again)
+        let image = try EIFImage(file: FileInput(path: again))
+        #expect(image.sections.filter { $0.type == .signature }.count == 1)
+        let d = try EIFDescription(image: image)
+        #expect(d.crcValid)
+        #expect(d.signature?.check == EIFSignature.Check(signatureValid: true, payloadMatchesPCR0: true))
+        // Without the signature section, the file is the unsigned one byte for byte.
+        let unsignedBytes = try FileInput.contents(of: unsigned)
+        let sig = try #require(image.section(.signature))
+        let signedBytes = try FileInput.contents(of: again)
+        #expect(Array(signedBytes[548..<Int(sig.headerOffset)]) == Array(unsignedBytes[548...]))
+    }
+}

@@ -10,5 +10,7 @@ struct EIFCommand: ParsableCommand {
                 --ramdisk app.cpio --build-time 2024-01-01T00:00:00+00:00 --name node --output node.eif
               enclavekit eif describe node.eif --json
             """,
-        subcommands: [EIFBuildCommand.self, EIFDescribeCommand.self, EIFPCRCommand.self, RamdiskCommand.self])
+        subcommands: [
+            EIFBuildCommand.self, EIFDescribeCommand.self, EIFPCRCommand.self, EIFSignCommand.self, RamdiskCommand.self,
+        ])
 }
