@@ -30,19 +30,33 @@ let coreHarnesses: [String: @Sendable ([UInt8]) -> Void] = [
 ]
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     guard let name = getenv("FUZZ_TARGET").map({ String(cString: $0) }), let harness = harnesses[name] else {
         StandardError.write("set FUZZ_TARGET to one of: \(harnesses.keys.sorted().joined(separator: ", "))\n")
         exit(2)
     }
-    harness(Array(UnsafeBufferPointer(start: data, count: size)))
+    harness(data.map { Array(UnsafeBufferPointer(start: $0, count: size)) } ?? [])
     return 0
 }
 
-#if !FUZZING
-    @main
-    enum Replay {
-        static func main() throws {
+#if FUZZING
+    /// libFuzzer's entry point for programs that keep their own `main` (SwiftPM renames `main`).
+    @_silgen_name("LLVMFuzzerRunDriver")
+    func LLVMFuzzerRunDriver(
+        _ argc: UnsafeMutablePointer<Int32>,
+        _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+        _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+    ) -> Int32
+#endif
+
+@main
+enum FuzzMain {
+    static func main() throws {
+        #if FUZZING
+            var argc = CommandLine.argc
+            var argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>? = CommandLine.unsafeArgv
+            exit(LLVMFuzzerRunDriver(&argc, &argv, fuzzOne))
+        #else
             let args = Array(CommandLine.arguments.dropFirst())
             guard let name = args.first, let harness = harnesses[name] else {
                 print(
@@ -54,6 +68,6 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
                 harness(try FileInput.contents(of: path, limit: 256 << 20))
             }
             print("replayed \(args.count - 1) inputs through \(name)")
-        }
+        #endif
     }
-#endif
+}
