@@ -124,14 +124,9 @@ public final class ContainerImage {
     static func openDockerArchive(index: TarIndex, path: String) throws -> ContainerImage {
         let format = "docker-archive"
         let manifestBytes = try index.contents(of: "manifest.json", limit: 16 << 20, format: format)
-        guard let list = try? JSONSerialization.jsonObject(with: Data(manifestBytes)) as? [[String: Any]],
-            let first = list.first
-        else {
-            throw FormatError(.badValue, format: format, "manifest.json is not a JSON list of images", file: path)
-        }
-        guard let configName = first["Config"] as? String, let layerNames = first["Layers"] as? [String] else {
-            throw FormatError(.badValue, format: format, "manifest.json entry lacks Config or Layers", file: path)
-        }
+        let manifest = try DockerArchiveManifest(json: manifestBytes, file: path)
+        let configName = manifest.config
+        let layerNames = manifest.layers
         let configBytes = try index.contents(of: configName, limit: 16 << 20, format: format)
         if let expected = digestInName(configName) {
             try verify(Digest.sha256(configBytes), expected: expected, what: configName, file: path)
@@ -291,6 +286,34 @@ public final class ContainerImage {
             done += UInt64(n)
         }
         return digest.finalize()
+    }
+}
+
+/// The first image of a docker-archive `manifest.json` (Docker Image Specification v1.2):
+/// `[{"Config": "<config>.json", "RepoTags": […], "Layers": ["<id>/layer.tar", …]}]`.
+///
+/// ```swift
+/// let manifest = try DockerArchiveManifest(json: bytes)
+/// ```
+public struct DockerArchiveManifest: Sendable, Hashable {
+    /// The config member's name.
+    public var config: String
+    /// The layer members' names, bottom first.
+    public var layers: [String]
+    public var repoTags: [String]
+
+    public init(json: [UInt8], file: String? = nil) throws {
+        let format = "docker-archive"
+        guard let list = try? JSONSerialization.jsonObject(with: Data(json)) as? [[String: Any]], let first = list.first
+        else {
+            throw FormatError(.badValue, format: format, "manifest.json is not a JSON list of images", file: file)
+        }
+        guard let config = first["Config"] as? String, let layers = first["Layers"] as? [String] else {
+            throw FormatError(.badValue, format: format, "manifest.json entry lacks Config or Layers", file: file)
+        }
+        self.config = config
+        self.layers = layers
+        self.repoTags = first["RepoTags"] as? [String] ?? []
     }
 }
 

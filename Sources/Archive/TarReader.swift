@@ -56,6 +56,17 @@ public struct TarSource: Sendable, Hashable {
         self.length = length
         self.displayName = displayName ?? path
     }
+
+    /// Bytes in memory (fuzzing, tests).
+    public init(bytes: [UInt8], displayName: String = "memory") {
+        self.path = displayName
+        self.offset = 0
+        self.length = UInt64(bytes.count)
+        self.displayName = displayName
+        self.memory = bytes
+    }
+
+    var memory: [UInt8]?
 }
 
 /// A streaming tar reader over libarchive: plain, gzip- or zstd-compressed tar (detected from the
@@ -85,15 +96,25 @@ public final class TarReader {
         }
         self.archive = archive
         self.source = source
-        let input = try FileInput(path: source.path)
-        let end = source.length.map { source.offset + $0 } ?? input.size
-        guard source.offset <= end, end <= input.size else {
-            archive_read_free(archive)
-            throw FormatError(
-                .outOfBounds, format: "tar", offset: source.offset,
-                "member range ends at \(end), past the end of \(source.path) (\(input.size) bytes)")
+        if let memory = source.memory {
+            self.context = ReadContext(memory: memory)
+        } else {
+            let input: FileInput
+            do {
+                input = try FileInput(path: source.path)
+            } catch {
+                archive_read_free(archive)
+                throw error
+            }
+            let end = source.length.map { source.offset + $0 } ?? input.size
+            guard source.offset <= end, end <= input.size else {
+                archive_read_free(archive)
+                throw FormatError(
+                    .outOfBounds, format: "tar", offset: source.offset,
+                    "member range ends at \(end), past the end of \(source.path) (\(input.size) bytes)")
+            }
+            self.context = ReadContext(input: input, offset: source.offset, end: end)
         }
-        self.context = ReadContext(input: input, offset: source.offset, end: end)
         archive_read_support_filter_gzip(archive)
         archive_read_support_filter_zstd(archive)
         archive_read_support_filter_none(archive)
@@ -209,7 +230,8 @@ public final class TarReader {
 ///
 /// `@unchecked Sendable`: used only by the one `TarReader` that owns it, on one thread at a time.
 final class ReadContext: @unchecked Sendable {
-    let input: FileInput
+    let input: FileInput?
+    let memory: [UInt8]
     var offset: UInt64
     let end: UInt64
     let buffer: UnsafeMutableRawBufferPointer
@@ -217,9 +239,18 @@ final class ReadContext: @unchecked Sendable {
 
     init(input: FileInput, offset: UInt64, end: UInt64) {
         self.input = input
+        self.memory = []
         self.offset = offset
         self.end = end
         self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+    }
+
+    init(memory: [UInt8]) {
+        self.input = nil
+        self.memory = memory
+        self.offset = 0
+        self.end = UInt64(memory.count)
+        self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
     }
 
     deinit { buffer.deallocate() }
@@ -233,8 +264,17 @@ private func tarReadCallback(
     let context = Unmanaged<ReadContext>.fromOpaque(clientData).takeUnretainedValue()
     let want = Int(min(UInt64(context.buffer.count), context.end - context.offset))
     if want == 0 { return 0 }
+    guard let input = context.input else {
+        let start = Int(context.offset)
+        context.memory.withUnsafeBytes { bytes in
+            context.buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: bytes[start..<(start + want)]))
+        }
+        context.offset += UInt64(want)
+        out.pointee = UnsafeRawPointer(context.buffer.baseAddress)
+        return la_ssize_t(want)
+    }
     do {
-        let n = try context.input.read(
+        let n = try input.read(
             into: UnsafeMutableRawBufferPointer(rebasing: context.buffer[0..<want]), at: context.offset)
         context.offset += UInt64(n)
         out.pointee = UnsafeRawPointer(context.buffer.baseAddress)
