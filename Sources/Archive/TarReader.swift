@@ -148,7 +148,7 @@ public final class TarReader {
         }
         count += 1
         entryOpen = true
-        return Self.decode(entry)
+        return try decode(entry)
     }
 
     /// Reads up to `buffer.count` bytes of the current member's data; 0 at its end.
@@ -183,15 +183,26 @@ public final class TarReader {
         }
     }
 
-    private static func decode(_ entry: OpaquePointer) -> TarEntry {
-        let path = archive_entry_pathname(entry).map { Array(UnsafeBufferPointer(start: $0, count: strlen($0))) } ?? []
-        let bytes = path.map { UInt8(bitPattern: $0) }
-        let hardlink = archive_entry_hardlink(entry).map { p in
-            Array(UnsafeBufferPointer(start: p, count: strlen(p))).map { UInt8(bitPattern: $0) }
+    /// A C string's bytes: the native (locale) form first, which keeps raw ustar bytes as stored; the
+    /// UTF-8 form when the locale cannot represent it (PAX UTF-8 names under the C locale).
+    private static func text(
+        _ native: UnsafePointer<CChar>?, _ utf8: @autoclosure () -> UnsafePointer<CChar>?
+    ) -> [UInt8]? {
+        guard let p = native ?? utf8() else { return nil }
+        return Array(UnsafeRawBufferPointer(start: p, count: strlen(p)))
+    }
+
+    private func decode(_ entry: OpaquePointer) throws -> TarEntry {
+        guard
+            let bytes = Self.text(archive_entry_pathname(entry), archive_entry_pathname_utf8(entry)),
+            !bytes.isEmpty
+        else {
+            throw FormatError(
+                .badValue, format: "tar", offset: UInt64(max(0, archive_read_header_position(archive))),
+                "member name is empty or cannot be decoded", file: source.displayName)
         }
-        let symlink = archive_entry_symlink(entry).map { p in
-            Array(UnsafeBufferPointer(start: p, count: strlen(p))).map { UInt8(bitPattern: $0) }
-        }
+        let hardlink = Self.text(archive_entry_hardlink(entry), archive_entry_hardlink_utf8(entry))
+        let symlink = Self.text(archive_entry_symlink(entry), archive_entry_symlink_utf8(entry))
         let type = UInt32(archive_entry_filetype(entry))
         var kind: TarEntry.Kind
         switch type {

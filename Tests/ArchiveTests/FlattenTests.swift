@@ -229,3 +229,29 @@ extension TestTar {
         self.bytes = bytes
     }
 }
+
+@Suite struct TarNameTests {
+    /// PAX UTF-8 names (Go's archive/tar writes them for non-ASCII names) come out as their UTF-8 bytes,
+    /// and raw non-UTF-8 ustar names as their raw bytes, whatever the process locale.
+    @Test func nonASCIINamesKeepTheirBytes() throws {
+        var pax = TestTar.file("ignored", "1")
+        pax.pax = [("path", "café/ünï.txt")]
+        var raw = TestTar()
+        raw.bytes = []
+        raw.append(pax)
+        raw.append(TestTar.file("plain", "2"))
+        raw.finish()
+        // Patch the second header's name to a Latin-1 byte (0xE9), fixing its checksum.
+        var bytes = raw.bytes
+        let header = bytes.count - 1024 - 1024
+        bytes[header] = 0xE9
+        var sum = 0
+        for i in header..<(header + 512) { sum += (148..<156).contains(i - header) ? 32 : Int(bytes[i]) }
+        let octal = Array((String(repeating: "0", count: 6 - String(sum, radix: 8).count) + String(sum, radix: 8)).utf8)
+        for (i, b) in octal.enumerated() { bytes[header + 148 + i] = b }
+        let reader = try TarReader(TarSource(bytes: bytes))
+        var names: [[UInt8]] = []
+        while let entry = try reader.next() { names.append(entry.path) }
+        #expect(names == [Array("café/ünï.txt".utf8), [0xE9] + Array("lain".utf8)])
+    }
+}
