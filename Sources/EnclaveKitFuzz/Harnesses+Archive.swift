@@ -1,4 +1,29 @@
 import Archive
 
 /// Fuzz harnesses for the Archive module's parsers.
-let archiveHarnesses: [String: @Sendable ([UInt8]) -> Void] = [:]
+let archiveHarnesses: [String: @Sendable ([UInt8]) -> Void] = [
+    // libarchive tar/gzip/zstd reading through TarReader, plus the name and link checks of the flattener.
+    "archive-tar": { bytes in
+        guard let reader = try? TarReader(TarSource(bytes: bytes)) else { return }
+        var entries = 0
+        while entries < 4096, let entry = try? reader.next() {
+            entries += 1
+            if let parts = try? SafePath.components(entry.path, format: "fuzz"), let target = entry.linkTarget {
+                _ = SafePath.symlinkStaysInside(linkComponents: parts, target: target)
+            }
+            _ = try? reader.forEachChunk(chunkSize: 1 << 14) { _ in }
+        }
+    },
+    // docker-archive manifest.json and image config JSON.
+    "archive-docker-manifest": { bytes in
+        _ = try? DockerArchiveManifest(json: bytes)
+        if let config = try? ImageConfig(json: bytes) {
+            _ = try? config.cmdFile()
+            _ = config.envFile()
+        }
+    },
+    // newc listing (the reader used to compare ramdisks).
+    "archive-cpio": { bytes in
+        _ = try? CPIOListing.parse(bytes, maxMembers: 4096)
+    },
+]

@@ -1,0 +1,429 @@
+import EnclaveCore
+import Foundation
+
+/// What nitro-cli takes from an image's config (`nitro-eif.md` §5 step 2): the command and the
+/// environment, plus the architecture for the EIF flags.
+///
+/// ```swift
+/// let config = try ImageConfig(json: bytes)
+/// print(String(decoding: try config.cmdFile(), as: UTF8.self))
+/// ```
+public struct ImageConfig: Sendable, Hashable {
+    public var cmd: [String]?
+    public var entrypoint: [String]?
+    public var env: [String]?
+    /// `architecture` (`amd64`, `arm64`, …), empty when absent.
+    public var architecture: String
+    public var os: String
+    /// `rootfs.diff_ids`: sha256 of each uncompressed layer, bottom first.
+    public var diffIDs: [String]
+
+    /// Parses an OCI/Docker image config JSON.
+    public init(json: [UInt8], file: String? = nil) throws {
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(json))
+        } catch {
+            throw FormatError(.badValue, format: "image config", "not valid JSON", file: file)
+        }
+        guard let top = object as? [String: Any] else {
+            throw FormatError(.badValue, format: "image config", "expected a JSON object", file: file)
+        }
+        let config = top["config"] as? [String: Any] ?? top["Config"] as? [String: Any] ?? [:]
+        func strings(_ key: String) throws -> [String]? {
+            guard let value = config[key], !(value is NSNull) else { return nil }
+            guard let list = value as? [String] else {
+                throw FormatError(
+                    .badValue, format: "image config", "config.\(key) is not a list of strings", file: file)
+            }
+            return list
+        }
+        cmd = try strings("Cmd")
+        entrypoint = try strings("Entrypoint")
+        env = try strings("Env")
+        architecture = top["architecture"] as? String ?? ""
+        os = top["os"] as? String ?? ""
+        let rootfs = top["rootfs"] as? [String: Any]
+        diffIDs = rootfs?["diff_ids"] as? [String] ?? []
+    }
+
+    /// The command as nitro-cli writes `/cmd`: `Cmd` if the image has one, otherwise `Entrypoint`
+    /// (never both combined), one argument per line, each followed by `\n`. Throws when neither is set.
+    public func cmdFile() throws -> [UInt8] {
+        guard let args = cmd ?? entrypoint else {
+            throw UsageError(
+                "the image has neither Cmd nor Entrypoint; nitro-cli refuses it too",
+                hint: "add CMD [\"/app\"] to the Dockerfile, or build from a directory with --rootfs --cmd --env")
+        }
+        return Array(args.map { $0 + "\n" }.joined().utf8)
+    }
+
+    /// The environment as nitro-cli writes `/env`: one `KEY=VALUE` per line, each followed by `\n`.
+    public func envFile() -> [UInt8] {
+        Array((env ?? []).map { $0 + "\n" }.joined().utf8)
+    }
+}
+
+/// A container image read without a daemon: a `docker save` / kaniko `--tarPath` tarball (Docker
+/// Image Specification v1.2: `manifest.json`, the config JSON, one tar per layer, possibly in the
+/// OCI `blobs/` layout of Docker 25+) or an OCI image layout (a directory or a tar of one:
+/// `oci-layout`, `index.json`, `blobs/<alg>/<hex>`). Every blob is checked against its digest before
+/// it is used: the config and manifests against their names or descriptors, layers against their
+/// descriptors (OCI) or `rootfs.diff_ids` (docker-archive, over the uncompressed bytes). Layers may be
+/// plain, gzip or zstd tar. Manifest paths are resolved inside the archive only.
+///
+/// ```swift
+/// let image = try ContainerImage.open(path: "image.tar")
+/// let rootfs = try image.flatten()
+/// try LinuxKitRamdisk.writeApp(image: image, to: "app.cpio")
+/// ```
+public final class ContainerImage {
+    /// The image layout that was read.
+    public enum Layout: String, Sendable { case dockerArchive = "docker-archive", ociLayout = "oci-layout" }
+
+    public let path: String
+    public let layout: Layout
+    public let config: ImageConfig
+    /// The layers, bottom first, readable in place.
+    public let layers: [TarSource]
+
+    init(path: String, layout: Layout, config: ImageConfig, layers: [TarSource]) {
+        self.path = path
+        self.layout = layout
+        self.config = config
+        self.layers = layers
+    }
+
+    /// Opens a docker-archive tarball, an OCI layout directory or an OCI layout tarball.
+    /// `platform` (`linux/amd64`) picks a manifest when an OCI index lists several.
+    public static func open(path: String, platform: String? = nil) throws -> ContainerImage {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw SystemError("open the image", path: path, errno: errno) }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            return try openOCI(store: DirectoryBlobStore(root: path), path: path, platform: platform)
+        }
+        let index = try TarIndex(path: path)
+        if (try? index.member("manifest.json")) != nil {
+            return try openDockerArchive(index: index, path: path)
+        }
+        if (try? index.member("index.json")) != nil {
+            return try openOCI(store: TarBlobStore(index: index), path: path, platform: platform)
+        }
+        throw FormatError(
+            .missing, format: "docker-archive",
+            "neither manifest.json (docker save) nor index.json (OCI layout) is in the tarball", file: path)
+    }
+
+    /// Flattens the layers as `docker export` would give the container's root filesystem.
+    public func flatten(options: FlattenOptions = FlattenOptions()) throws -> FlattenedImage {
+        try FlattenedImage(layers: layers, options: options)
+    }
+
+    // MARK: - docker-archive
+
+    static func openDockerArchive(index: TarIndex, path: String) throws -> ContainerImage {
+        let format = "docker-archive"
+        let manifestBytes = try index.contents(of: "manifest.json", limit: 16 << 20, format: format)
+        let manifest = try DockerArchiveManifest(json: manifestBytes, file: path)
+        let configName = manifest.config
+        let layerNames = manifest.layers
+        let configBytes = try index.contents(of: configName, limit: 16 << 20, format: format)
+        if let expected = digestInName(configName) {
+            try verify(Digest.sha256(configBytes), expected: expected, what: configName, file: path)
+        }
+        let config = try ImageConfig(json: configBytes, file: "\(path):\(configName)")
+        guard config.diffIDs.count == layerNames.count else {
+            throw FormatError(
+                .badValue, format: format,
+                "manifest.json lists \(layerNames.count) layers but the config has \(config.diffIDs.count) diff_ids",
+                file: path)
+        }
+        var layers: [TarSource] = []
+        for (name, diffID) in zip(layerNames, config.diffIDs) {
+            let source = try index.source(of: name, format: format)
+            let stored = try hashSource(source, decompress: false)
+            if let expected = digestInName(name) {
+                try verify(stored, expected: expected, what: name, file: path)
+            }
+            guard let expectedDiff = parseDigest(diffID) else {
+                throw FormatError(.badValue, format: format, "diff_id \"\(diffID)\" is not sha256:<64 hex>", file: path)
+            }
+            let isCompressed = try isCompressed(source)
+            let uncompressed = isCompressed ? try hashSource(source, decompress: true) : stored
+            try verify(uncompressed, expected: expectedDiff, what: "\(name) (uncompressed, diff_id)", file: path)
+            layers.append(source)
+        }
+        return ContainerImage(path: path, layout: .dockerArchive, config: config, layers: layers)
+    }
+
+    // MARK: - OCI layout
+
+    static func openOCI(store: any BlobStore, path: String, platform: String?) throws -> ContainerImage {
+        let format = "oci-layout"
+        let indexBytes = try store.contents(of: "index.json", limit: 16 << 20)
+        var descriptor = try selectManifest(indexBytes, platform: platform, file: path)
+        var manifest: [String: Any] = [:]
+        for _ in 0..<4 {
+            let bytes = try store.blob(descriptor, limit: 16 << 20)
+            guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+                throw FormatError(
+                    .badValue, format: format, "manifest \(descriptor.digest) is not a JSON object", file: path)
+            }
+            if object["manifests"] != nil {
+                descriptor = try selectManifest(bytes, platform: platform, file: path)
+                continue
+            }
+            manifest = object
+            break
+        }
+        guard let configObject = manifest["config"] as? [String: Any], let configDescriptor = Descriptor(configObject),
+            let layerObjects = manifest["layers"] as? [[String: Any]]
+        else {
+            throw FormatError(.badValue, format: format, "image manifest lacks config or layers", file: path)
+        }
+        let config = try ImageConfig(json: try store.blob(configDescriptor, limit: 16 << 20), file: path)
+        var layers: [TarSource] = []
+        for object in layerObjects {
+            guard let layer = Descriptor(object) else {
+                throw FormatError(.badValue, format: format, "layer descriptor lacks digest or size", file: path)
+            }
+            let source = try store.source(of: layer)
+            let actual = try hashSource(source, decompress: false, algorithm: layer.algorithm)
+            try verify(actual, expected: layer.hex, what: layer.digest, file: path)
+            layers.append(source)
+        }
+        return ContainerImage(path: path, layout: .ociLayout, config: config, layers: layers)
+    }
+
+    static func selectManifest(_ bytes: [UInt8], platform: String?, file: String) throws -> Descriptor {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
+            let manifests = object["manifests"] as? [[String: Any]], !manifests.isEmpty
+        else {
+            throw FormatError(.badValue, format: "oci-layout", "index lists no manifests", file: file)
+        }
+        var candidates = manifests.compactMap { item -> (Descriptor, String?)? in
+            guard let d = Descriptor(item) else { return nil }
+            let p = item["platform"] as? [String: Any]
+            let name = p.flatMap { p -> String? in
+                guard let os = p["os"] as? String, let arch = p["architecture"] as? String else { return nil }
+                return "\(os)/\(arch)"
+            }
+            return (d, name)
+        }
+        if candidates.count > 1 {
+            let wanted = platform ?? "linux/amd64"
+            candidates = candidates.filter { $0.1 == wanted || $0.1 == nil }
+            guard candidates.count == 1 else {
+                throw FormatError(
+                    .badValue, format: "oci-layout",
+                    "index has \(manifests.count) manifests and \(candidates.count) match \(wanted)", file: file)
+            }
+        }
+        guard let chosen = candidates.first else {
+            throw FormatError(.badValue, format: "oci-layout", "index has no valid manifest descriptor", file: file)
+        }
+        return chosen.0
+    }
+
+    // MARK: - Digests
+
+    static func digestInName(_ name: String) -> String? {
+        let base = name.split(separator: "/").last.map(String.init) ?? name
+        let hex = base.hasSuffix(".json") ? String(base.dropLast(5)) : base
+        guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
+        if base.hasSuffix(".json") || name.contains("sha256/") { return hex }
+        return nil
+    }
+
+    static func parseDigest(_ text: String) -> String? {
+        guard text.hasPrefix("sha256:") else { return nil }
+        let hex = String(text.dropFirst(7))
+        guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }
+        return hex
+    }
+
+    static func verify(_ actual: [UInt8], expected: String, what: String, file: String) throws {
+        guard actual.hex == expected else {
+            throw FormatError(
+                .digestMismatch, format: "image",
+                "\(what): digest \(actual.hex) does not match the expected \(expected)",
+                file: file)
+        }
+    }
+
+    static func isCompressed(_ source: TarSource) throws -> Bool {
+        let input = try FileInput(path: source.path)
+        let count = Int(min(4, source.length ?? input.size))
+        let magic = try input.read(at: source.offset, count: count, format: "layer")
+        return magic.starts(with: [0x1F, 0x8B]) || magic.starts(with: [0x28, 0xB5, 0x2F, 0xFD])
+    }
+
+    /// Hashes a member's bytes in place, or its decompressed stream.
+    static func hashSource(_ source: TarSource, decompress: Bool, algorithm: HashAlgorithm = .sha256) throws -> [UInt8]
+    {
+        let digest = Digest(algorithm)
+        if decompress {
+            let reader = try TarReader(source, raw: true)
+            guard try reader.next() != nil else { return digest.finalize() }
+            try reader.forEachChunk { digest.update($0) }
+            return digest.finalize()
+        }
+        let input = try FileInput(path: source.path)
+        let length = source.length ?? input.size
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { chunk.deallocate() }
+        var done: UInt64 = 0
+        while done < length {
+            let want = Int(min(UInt64(chunk.count), length - done))
+            let n = try input.read(
+                into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]), at: source.offset + done)
+            guard n > 0 else {
+                throw FormatError(
+                    .truncated, format: "image", offset: source.offset + done, "blob ends early",
+                    file: source.displayName)
+            }
+            digest.update(UnsafeRawBufferPointer(rebasing: chunk[0..<n]))
+            done += UInt64(n)
+        }
+        return digest.finalize()
+    }
+}
+
+/// The first image of a docker-archive `manifest.json` (Docker Image Specification v1.2):
+/// `[{"Config": "<config>.json", "RepoTags": […], "Layers": ["<id>/layer.tar", …]}]`.
+///
+/// ```swift
+/// let manifest = try DockerArchiveManifest(json: bytes)
+/// ```
+public struct DockerArchiveManifest: Sendable, Hashable {
+    /// The config member's name.
+    public var config: String
+    /// The layer members' names, bottom first.
+    public var layers: [String]
+    public var repoTags: [String]
+
+    public init(json: [UInt8], file: String? = nil) throws {
+        let format = "docker-archive"
+        guard let list = try? JSONSerialization.jsonObject(with: Data(json)) as? [[String: Any]], let first = list.first
+        else {
+            throw FormatError(.badValue, format: format, "manifest.json is not a JSON list of images", file: file)
+        }
+        guard let config = first["Config"] as? String, let layers = first["Layers"] as? [String] else {
+            throw FormatError(.badValue, format: format, "manifest.json entry lacks Config or Layers", file: file)
+        }
+        self.config = config
+        self.layers = layers
+        self.repoTags = first["RepoTags"] as? [String] ?? []
+    }
+}
+
+/// An OCI content descriptor (`mediaType`, `digest`, `size`).
+struct Descriptor {
+    var digest: String
+    var algorithm: HashAlgorithm
+    var hex: String
+    var size: UInt64
+
+    init?(_ object: [String: Any]) {
+        guard let digest = object["digest"] as? String, let size = object["size"] as? Int, size >= 0 else { return nil }
+        let parts = digest.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { return nil }
+        switch parts[0] {
+        case "sha256": algorithm = .sha256
+        case "sha512": algorithm = .sha512
+        default: return nil
+        }
+        guard parts[1].count == algorithm.digestSize * 2, parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase })
+        else { return nil }
+        self.digest = digest
+        self.hex = parts[1]
+        self.size = UInt64(size)
+    }
+
+    var blobPath: String { "blobs/\(algorithm.rawValue)/\(hex)" }
+}
+
+/// Where an OCI layout's files are: a directory or a tarball.
+protocol BlobStore {
+    func contents(of name: String, limit: UInt64) throws -> [UInt8]
+    func source(of name: String) throws -> TarSource
+    var displayPath: String { get }
+}
+
+extension BlobStore {
+    /// A blob's bytes, checked against its descriptor's size and digest.
+    func blob(_ descriptor: Descriptor, limit: UInt64) throws -> [UInt8] {
+        let bytes = try contents(of: descriptor.blobPath, limit: limit)
+        guard UInt64(bytes.count) == descriptor.size else {
+            throw FormatError(
+                .digestMismatch, format: "oci-layout",
+                "\(descriptor.digest): \(bytes.count) bytes, descriptor says \(descriptor.size)", file: displayPath)
+        }
+        try ContainerImage.verify(
+            Digest.hash(descriptor.algorithm, bytes), expected: descriptor.hex, what: descriptor.digest,
+            file: displayPath)
+        return bytes
+    }
+
+    func source(of descriptor: Descriptor) throws -> TarSource {
+        let source = try source(of: descriptor.blobPath)
+        if let length = source.length, length != descriptor.size {
+            throw FormatError(
+                .digestMismatch, format: "oci-layout",
+                "\(descriptor.digest): \(length) bytes, descriptor says \(descriptor.size)", file: displayPath)
+        }
+        return source
+    }
+}
+
+struct DirectoryBlobStore: BlobStore {
+    let root: String
+    var displayPath: String { root }
+
+    func file(_ name: String) throws -> String {
+        let parts = try SafePath.components(Array(name.utf8), format: "oci-layout", file: root)
+        let full = root + "/" + SafePath.text(parts)
+        guard access(full, R_OK) == 0 else {
+            throw FormatError(.missing, format: "oci-layout", "\(name) is missing from the layout", file: root)
+        }
+        return full
+    }
+
+    func contents(of name: String, limit: UInt64) throws -> [UInt8] {
+        try FileInput.contents(of: try file(name), limit: limit, format: "oci-layout")
+    }
+
+    func source(of name: String) throws -> TarSource {
+        let full = try file(name)
+        let size = try FileInput(path: full).size
+        return TarSource(path: full, offset: 0, length: size, displayName: full)
+    }
+}
+
+struct TarBlobStore: BlobStore {
+    let index: TarIndex
+    var displayPath: String { index.path }
+
+    func contents(of name: String, limit: UInt64) throws -> [UInt8] {
+        try index.contents(of: name, limit: limit, format: "oci-layout")
+    }
+
+    func source(of name: String) throws -> TarSource {
+        try index.source(of: name, format: "oci-layout")
+    }
+}
+
+extension LinuxKitRamdisk {
+    /// Writes the app ramdisk of a container image: its layers flattened as `docker export` gives them,
+    /// `cmd`/`env` from its config as nitro-cli writes them (``ImageConfig/cmdFile()``).
+    public static func writeApp(image: ContainerImage, to path: String, options: FlattenOptions = FlattenOptions())
+        throws
+    {
+        let cmd = try image.config.cmdFile()
+        let env = image.config.envFile()
+        let rootfs = try image.flatten(options: options)
+        let out = try FileByteOutput(path: path)
+        try writeApp(export: rootfs, cmd: cmd, env: env, to: out)
+        try out.commit()
+    }
+}

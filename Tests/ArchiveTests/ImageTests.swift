@@ -1,0 +1,183 @@
+import Archive
+import EnclaveCore
+import Foundation
+import Testing
+
+@Suite struct ImageTests {
+    static let base = TestTar([
+        TestTar.dir("bin"), TestTar.file("bin/app", "#!/bin/sh\necho hi\n", mode: 0o755), TestTar.dir("etc"),
+        TestTar.file("etc/os-release", "ID=test\n"), TestTar.file("etc/hosts", "10.0.0.1 image\n"),
+    ])
+    static let top = TestTar([TestTar.dir("etc"), TestTar.file("etc/.wh.os-release", ""), TestTar.file("data", "d")])
+
+    func write(_ bytes: [UInt8], in dir: ScratchDirectory, _ name: String = "image.tar") throws -> String {
+        try dir.write(name, bytes)
+        return dir.path + "/" + name
+    }
+
+    @Test func dockerArchiveToAppRamdisk() throws {
+        let dir = try ScratchDirectory()
+        let image = TestImage(layers: [Self.base.bytes, Self.top.bytes], cmd: ["/bin/app", "--flag"])
+        let path = try write(image.dockerArchive(), in: dir)
+        let opened = try ContainerImage.open(path: path)
+        #expect(opened.layout == .dockerArchive)
+        #expect(opened.layers.count == 2)
+        #expect(opened.config.architecture == "amd64")
+        let out = dir.path + "/app.cpio"
+        try LinuxKitRamdisk.writeApp(image: opened, to: out)
+        let members = try CPIOListing.parse(try FileInput.contents(of: out))
+        #expect(
+            members.map(\.name) == [
+                "rootfs", "rootfs/bin/", "rootfs/bin/app", "rootfs/data", "rootfs/dev/", "rootfs/dev/pts/",
+                "rootfs/dev/shm/", "rootfs/etc/", "rootfs/etc/hosts", "rootfs/etc/mtab", "rootfs/etc/resolv.conf",
+                "rootfs/proc/", "rootfs/sys/", "rootfs", "rootfs/dev", "rootfs/run", "rootfs/sys", "rootfs/var",
+                "rootfs/proc", "rootfs/tmp", "cmd", "env", "TRAILER!!!",
+            ])
+        let byName = Dictionary(members.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        #expect(byName["cmd"]?.data == Array("/bin/app\n--flag\n".utf8))
+        #expect(byName["env"]?.data == Array("PATH=/usr/bin:/bin\n".utf8))
+        #expect(byName["rootfs/bin/app"]?.mtime == 1_700_000_000)
+        #expect(byName["rootfs/etc/hosts"]?.data == LinuxKitRamdisk.hostsFile)
+        #expect(byName["rootfs/etc/hosts"]?.mode == 0o100755)  // Docker's init-layer file mode
+        #expect(byName["rootfs/etc/mtab"]?.mode == 0o120777)
+        #expect(byName["rootfs/etc/resolv.conf"]?.mode == 0o120755)
+        // Same input, same bytes.
+        let again = dir.path + "/again.cpio"
+        try LinuxKitRamdisk.writeApp(image: try ContainerImage.open(path: path), to: again)
+        #expect(try FileInput.contents(of: again) == (try FileInput.contents(of: out)))
+    }
+
+    @Test(arguments: [
+        (["/c"] as [String]?, ["/e"] as [String]?, "/c\n"), (nil, ["/e", "x y"], "/e\nx y\n"), ([], ["/e"], ""),
+    ])
+    func cmdIsCmdElseEntrypoint(cmd: [String]?, entrypoint: [String]?, expected: String) throws {
+        let dir = try ScratchDirectory()
+        let image = TestImage(layers: [Self.base.bytes], cmd: cmd, entrypoint: entrypoint, env: nil)
+        let opened = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
+        #expect(try opened.config.cmdFile() == Array(expected.utf8))
+        #expect(opened.config.envFile() == [])
+    }
+
+    @Test func noCmdAndNoEntrypointIsAnErrorAndWritesNothing() throws {
+        let dir = try ScratchDirectory()
+        let image = TestImage(layers: [Self.base.bytes], cmd: nil, entrypoint: nil)
+        let opened = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
+        #expect(throws: UsageError.self) { try LinuxKitRamdisk.writeApp(image: opened, to: dir.path + "/out.cpio") }
+        #expect(try dir.list() == ["image.tar"])
+    }
+
+    @Test func gzipAndZstdLayersAreReadAndCheckedAgainstDiffIDs() throws {
+        let dir = try ScratchDirectory()
+        try dir.write("l0.tar", Self.base.bytes)
+        try dir.write("l1.tar", Self.top.bytes)
+        #expect(try runTool("/bin/gzip", ["-n", "-k", dir.path + "/l0.tar"]).status == 0)
+        let zstd = FileManager.default.isExecutableFile(atPath: "/usr/bin/zstd")
+        if zstd { try runTool("/usr/bin/zstd", ["-q", dir.path + "/l1.tar"]) }
+        let l0 = try FileInput.contents(of: dir.path + "/l0.tar.gz")
+        let l1 = zstd ? try FileInput.contents(of: dir.path + "/l1.tar.zst") : Self.top.bytes
+        let image = TestImage(layers: [Self.base.bytes, Self.top.bytes])
+        let bytes = image.dockerArchive { members, _ in
+            members[1].1 = l0
+            members[2].1 = l1
+        }
+        let opened = try ContainerImage.open(path: try write(bytes, in: dir))
+        let plain = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir, "plain.tar"))
+        #expect(try exported(try opened.flatten()) == (try exported(try plain.flatten())))
+    }
+
+    @Test func layerDigestMismatchIsRejected() throws {
+        let dir = try ScratchDirectory()
+        let image = TestImage(layers: [Self.base.bytes])
+        let bytes = image.dockerArchive { members, _ in
+            members[1].1 = TestTar([TestTar.file("evil", "x")]).bytes
+        }
+        #expect { try ContainerImage.open(path: try write(bytes, in: dir)) } throws: {
+            ($0 as? FormatError)?.kind == .digestMismatch
+        }
+    }
+
+    @Test func configDigestMismatchIsRejected() throws {
+        let dir = try ScratchDirectory()
+        let image = TestImage(layers: [Self.base.bytes])
+        let bytes = image.dockerArchive { members, _ in
+            members[0].1 += Array(" ".utf8)
+        }
+        #expect { try ContainerImage.open(path: try write(bytes, in: dir)) } throws: {
+            ($0 as? FormatError)?.kind == .digestMismatch
+        }
+    }
+
+    @Test func missingLayerIsRejected() throws {
+        let dir = try ScratchDirectory()
+        let bytes = TestImage(layers: [Self.base.bytes]).dockerArchive { members, _ in members.remove(at: 1) }
+        #expect { try ContainerImage.open(path: try write(bytes, in: dir)) } throws: {
+            ($0 as? FormatError)?.kind == .missing
+        }
+    }
+
+    @Test(arguments: ["../outside/layer.tar", "/etc/passwd"])
+    func manifestPointingOutsideTheArchiveIsRejected(layerPath: String) throws {
+        let dir = try ScratchDirectory()
+        let bytes = TestImage(layers: [Self.base.bytes]).dockerArchive { _, manifest in
+            manifest["Layers"] = [layerPath]
+        }
+        #expect { try ContainerImage.open(path: try write(bytes, in: dir)) } throws: {
+            ($0 as? FormatError)?.kind == .unsafePath
+        }
+    }
+
+    @Test func truncatedTarballIsRejected() throws {
+        let dir = try ScratchDirectory()
+        let bytes = TestImage(layers: [Self.base.bytes]).dockerArchive()
+        #expect { try ContainerImage.open(path: try write(Array(bytes.prefix(bytes.count - 3000)), in: dir)) } throws: {
+            ($0 as? FormatError) != nil
+        }
+    }
+
+    @Test func layerWithUnsafeEntryFailsWithoutOutput() throws {
+        let dir = try ScratchDirectory()
+        let bad = TestTar([TestTar.file("ok", "1"), TestTar.symlink("link", "../../../etc/shadow")])
+        let image = TestImage(layers: [Self.base.bytes, bad.bytes])
+        let opened = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
+        #expect { try LinuxKitRamdisk.writeApp(image: opened, to: dir.path + "/out.cpio") } throws: {
+            ($0 as? FormatError)?.kind == .unsafePath
+        }
+        #expect(try dir.list() == ["image.tar"])
+    }
+
+    @Test func ociLayoutDirectoryAndTarball() throws {
+        let dir = try ScratchDirectory()
+        let layout = dir.path + "/layout"
+        try FileManager.default.createDirectory(atPath: layout + "/blobs/sha256", withIntermediateDirectories: true)
+        func blob(_ bytes: [UInt8]) throws -> [String: Any] {
+            let hex = Digest.sha256(bytes).hex
+            try Data(bytes).write(to: URL(fileURLWithPath: layout + "/blobs/sha256/" + hex))
+            return ["mediaType": "application/octet-stream", "digest": "sha256:" + hex, "size": bytes.count]
+        }
+        let image = TestImage(layers: [Self.base.bytes, Self.top.bytes], entrypoint: ["/bin/app"])
+        let config = image.configJSON(diffIDs: image.layers.map { "sha256:" + Digest.sha256($0).hex })
+        let manifest: [String: Any] = [
+            "schemaVersion": 2, "config": try blob(config), "layers": try image.layers.map { try blob($0) },
+        ]
+        let manifestBytes = Array(try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]))
+        var manifestDescriptor = try blob(manifestBytes)
+        manifestDescriptor["platform"] = ["os": "linux", "architecture": "amd64"]
+        let index: [String: Any] = ["schemaVersion": 2, "manifests": [manifestDescriptor]]
+        try JSONSerialization.data(withJSONObject: index).write(to: URL(fileURLWithPath: layout + "/index.json"))
+        try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: URL(fileURLWithPath: layout + "/oci-layout"))
+
+        let fromDir = try ContainerImage.open(path: layout)
+        #expect(fromDir.layout == .ociLayout)
+        let docker = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
+        #expect(try exported(try fromDir.flatten()) == (try exported(try docker.flatten())))
+
+        #expect(try runTool("/bin/tar", ["-cf", dir.path + "/oci.tar", "-C", layout, "."]).status == 0)
+        let fromTar = try ContainerImage.open(path: dir.path + "/oci.tar")
+        #expect(try exported(try fromTar.flatten()) == (try exported(try docker.flatten())))
+
+        // A corrupted layer blob is caught by its descriptor digest.
+        let layerHex = Digest.sha256(Self.top.bytes).hex
+        try Data(Self.base.bytes).write(to: URL(fileURLWithPath: layout + "/blobs/sha256/" + layerHex))
+        #expect { try ContainerImage.open(path: layout) } throws: { ($0 as? FormatError)?.kind == .digestMismatch }
+    }
+}
