@@ -158,3 +158,57 @@ import Testing
         #expect(both.status != 0)
     }
 }
+
+/// `eif build-enclave`: an image tarball and nitro-cli-style blobs to the PCRs nitro-cli would give.
+@Suite struct BuildEnclaveCLITests {
+    /// A blobs folder from the vector inputs: the bootstrap ramdisk they give is bootstrap-fake.cpio.
+    static func blobs(in dir: String) throws -> String {
+        let blobs = dir + "/blobs"
+        try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
+        let nitro = NitroCLITests.fixtures
+        try FileManager.default.copyItem(atPath: nitro + "/kernel.bin", toPath: blobs + "/bzImage")
+        try FileManager.default.copyItem(atPath: ArchiveCLITests.fixture("init.bin"), toPath: blobs + "/init")
+        try FileManager.default.copyItem(atPath: ArchiveCLITests.fixture("nsm.ko"), toPath: blobs + "/nsm.ko")
+        // The blob ends with a newline, which nitro-cli trims before measuring.
+        let cmdline = try Data(contentsOf: URL(fileURLWithPath: nitro + "/cmdline.txt")) + Data("\n".utf8)
+        try cmdline.write(to: URL(fileURLWithPath: blobs + "/cmdline"))
+        return blobs
+    }
+
+    @Test func pcrsMatchTheVectorsAndTheRamdiskCommands() throws {
+        let dir = try TemporaryDirectory()
+        let blobs = try Self.blobs(in: dir.path)
+        let image = try ArchiveCLITests.makeImage(in: dir.path)
+        let r = try CLIRunner.run([
+            "eif", "build-enclave", "--image", image, "--blobs", blobs, "--output", dir.path + "/app.eif", "--json",
+        ])
+        #expect(r.status == 0, "\(r.stderr)")
+        // kernel.bin ‖ cmdline.txt ‖ bootstrap ramdisk of init.bin + nsm.ko is vector V4's PCR1.
+        #expect(
+            r.stdout.contains(
+                "\"PCR1\": \"343e2f560954b639d1410fe761bec99c795928c35882850899761e886a10a23b065c977b1c2e82c90abe2130aaee0654\""
+            ))
+        // PCR2 is the PCR of the app ramdisk that `eif ramdisk app` writes for the same image.
+        #expect(
+            try CLIRunner.run(["eif", "ramdisk", "app", "--image", image, "--output", dir.path + "/app.cpio"]).status
+                == 0)
+        let pcr = try CLIRunner.run(["eif", "pcr", "--input", dir.path + "/app.cpio"])
+        let pcr2 = try #require(pcr.stdout.split(separator: "\"").dropFirst(3).first)
+        #expect(r.stdout.contains("\"PCR2\": \"\(pcr2)\""))
+        // No work files are left next to the output.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".") }.isEmpty)
+    }
+
+    @Test func missingBlobIsNamedAndNothingIsWritten() throws {
+        let dir = try TemporaryDirectory()
+        let blobs = try Self.blobs(in: dir.path)
+        try FileManager.default.removeItem(atPath: blobs + "/nsm.ko")
+        let image = try ArchiveCLITests.makeImage(in: dir.path)
+        let r = try CLIRunner.run([
+            "eif", "build-enclave", "--image", image, "--blobs", blobs, "--output", dir.path + "/app.eif",
+        ])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("nsm.ko is missing"))
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/app.eif"))
+    }
+}

@@ -11,6 +11,7 @@ struct EIFCommand: ParsableCommand {
               enclavekit eif describe node.eif --json
             """,
         subcommands: [
-            EIFBuildCommand.self, EIFDescribeCommand.self, EIFPCRCommand.self, EIFSignCommand.self, RamdiskCommand.self,
+            EIFBuildCommand.self, EIFBuildEnclaveCommand.self, EIFDescribeCommand.self, EIFPCRCommand.self,
+            EIFSignCommand.self, RamdiskCommand.self,
         ])
 }

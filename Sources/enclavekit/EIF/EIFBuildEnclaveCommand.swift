@@ -1,0 +1,149 @@
+import Archive
+import ArgumentParser
+import EnclaveCore
+import Foundation
+import Nitro
+
+struct EIFBuildEnclaveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build-enclave",
+        abstract: "nitro-cli build-enclave without Docker: an image tarball and nitro-cli's blobs to an EIF.",
+        discussion: """
+            Takes a `docker save`/kaniko `--tarPath` tarball or an OCI layout and a folder laid out like \
+            nitro-cli's blobs (bzImage or Image, cmdline, init, nsm.ko, optionally bzImage.config), and \
+            writes the bootstrap ramdisk, the app ramdisk and the EIF as nitro-cli 1.x would: same \
+            ramdisk bytes, so the same PCR0, PCR1 and PCR2. The EIF's metadata differs from \
+            nitro-cli's (no wall-clock time, no `docker inspect` output); it is not measured.
+
+            Examples:
+              enclavekit eif build-enclave --image app.tar --blobs /usr/share/nitro_enclaves/blobs --output app.eif
+              enclavekit eif build-enclave --image-layout oci-dir --blobs blobs --output app.eif --json
+            """)
+
+    static let defaultBlobs = "/usr/share/nitro_enclaves/blobs"
+
+    @Option(help: "A docker-archive tarball (docker save, kaniko --tarPath) or an OCI layout tarball.")
+    var image: String?
+
+    @Option(name: .customLong("image-layout"), help: "An OCI image layout directory.")
+    var imageLayout: String?
+
+    @Option(help: "nitro-cli's blobs folder (default: \(defaultBlobs) when it exists).")
+    var blobs: String?
+
+    @Option(help: "The EIF to write.")
+    var output: String
+
+    @Option(help: "Image name in the metadata (default: the image file's name).")
+    var name: String?
+
+    @Option(help: "Image version in the metadata (default: 1.0).")
+    var version: String?
+
+    @Option(name: .customLong("build-time"), help: "RFC 3339 build time (default: SOURCE_DATE_EPOCH, else 1970).")
+    var buildTime: String?
+
+    @Option(name: .customLong("private-key"), help: "EC private key (PEM) to sign PCR0 with.")
+    var privateKey: String?
+
+    @Option(name: .customLong("signing-certificate"), help: "The key's X.509 certificate (PEM).")
+    var signingCertificate: String?
+
+    @Flag(help: "Print nitro-cli build-enclave's JSON ({\"Measurements\": …}).")
+    var json = false
+
+    func validate() throws {
+        guard (image == nil) != (imageLayout == nil) else {
+            throw ValidationError("give exactly one of --image and --image-layout")
+        }
+        guard (privateKey == nil) == (signingCertificate == nil) else {
+            throw ValidationError("--private-key and --signing-certificate go together")
+        }
+    }
+
+    func run() throws {
+        let imagePath = image ?? imageLayout ?? ""
+        let blobDir = try resolveBlobs()
+        let container = try ContainerImage.open(path: imagePath)
+        let arch: EIFArchitecture
+        switch container.config.architecture {
+        case "amd64", "x86_64": arch = .x86_64
+        case "arm64", "aarch64": arch = .aarch64
+        default:
+            throw UsageError("\(imagePath): image architecture \(container.config.architecture) is not amd64 or arm64")
+        }
+        let kernelName = arch == .x86_64 ? "bzImage" : "Image"
+        for blob in [kernelName, "cmdline", "init", "nsm.ko"]
+        where !FileManager.default.fileExists(atPath: "\(blobDir)/\(blob)") {
+            throw UsageError(
+                "\(blobDir)/\(blob) is missing", hint: "--blobs must hold \(kernelName), cmdline, init and nsm.ko")
+        }
+        // nitro-cli trims the cmdline blob (it ends with a newline, which is not measured).
+        let cmdline = String(decoding: try FileInput.contents(of: "\(blobDir)/cmdline", limit: 1 << 20), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+
+        let work = try TemporaryWorkDirectory(near: output)
+        let bootstrap = work.path + "/bootstrap-initrd.img"
+        let app = work.path + "/customer-initrd.img"
+        try LinuxKitRamdisk.writeBootstrap(initPath: "\(blobDir)/init", nsmPath: "\(blobDir)/nsm.ko", to: bootstrap)
+        try LinuxKitRamdisk.writeApp(image: container, to: app)
+
+        var os = "Linux"
+        var kernelVersion = "unknown"
+        if let text = try? FileInput.contents(of: "\(blobDir)/\(kernelName).config", limit: 16 << 20),
+            let info = EIFMetadata.kernelInfo(fromConfig: String(decoding: text, as: UTF8.self))
+        {
+            (os, kernelVersion) = info
+        }
+        let imageName = name ?? String(imagePath.split(separator: "/").last ?? "enclave")
+        let metadata = EIFMetadata(
+            imageName: imageName, imageVersion: version ?? "1.0",
+            buildTime: try buildTime ?? EIFBuildCommand.timeFromEnvironment(), buildTool: "enclavekit",
+            buildToolVersion: EnclaveKitVersion.string, operatingSystem: os, kernelVersion: kernelVersion)
+        var request = EIFBuildRequest(
+            kernelPath: "\(blobDir)/\(kernelName)", cmdline: cmdline, ramdiskPaths: [bootstrap, app], metadata: metadata
+        )
+        request.architecture = arch
+        if let privateKey, let signingCertificate {
+            request.signer = try EIFSigner(
+                privateKeyPEM: try FileInput.contents(of: privateKey, limit: 1 << 20),
+                certificatePEM: try FileInput.contents(of: signingCertificate, limit: 1 << 20), keyPath: privateKey)
+        }
+        let m = try EIFBuilder.build(request, to: output)
+        if json {
+            Output.json(.object([("Measurements", m.json)]))
+        } else {
+            print("\(output): EIF v4 (\(arch.rawValue)) from \(imagePath)")
+            Output.table(EIFFormat.rows(m))
+        }
+    }
+
+    func resolveBlobs() throws -> String {
+        if let blobs { return blobs }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: Self.defaultBlobs, isDirectory: &isDirectory), isDirectory.boolValue {
+            return Self.defaultBlobs
+        }
+        throw UsageError(
+            "no --blobs folder given and \(Self.defaultBlobs) does not exist",
+            hint: "pass --blobs DIR with bzImage, cmdline, init and nsm.ko (from nitro-cli's package)")
+    }
+}
+
+/// A private directory next to an output file, removed with everything in it when the value goes away.
+final class TemporaryWorkDirectory {
+    let path: String
+
+    init(near output: String) throws {
+        let parent = URL(fileURLWithPath: output).deletingLastPathComponent().path
+        var template = Array("\(parent)/.enclavekit-work-XXXXXX".utf8CString)
+        let made = template.withUnsafeMutableBufferPointer { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return false }
+            return mkdtemp(base) != nil
+        }
+        guard made else { throw SystemError("create a work directory in", path: parent, errno: errno) }
+        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+}
