@@ -35,7 +35,13 @@ public enum SigstructLocator {
             if ELFFile.looksLikeELF(prefix) {
                 return try fromELF(ELFFile(file: file), file: file)
             }
-            let bytes = try file.readAll(limit: UInt64(Sigstruct.size) * 2, format: Sigstruct.format)
+            guard file.size == UInt64(Sigstruct.size) else {
+                throw FormatError(
+                    file.size < UInt64(Sigstruct.size) ? .truncated : .tooLarge, format: Sigstruct.format, offset: 0,
+                    "expected a 1808-byte SIGSTRUCT (.sig) or an ELF with .note.sgxmeta or .oeinfo, got \(file.size) bytes"
+                )
+            }
+            let bytes = try file.readAll(limit: UInt64(Sigstruct.size), format: Sigstruct.format)
             return Found(sigstruct: try Sigstruct(bytes: bytes), source: .raw, offset: 0)
         } catch let error as FormatError {
             throw error.in(file: path)
