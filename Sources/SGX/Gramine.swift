@@ -37,6 +37,12 @@ public struct GramineManifestAttributes: Sendable, Equatable {
     public var enclaveSize: UInt64
     public var maxThreads: UInt64
     public var edmmEnable: Bool
+
+    public init(enclaveSize: UInt64, maxThreads: UInt64, edmmEnable: Bool) {
+        self.enclaveSize = enclaveSize
+        self.maxThreads = maxThreads
+        self.edmmEnable = edmmEnable
+    }
 }
 
 /// Recomputes what `gramine-sgx-sign` (Gramine 1.9, `python/graminelibos/sgx_sign.py`

@@ -30,6 +30,24 @@ public struct SGXPageRun: Sendable, Equatable {
     public var label: String
 
     public var end: UInt64 { offset + pageCount * SGXRecord.pageSize }
+    /// Merges neighbouring runs with the same flags and label that are both fully measured or both unmeasured.
+    public static func merged(_ runs: [SGXPageRun]) -> [SGXPageRun] {
+        var out: [SGXPageRun] = []
+        for run in runs {
+            if var last = out.last, last.end == run.offset, last.flags == run.flags, last.label == run.label,
+                (last.measuredChunks == 0 && run.measuredChunks == 0)
+                    || (last.measuredChunks == last.pageCount * 16 && run.measuredChunks == run.pageCount * 16)
+            {
+                last.pageCount += run.pageCount
+                last.measuredChunks += run.measuredChunks
+                out[out.count - 1] = last
+            } else {
+                out.append(run)
+            }
+        }
+        return out
+    }
+
     public var measurement: String {
         measuredChunks == 0 ? "unmeasured" : measuredChunks == pageCount * 16 ? "measured" : "partially measured"
     }
@@ -60,7 +78,8 @@ public final class MREnclaveBuilder {
     public private(set) var pagesAdded: UInt64 = 0
     public private(set) var chunksExtended: UInt64 = 0
     /// Page runs in EADD order (consecutive pages with equal flags and measurement merge).
-    public private(set) var layout: [SGXPageRun] = []
+    public var layout: [SGXPageRun] { SGXPageRun.merged(runs) }
+    private var runs: [SGXPageRun] = []
     public var recordLayout = true
 
     private static let stagingSize = 1 << 18
@@ -164,13 +183,14 @@ public final class MREnclaveBuilder {
         Self.put(flags.rawValue, into: &header, at: 16)
         try append(header)
         if recordLayout {
-            if var last = layout.last, last.end == offset, last.flags == flags, last.label == label,
+            if var last = runs.last, last.end == offset, last.flags == flags, last.label == label,
                 last.measuredChunks == 0
             {
                 last.pageCount += 1
-                layout[layout.count - 1] = last
+                runs[runs.count - 1] = last
             } else {
-                layout.append(SGXPageRun(offset: offset, pageCount: 1, flags: flags, measuredChunks: 0, label: label))
+                if runs.count >= 4096 { runs = SGXPageRun.merged(runs) }
+                runs.append(SGXPageRun(offset: offset, pageCount: 1, flags: flags, measuredChunks: 0, label: label))
             }
         }
     }
@@ -197,9 +217,9 @@ public final class MREnclaveBuilder {
         try append(header)
         try append(chunk)
         chunksExtended += 1
-        if recordLayout, var last = layout.last, offset >= last.offset, offset < last.end {
+        if recordLayout, var last = runs.last, offset >= last.offset, offset < last.end {
             last.measuredChunks += 1
-            layout[layout.count - 1] = last
+            runs[runs.count - 1] = last
         }
     }
 

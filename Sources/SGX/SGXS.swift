@@ -207,8 +207,12 @@ struct SGXSParser {
             if var run = layout.last, run.end == field8, run.flags == flags, run.measuredChunks == 0 {
                 run.pageCount += 1
                 layout[layout.count - 1] = run
-            } else if layout.count < Self.maxLayoutRuns {
-                layout.append(SGXPageRun(offset: field8, pageCount: 1, flags: flags, measuredChunks: 0, label: ""))
+            } else {
+                if layout.count >= Self.maxLayoutRuns { layout = SGXPageRun.merged(layout) }
+                // A hostile stream can make every page its own run: stop recording the layout, not hashing.
+                if layout.count < Self.maxLayoutRuns {
+                    layout.append(SGXPageRun(offset: field8, pageCount: 1, flags: flags, measuredChunks: 0, label: ""))
+                }
             }
             return true
         case SGXRecord.eextendTag, SGXRecord.unmeasuredTag:
@@ -267,7 +271,7 @@ struct SGXSParser {
         return SGXSSummary(
             mrenclave: digest.finalize(), size: size, ssaFrameSize: ssaFrameSize, pageCount: pageCount,
             measuredChunks: measuredChunks, unmeasuredRecords: unmeasured, isCanonical: nonCanonical == nil,
-            nonCanonicalReason: nonCanonical, layout: layout)
+            nonCanonicalReason: nonCanonical, layout: SGXPageRun.merged(layout))
     }
 }
 
