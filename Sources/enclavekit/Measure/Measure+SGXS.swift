@@ -1,10 +1,23 @@
 import EnclaveCore
+import SGX
 
-/// Placeholder until the SGX module's measurement lands: matches nothing.
+/// `enclavekit measure FILE` for SGXS streams: starts with an ECREATE (or UNSIZED) record, size a multiple of 64.
 enum SGXSFormat: MeasurableFormat {
     static let name = "sgxs"
-    static func matches(prefix: [UInt8], file: FileInput) -> Bool { false }
+    static func matches(prefix: [UInt8], file: FileInput) -> Bool {
+        SGXSReader.looksLikeSGXS(prefix: prefix, fileSize: file.size)
+    }
     static func measure(file: FileInput) throws -> MeasurementReport {
-        throw UsageError("sgxs measurement is not implemented yet")
+        let bar = ProgressBar(label: "measuring \(file.path)", total: file.size)
+        defer { bar.finish() }
+        let s = try SGXSReader.read(file: file, progress: bar)
+        return MeasurementReport(
+            format: name, title: "SGX stream (SGXS)",
+            values: [("MRENCLAVE", s.mrenclave.hex)],
+            extra: [
+                ("enclave_size", .string("0x" + String(s.size, radix: 16))), ("ssa_frame_size", .int(s.ssaFrameSize)),
+                ("pages_added", .int(s.pageCount)), ("chunks_extended", .int(s.measuredChunks)),
+                ("canonical", .bool(s.isCanonical)),
+            ])
     }
 }

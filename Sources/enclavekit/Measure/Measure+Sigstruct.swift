@@ -1,10 +1,22 @@
 import EnclaveCore
+import SGX
 
-/// Placeholder until the SGX module's measurement lands: matches nothing.
+/// `enclavekit measure FILE` for a raw SIGSTRUCT (`.sig`): 1808 bytes starting with the SIGSTRUCT header.
 enum SigstructFormat: MeasurableFormat {
     static let name = "sigstruct"
-    static func matches(prefix: [UInt8], file: FileInput) -> Bool { false }
+    static func matches(prefix: [UInt8], file: FileInput) -> Bool {
+        file.size == UInt64(Sigstruct.size) && prefix.starts(with: Sigstruct.header)
+    }
     static func measure(file: FileInput) throws -> MeasurementReport {
-        throw UsageError("sigstruct measurement is not implemented yet")
+        let sig = try Sigstruct(bytes: file.readAll(limit: UInt64(Sigstruct.size), format: Sigstruct.format))
+        let verification = try sig.verify()
+        return MeasurementReport(
+            format: name, title: "SGX SIGSTRUCT",
+            values: [
+                ("MRENCLAVE", sig.enclaveHash.hex), ("MRSIGNER", sig.mrsigner.hex),
+                ("ISVPRODID", String(sig.isvProdID)), ("ISVSVN", String(sig.isvSVN)),
+                ("signature", verification.isValid ? "valid" : "INVALID"),
+            ],
+            extra: [("sigstruct", sig.json(verification: verification))])
     }
 }
