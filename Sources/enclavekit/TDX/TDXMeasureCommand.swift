@@ -79,7 +79,7 @@ struct TDXMeasureCommand: ParsableCommand {
         inputs.initrd = initrd
         inputs.cmdline = cmdline
         guard let bytes = MemorySize.parse(memory) else {
-            throw ValidationError("--memory \"\(memory)\" is not a size; write it like 2G, 4096M or 8GiB")
+            throw UsageError("--memory \"\(memory)\" is not a size; write it like 2G, 4096M or 8GiB")
         }
         inputs.memorySize = bytes
         inputs.qemuVersion = try QEMUVersion(qemuVersion)
@@ -89,24 +89,24 @@ struct TDXMeasureCommand: ParsableCommand {
         case "auto": inputs.patchKernelHeader = nil
         case "yes": inputs.patchKernelHeader = true
         case "no": inputs.patchKernelHeader = false
-        default: throw ValidationError("--kernel-header-patch must be auto, yes or no")
+        default: throw UsageError("--kernel-header-patch must be auto, yes or no")
         }
         inputs.cmdlineInitrd = cmdlineInitrd
         inputs.stubMeasures = stubMeasures
         let acpi = [acpiLoader, acpiRsdp, acpiTables]
         guard acpi.allSatisfy({ $0 == nil }) || acpi.allSatisfy({ $0 != nil }) else {
-            throw ValidationError("give all three of --acpi-loader, --acpi-rsdp and --acpi-tables, or none")
+            throw UsageError("give all three of --acpi-loader, --acpi-rsdp and --acpi-tables, or none")
         }
         inputs.acpiLoader = acpiLoader
         inputs.acpiRSDP = acpiRsdp
         inputs.acpiTables = acpiTables
         guard let order = Hex.decode(bootOrder), !order.isEmpty, order.count % 2 == 0 else {
-            throw ValidationError("--boot-order must be hex of whole UINT16 entries, e.g. 0000 or 00000100")
+            throw UsageError("--boot-order must be hex of whole UINT16 entries, e.g. 0000 or 00000100")
         }
         inputs.bootOrder = order
         inputs.bootOptions = bootOption
         inputs.separatorInRTMR0 = separatorInRtmr0
-        guard initrd == nil || kernel != nil else { throw ValidationError("--initrd needs --kernel") }
+        guard initrd == nil || kernel != nil else { throw UsageError("--initrd needs --kernel") }
         return inputs
     }
 
