@@ -146,7 +146,10 @@ public enum TDXMeasurer {
             TDXEvent(
                 rtmr: 0, type: .platformConfigFlags, name: "TD HOB (\(formatSize(inputs.memorySize)) of RAM)",
                 digest: Digest.sha384(hob.bytes)))
-        if let cfv = metadata.sections.first(where: { $0.type == .cfv }) {
+        if let cfv = metadata.sections.first(where: { $0.type == .cfv }),
+            Int(cfv.dataOffset) + Int(cfv.rawDataSize) <= fw.count
+        {
+            // In bounds (checked above, and by the metadata validation when RawDataSize > 0).
             let start = Int(cfv.dataOffset)
             let bytes = Array(fw[start..<start + Int(cfv.rawDataSize)])
             events.append(
