@@ -1,0 +1,167 @@
+import ArgumentParser
+import EnclaveCore
+import TDX
+
+extension TDXPageAddOrder: ExpressibleByArgument {}
+extension CmdlineInitrdPlacement: ExpressibleByArgument {}
+extension StubMeasurement: ExpressibleByArgument {}
+
+struct TDXMeasureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "measure",
+        abstract: "Compute MRTD and RTMR0-3 for an OVMF/TDVF direct kernel boot.",
+        discussion: """
+            Every VMM- or firmware-dependent choice is an option with a default:
+              --qemu-version 9.1     picks the page-add order (8.x: two-pass, else per-page) and the kernel
+                                     header patch (QEMU <= 10.1 rewrites it, >= 10.2 does not)
+              --memory 2G            guest RAM: TD HOB (RTMR0) and the patched kernel header (RTMR1)
+              --cmdline-initrd suffix  edk2 <= stable202505 appends " initrd=initrd"; newer edk2 prefixes it
+              --stub-measures auto   RTMR2 only if the kernel's EFI stub measures (Linux >= 6.9); Debian 12's
+                                     6.1 kernel does not, so RTMR2 stays 0
+              --boot-option          Boot#### data files; default: dstack's OVMF UiApp Boot0000 digest
+            RTMR0 needs QEMU's ACPI blobs (etc/table-loader, etc/acpi/rsdp, etc/acpi/tables). Compare \
+            --events output for two settings (or with `tdx replay`) to see which event differs.
+
+            Examples:
+              enclavekit tdx measure --firmware OVMF.fd
+              enclavekit tdx measure --firmware OVMF.fd --kernel bzImage --initrd initrd.img \\
+                  --cmdline "console=ttyS0" --memory 4G --acpi-loader table-loader --acpi-rsdp rsdp \\
+                  --acpi-tables tables --events
+              enclavekit tdx measure --firmware OVMF.fd --kernel bzImage --qemu-version 8.2 --json
+            """)
+
+    @Option(help: "The firmware image QEMU maps with -bios (OVMF.fd = VARS and CODE).")
+    var firmware: String
+    @Option(help: "The kernel (bzImage with EFI stub).")
+    var kernel: String?
+    @Option(help: "The initrd.")
+    var initrd: String?
+    @Option(help: "The kernel command line (QEMU -append).")
+    var cmdline: String = ""
+    @Option(help: "Guest RAM as QEMU -m takes it: 2G, 4096M, 8GiB; a bare number is MiB.")
+    var memory: String = "2G"
+    @Option(help: "QEMU version (MAJOR.MINOR): chooses the page-add order and the kernel header patch.")
+    var qemuVersion: String = QEMUVersion.defaultVersion.description
+    @Option(help: "Page-add order, overriding --qemu-version: per-page or two-pass.")
+    var pageAddOrder: TDXPageAddOrder?
+    @Flag(help: "Page-add PAGE.AUG sections too (gce-tcb-verifier; td-shim images only).")
+    var pageAugAdded = false
+    @Option(help: "Whether QEMU rewrites the kernel setup header: auto (QEMU < 10.2), yes or no.")
+    var kernelHeaderPatch: String = "auto"
+    @Option(help: "Where OVMF adds initrd=initrd to the cmdline: suffix (edk2 <= stable202505) or prefix.")
+    var cmdlineInitrd: CmdlineInitrdPlacement = .suffix
+    @Option(help: "Whether the kernel's EFI stub measures cmdline and initrd into RTMR2: auto, yes or no.")
+    var stubMeasures: StubMeasurement = .auto
+    @Option(help: "QEMU's etc/table-loader fw_cfg blob.")
+    var acpiLoader: String?
+    @Option(help: "QEMU's etc/acpi/rsdp fw_cfg blob.")
+    var acpiRsdp: String?
+    @Option(help: "QEMU's etc/acpi/tables fw_cfg blob.")
+    var acpiTables: String?
+    @Option(help: "BootOrder variable data in hex.")
+    var bootOrder: String = "0000"
+    @Option(help: "A Boot#### variable's data (EFI_LOAD_OPTION, without efivarfs's 4 attribute bytes); repeat.")
+    var bootOption: [String] = []
+    @Flag(help: "Old TDVF (before edk2 efaf893): the ReadyToBoot separator goes to RTMR0.")
+    var separatorInRtmr0 = false
+    @Flag(help: "List every event with its digest.")
+    var events = false
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func validate() throws {
+        _ = try parsedInputs()
+    }
+
+    func parsedInputs() throws -> TDXMeasureInputs {
+        var inputs = TDXMeasureInputs(firmware: firmware)
+        inputs.kernel = kernel
+        inputs.initrd = initrd
+        inputs.cmdline = cmdline
+        guard let bytes = MemorySize.parse(memory) else {
+            throw UsageError("--memory \"\(memory)\" is not a size; write it like 2G, 4096M or 8GiB")
+        }
+        inputs.memorySize = bytes
+        inputs.qemuVersion = try QEMUVersion(qemuVersion)
+        inputs.pageAddOrder = pageAddOrder
+        inputs.skipPageAug = !pageAugAdded
+        switch kernelHeaderPatch {
+        case "auto": inputs.patchKernelHeader = nil
+        case "yes": inputs.patchKernelHeader = true
+        case "no": inputs.patchKernelHeader = false
+        default: throw UsageError("--kernel-header-patch must be auto, yes or no")
+        }
+        inputs.cmdlineInitrd = cmdlineInitrd
+        inputs.stubMeasures = stubMeasures
+        let acpi = [acpiLoader, acpiRsdp, acpiTables]
+        guard acpi.allSatisfy({ $0 == nil }) || acpi.allSatisfy({ $0 != nil }) else {
+            throw UsageError("give all three of --acpi-loader, --acpi-rsdp and --acpi-tables, or none")
+        }
+        inputs.acpiLoader = acpiLoader
+        inputs.acpiRSDP = acpiRsdp
+        inputs.acpiTables = acpiTables
+        guard let order = Hex.decode(bootOrder), !order.isEmpty, order.count % 2 == 0 else {
+            throw UsageError("--boot-order must be hex of whole UINT16 entries, e.g. 0000 or 00000100")
+        }
+        inputs.bootOrder = order
+        inputs.bootOptions = bootOption
+        inputs.separatorInRTMR0 = separatorInRtmr0
+        guard initrd == nil || kernel != nil else { throw UsageError("--initrd needs --kernel") }
+        return inputs
+    }
+
+    func run() throws {
+        let inputs = try parsedInputs()
+        let total = [kernel, initrd].compactMap { $0 }.compactMap { try? FileInput(path: $0).size }.reduce(0, +)
+        let progress = ProgressBar(label: "measuring", total: total)
+        let m = try TDXMeasurer.measure(inputs, progress: progress)
+        progress.finish()
+        let rows = TDXEventRow.rows(m.events)
+        let order = try inputs.effectivePageAddOrder
+        let settings: [(String, String)] = [
+            ("qemu_version", inputs.qemuVersion.description), ("page_add_order", order.rawValue),
+            ("page_aug_sections", inputs.skipPageAug ? "skipped" : "added"),
+            ("kernel_header_patch", inputs.effectivePatchKernelHeader ? "yes" : "no"),
+            ("memory", String(inputs.memorySize)), ("cmdline_initrd", inputs.cmdlineInitrd.rawValue),
+            ("stub_measures", inputs.stubMeasures.rawValue),
+        ]
+        var values: [(String, String)] = [("mrtd", m.mrtd.hex)]
+        for (i, r) in m.rtmrs.enumerated() { values.append(("rtmr\(i)", r?.hex ?? "not computed")) }
+        if json {
+            var object: [(String, JSONValue)] = [("mrtd", .string(m.mrtd.hex))]
+            for (i, r) in m.rtmrs.enumerated() { object.append(("rtmr\(i)", r.map { .string($0.hex) } ?? .null)) }
+            object.append(("settings", .object(settings.map { ($0.0, .string($0.1)) })))
+            if events { object.append(("events", .array(rows.map(\.json)))) }
+            object.append(("notes", .array(m.notes.map { .string($0) })))
+            Output.json(.object(object))
+            return
+        }
+        Output.table(values, indent: "")
+        if events {
+            print("settings: " + settings.map { "\($0.0)=\($0.1)" }.joined(separator: " "))
+            print("events:")
+            for line in TDXEventOutput.lines(rows) { print(line) }
+        }
+        for note in m.notes { StandardError.write("note: \(note)\n") }
+    }
+}
+
+/// Sizes as QEMU's `-m` takes them: a number with an optional K/M/G/T suffix (binary units, optional
+/// "iB"/"B"); a bare number is MiB.
+enum MemorySize {
+    static func parse(_ text: String) -> UInt64? {
+        var s = text.uppercased()
+        for suffix in ["IB", "B"] where s.hasSuffix(suffix) && s.count > suffix.count {
+            s.removeLast(suffix.count)
+            break
+        }
+        let shifts: [Character: UInt64] = ["K": 10, "M": 20, "G": 30, "T": 40]
+        var shift: UInt64 = 20
+        if let last = s.last, let sh = shifts[last] {
+            shift = sh
+            s.removeLast()
+        }
+        guard let n = UInt64(s), n > 0, n <= (UInt64(1) << (62 - shift)) else { return nil }
+        return n << shift
+    }
+}
