@@ -31,7 +31,7 @@ import Testing
         Case(firmware: Reference.debianFull, vcpus: 4, cpu: "EPYC", features: "0x21"),
         Case(firmware: Reference.debianFull, vcpus: 64, cpu: "EPYC-Genoa-v1", features: "0x21"),
         Case(firmware: Reference.debianFull, vcpus: 2, cpu: "EPYC-Rome", vmm: "ec2"),
-        Case(firmware: Reference.debianFull, vcpus: 1, cpu: "EPYC-v4", vmm: "gce", features: "0x21"),
+        Case(firmware: Reference.debianFull, vcpus: 1, cpu: "EPYC-v4", features: "0x21", vmm: "gce"),
     ]
 
     func request(_ c: Case, mode: SEVGuestMode = .snp) throws -> SNPMeasureRequest {
