@@ -16,12 +16,16 @@ struct SNPMeasureCommand: ParsableCommand {
             section, every VMSA) so a mismatch can be traced.
 
             Examples:
-              enclavekit snp measure --mode snp --vcpus 4 --vcpu-type EPYC-v4 --ovmf OVMF.fd
-              enclavekit snp measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan --guest-features 0x21 \\
-                --ovmf OVMF.amdsev.fd --kernel bzImage --initrd initrd.img --append "console=ttyS0"
+              enclavekit snp measure --mode snp --vcpus 4 --vcpu-type EPYC-v4 \\
+                --ovmf OVMF.fd
+              enclavekit snp measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan \\
+                --guest-features 0x21 --ovmf OVMF.amdsev.fd --kernel bzImage \\
+                --initrd initrd.img --append "console=ttyS0"
               enclavekit snp measure --mode snp:ovmf-hash --ovmf OVMF.fd
-              enclavekit snp measure --mode snp --vcpus 1 --vmm-type gce --ovmf suffix.bin --snp-ovmf-hash HEX
-              enclavekit snp measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 --ovmf OVMF.fd --json
+              enclavekit snp measure --mode snp --vcpus 1 --vmm-type gce \\
+                --ovmf suffix.bin --snp-ovmf-hash HEX
+              enclavekit snp measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 \\
+                --ovmf OVMF.fd --json
             """)
 
     @Option(help: "Guest mode: sev, seves, snp or snp:ovmf-hash.")
@@ -72,7 +76,7 @@ struct SNPMeasureCommand: ParsableCommand {
     @Option(
         name: .customLong("guest-features"),
         help: ArgumentHelp(
-            "SEV_FEATURES of the guest (default 0x1 = SNPActive; 0x21 adds DebugSwap).", valueName: "VALUE"))
+            "SEV_FEATURES of the guest (0x1 = SNPActive; 0x21 adds DebugSwap).", valueName: "VALUE"))
     var guestFeatures: String = "0x1"
 
     @Option(name: .customLong("output-format"), help: "Measurement output format: hex or base64.")
