@@ -1,10 +1,47 @@
 import EnclaveCore
+import OVMF
+import SEVSNP
 
-/// Placeholder until the SNP module's measurement lands: matches nothing.
+/// OVMF firmware with SEV metadata: `enclavekit measure OVMF.fd` prints its SEV-SNP launch digest for
+/// sev-snp-measure's common defaults (1 vCPU, EPYC-v4, QEMU, guest features 0x1), and its OVMF hash.
 enum SNPFirmwareFormat: MeasurableFormat {
     static let name = "ovmf-snp"
-    static func matches(prefix: [UInt8], file: FileInput) -> Bool { false }
+    static let defaults = "1 vCPU, EPYC-v4, QEMU, guest features 0x1"
+
+    /// True when the image has an OVMF GUID table with an SEV metadata entry (the `ASEV` table itself is
+    /// checked by `measure`, so a damaged one gives an error rather than "unknown format").
+    static func matches(prefix: [UInt8], file: FileInput) -> Bool {
+        guard file.size >= 4096, file.size % 4096 == 0, file.size <= 1 << 32 else { return false }
+        let count = Int(min(file.size, 0x10000 + 64))
+        guard let tail = try? file.read(at: file.size - UInt64(count), count: count, format: "OVMF"),
+            let table = try? OVMFGUIDTable(firmware: tail)
+        else { return false }
+        return table.entry(.sevMetadataOffset) != nil
+    }
+
     static func measure(file: FileInput) throws -> MeasurementReport {
-        throw UsageError("ovmf-snp measurement is not implemented yet")
+        var request = SNPMeasureRequest(firmware: .path(file.path), mode: .snp)
+        request.vcpus = 1
+        request.vcpuSignature = try SNPVCPU.requireSignature(named: "EPYC-v4")
+        request.vmm = .qemu
+        request.guestFeatures = 0x1
+        let result = try SNPMeasure.measure(request)
+        let sections = result.metadata?.sections.count ?? 0
+        var values = [("snp-launch-digest", result.digest.hex)]
+        if let ovmfHash = result.ovmfHash { values.append(("snp-ovmf-hash", ovmfHash.hex)) }
+        return MeasurementReport(
+            format: name,
+            title: "OVMF firmware with SEV metadata (\(sections) sections); SEV-SNP launch digest for \(defaults) "
+                + "(other settings: enclavekit snp measure)",
+            values: values,
+            extra: [
+                (
+                    "snp_defaults",
+                    .object([
+                        ("vcpus", .int(1)), ("vcpu_type", .string("EPYC-v4")), ("vmm_type", .string("QEMU")),
+                        ("guest_features", .string("0x1")),
+                    ])
+                )
+            ])
     }
 }

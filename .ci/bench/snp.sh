@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Benchmark: `enclavekit snp measure` against the reference `sev-snp-measure` on the same inputs
+# (Debian's OVMF.fd, 4 vCPUs, EPYC-v4; and the snp:ovmf-hash mode), with hyperfine. Prints each mean and the
+# ratio reference/enclavekit (target: at least 10x). Both outputs are compared first.
+#   bash .ci/bench/snp.sh [FIRMWARE]        (default /usr/share/ovmf/OVMF.fd from Debian's ovmf package)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+firmware="${1:-/usr/share/ovmf/OVMF.fd}"
+command -v hyperfine >/dev/null || { echo "snp.sh: needs hyperfine (apt-get install hyperfine)" >&2; exit 1; }
+command -v sev-snp-measure >/dev/null || { echo "snp.sh: needs sev-snp-measure (bash .ci/setup)" >&2; exit 1; }
+[ -f "$firmware" ] || { echo "snp.sh: $firmware not found (apt-get install ovmf)" >&2; exit 1; }
+
+swift build -c release --product enclavekit >/dev/null
+ek="$(swift build -c release --show-bin-path)/enclavekit"
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+run_case() {
+    local name="$1"
+    shift
+    local ours reference
+    ours="$("$ek" snp measure "$@")"
+    reference="$(sev-snp-measure "$@")"
+    if [ "$ours" != "$reference" ]; then
+        echo "snp.sh: $name: outputs differ: enclavekit $ours, sev-snp-measure $reference" >&2
+        exit 1
+    fi
+    local quoted
+    quoted="$(printf ' %q' "$@")"
+    hyperfine -N --warmup 3 --min-runs 20 --export-json "$out/$name.json" \
+        -n enclavekit "$ek snp measure$quoted" -n sev-snp-measure "sev-snp-measure$quoted" >/dev/null
+    python3 - "$out/$name.json" "$name" <<'PY'
+import json, sys
+results = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+ours, ref = results["enclavekit"], results["sev-snp-measure"]
+print(f"{sys.argv[2]}: enclavekit {ours['mean']*1000:.1f} ms (±{ours['stddev']*1000:.1f}, max RSS "
+      f"{max(ours.get('memory_usage_byte', [0]) or [0]) / 1e6:.1f} MB), sev-snp-measure {ref['mean']*1000:.1f} ms "
+      f"(±{ref['stddev']*1000:.1f}); ratio {ref['mean']/ours['mean']:.1f}x")
+PY
+}
+
+echo "firmware: $firmware ($(stat -c %s "$firmware") bytes)"
+run_case snp-4vcpu --mode snp --vcpus 4 --vcpu-type EPYC-v4 --ovmf "$firmware"
+run_case snp-64vcpu-0x21 --mode snp --vcpus 64 --vcpu-type EPYC-Milan --guest-features 0x21 --ovmf "$firmware"
+run_case ovmf-hash --mode snp:ovmf-hash --ovmf "$firmware"

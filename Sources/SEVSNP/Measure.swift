@@ -1,0 +1,391 @@
+import EnclaveCore
+import OVMF
+
+/// The guest mode of `sev-snp-measure --mode`: what is measured and how (`../shared/docs/tdx-and-sev-snp.md` §3).
+///
+/// ```swift
+/// SEVGuestMode(name: "snp:ovmf-hash") == .snpOVMFHash
+/// ```
+public enum SEVGuestMode: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// SEV: SHA-256 over the firmware (and the kernel hashes table).
+    case sev
+    /// SEV-ES: SHA-256 over the firmware, the hashes table and every VMSA page.
+    case seves
+    /// SEV-SNP: the launch digest (SHA-384 chain of PAGE_INFO records).
+    case snp
+    /// The SEV-SNP launch digest after the firmware pages only, for `--snp-ovmf-hash`.
+    case snpOVMFHash = "snp:ovmf-hash"
+
+    /// Accepts the spellings sev-snp-measure accepts (`snp`, `sev-snp`, `SNP`, `SEV-ES`, …).
+    public init?(name: String) {
+        switch name {
+        case "sev", "SEV": self = .sev
+        case "seves", "sev-es", "SEVES", "SEV-ES": self = .seves
+        case "snp", "sev-snp", "SNP", "SEV-SNP": self = .snp
+        case "snp:ovmf-hash": self = .snpOVMFHash
+        default: return nil
+        }
+    }
+
+    /// The name sev-snp-measure prints with `--verbose` (`SEV_SNP`, …).
+    public var referenceName: String {
+        switch self {
+        case .sev: "SEV"
+        case .seves: "SEV_ES"
+        case .snp, .snpOVMFHash: "SEV_SNP"
+        }
+    }
+
+    public var description: String { rawValue }
+}
+
+/// A firmware image to measure: a file (streamed, read once) or bytes already in memory.
+public enum SNPFirmwareImage: Sendable {
+    case path(String)
+    case bytes([UInt8])
+}
+
+/// What to measure: the inputs of `sev-snp-measure`, with its defaults.
+///
+/// ```swift
+/// var request = SNPMeasureRequest(firmware: .path("OVMF.fd"))
+/// request.vcpus = 4
+/// request.vcpuSignature = SNPVCPU.signature(named: "EPYC-v4")
+/// let digest = try SNPMeasure.measure(request).digest
+/// ```
+public struct SNPMeasureRequest: Sendable {
+    public var mode: SEVGuestMode = .snp
+    public var firmware: SNPFirmwareImage
+    public var vcpus: Int = 1
+    /// CPUID(1).EAX for RDX in the VMSA; required for QEMU in SEV-ES/SNP modes, unused for EC2/GCE.
+    public var vcpuSignature: UInt32?
+    public var vmm: SNPVMMType = .qemu
+    public var kernel: String?
+    public var initrd: String?
+    public var append: String?
+    /// SEV_FEATURES in the VMSA (0x1 = SNPActive; 0x21 adds DebugSwap).
+    public var guestFeatures: UInt64 = 0x1
+    /// A precomputed digest of the firmware pages (`--snp-ovmf-hash`): the firmware's pages are then not hashed.
+    public var ovmfHash: [UInt8]?
+
+    public init(firmware: SNPFirmwareImage, mode: SEVGuestMode = .snp) {
+        self.firmware = firmware
+        self.mode = mode
+    }
+}
+
+/// One step of the launch digest, so a mismatch can be traced to the firmware, a metadata section or a VMSA.
+public struct SNPMeasureStep: Sendable {
+    /// `firmware`, `ovmf-hash`, `section N SNP_SEC_MEM`, `vmsa N`.
+    public let label: String
+    public let pageType: SNPPageType?
+    public let gpa: UInt64?
+    public let pages: Int
+    /// The launch digest after this step.
+    public let digest: [UInt8]
+}
+
+/// The result of ``SNPMeasure/measure(_:)``.
+public struct SNPMeasurement: Sendable {
+    public let mode: SEVGuestMode
+    /// The launch digest (48 bytes for SNP and the OVMF hash, 32 for SEV and SEV-ES).
+    public let digest: [UInt8]
+    /// The SNP digest after the firmware pages (SNP mode; equal to the seed with `--snp-ovmf-hash`).
+    public let ovmfHash: [UInt8]?
+    public let steps: [SNPMeasureStep]
+    public let kernelHashes: SEVKernelHashes?
+    public let metadata: OVMFSEVMetadata?
+    /// The number of vCPUs measured and their VMSA pages (the boot processor, then one page shared by the others).
+    public let vcpus: Int
+    let bspVMSA: [UInt8]?
+    let apVMSA: [UInt8]?
+    /// Things the caller should tell the user (the result is still what sev-snp-measure computes).
+    public let warnings: [String]
+
+    /// The VMSA page of vCPU `index` (nil in SEV and OVMF-hash modes).
+    public func vmsaPage(_ index: Int) -> [UInt8]? {
+        guard index >= 0, index < vcpus else { return nil }
+        return index == 0 ? bspVMSA : apVMSA
+    }
+}
+
+/// Computes AMD SEV, SEV-ES and SEV-SNP launch measurements for OVMF direct boot, byte for byte as
+/// `sev-snp-measure` 0.0.13 does (`../shared/docs/tdx-and-sev-snp.md` §3): the firmware as normal pages
+/// ending at 4 GiB, the `ASEV` metadata sections in table order (EC2: CPUID pages last; GCE: SNP_SEC_MEM
+/// unmeasured), the kernel hashes page, then one VMSA per vCPU.
+///
+/// ```swift
+/// let m = try SNPMeasure.measure(SNPMeasureRequest(firmware: .path("OVMF_CODE.fd")))
+/// print(m.digest.hex)
+/// ```
+public enum SNPMeasure {
+    static let firmwareFormat = "OVMF firmware"
+    static let fourGiB: UInt64 = 1 << 32
+
+    public static func measure(_ request: SNPMeasureRequest) throws -> SNPMeasurement {
+        let image = try OpenImage(request.firmware)
+        guard image.size > 0, image.size % UInt64(SNPLaunchDigest.pageSize) == 0, image.size <= fourGiB else {
+            throw FormatError(
+                .badValue, format: firmwareFormat, offset: nil,
+                "the image is \(image.size) bytes; SEV launches firmware as whole 4 KiB pages below 4 GiB",
+                file: image.path)
+        }
+        if request.ovmfHash != nil, request.mode != .snp {
+            throw UsageError("--snp-ovmf-hash only applies to --mode snp", hint: "drop it or use --mode snp")
+        }
+        if let hash = request.ovmfHash, hash.count != SNPLaunchDigest.size {
+            throw UsageError(
+                "the OVMF hash is \(hash.count) bytes, expected \(SNPLaunchDigest.size)",
+                hint: "pass the 96 hex digits printed by --mode snp:ovmf-hash")
+        }
+        if request.kernel == nil, request.initrd != nil || request.append != nil {
+            throw UsageError("--initrd and --append need --kernel", hint: "add --kernel FILE")
+        }
+        let gpa = fourGiB - image.size
+
+        switch request.mode {
+        case .snpOVMFHash:
+            var ld = SNPLaunchDigest()
+            try image.forEachPageRun { offset, pages in ld.updateNormalPages(gpa: gpa + offset, data: pages) }
+            return SNPMeasurement(
+                mode: .snpOVMFHash, digest: ld.value, ovmfHash: ld.value,
+                steps: [
+                    SNPMeasureStep(label: "firmware", pageType: .normal, gpa: gpa, pages: ld.records, digest: ld.value)
+                ],
+                kernelHashes: nil, metadata: nil, vcpus: 0, bspVMSA: nil, apVMSA: nil, warnings: [])
+        case .sev:
+            return try measureSEV(request, image: image)
+        case .seves, .snp:
+            return try measureWithVMSAs(request, image: image, gpa: gpa)
+        }
+    }
+
+    /// SEV: SHA-256(firmware ‖ hashes table).
+    static func measureSEV(_ request: SNPMeasureRequest, image: OpenImage) throws -> SNPMeasurement {
+        var metadata: OVMFSEVMetadata?
+        var hashes: SEVKernelHashes?
+        if let kernel = request.kernel {
+            let sev = try image.metadata()
+            try requireHashTable(sev, mode: .sev)
+            metadata = sev
+            hashes = try SEVKernelHashes(kernel: kernel, initrd: request.initrd, append: request.append)
+        }
+        let h = Digest(.sha256)
+        try image.forEachPageRun { _, pages in h.update(pages) }
+        if let hashes { h.update(hashes.table) }
+        return SNPMeasurement(
+            mode: .sev, digest: h.finalize(), ovmfHash: nil, steps: [], kernelHashes: hashes, metadata: metadata,
+            vcpus: 0, bspVMSA: nil, apVMSA: nil, warnings: [])
+    }
+
+    static func requireHashTable(_ sev: OVMFSEVMetadata, mode: SEVGuestMode) throws {
+        guard sev.supportsKernelHashes else {
+            throw UsageError(
+                "kernel hashes requested, but the firmware has no SEV hashes table (its GUID table entry "
+                    + "\(EFIGUID.sevHashTable) is \(sev.hashTable == nil ? "missing" : "0"))",
+                hint: "measured direct boot needs an OVMF AmdSevX64 build; drop --kernel/--initrd/--append "
+                    + "for this firmware")
+        }
+    }
+
+    static func measureWithVMSAs(_ request: SNPMeasureRequest, image: OpenImage, gpa: UInt64) throws
+        -> SNPMeasurement
+    {
+        let mode = request.mode
+        let sev = try image.metadata()
+        guard request.vcpus >= 1 else {
+            throw UsageError("--vcpus must be at least 1 in mode \(mode)", hint: "pass --vcpus N")
+        }
+        guard let apEIP = sev.apResetEIP else {
+            throw FormatError(
+                .missing, format: OVMFSEVMetadata.format, offset: nil,
+                "the GUID table has no SEV-ES reset block (\(EFIGUID.sevESResetBlock)), so the firmware "
+                    + "cannot start SEV-ES/SNP vCPUs", file: image.path)
+        }
+        if request.vcpus > 1, apEIP == 0 {
+            throw FormatError(
+                .badValue, format: OVMFSEVMetadata.format, offset: nil,
+                "the SEV-ES reset block gives AP reset EIP 0, so only 1 vCPU can start", file: image.path)
+        }
+        var signature = request.vcpuSignature
+        if signature == nil {
+            guard request.vmm != .qemu else {
+                throw UsageError(
+                    "missing the vCPU signature in mode \(mode)",
+                    hint: "pass --vcpu-type (e.g. EPYC-v4), --vcpu-sig or --vcpu-family/--vcpu-model/--vcpu-stepping")
+            }
+            signature = 0  // EC2 and GCE put 0x600 in RDX whatever the CPU model.
+        }
+        let features = mode == .snp ? request.guestFeatures : 0
+        let sig = signature ?? 0
+        let bsp = SNPVMSA.page(eip: SNPVMSA.bspEIP, sevFeatures: features, vcpuSignature: sig, vmm: request.vmm)
+        let ap = SNPVMSA.page(eip: apEIP, sevFeatures: features, vcpuSignature: sig, vmm: request.vmm)
+
+        if mode == .seves {
+            var hashes: SEVKernelHashes?
+            if let kernel = request.kernel {
+                try requireHashTable(sev, mode: mode)
+                hashes = try SEVKernelHashes(kernel: kernel, initrd: request.initrd, append: request.append)
+            }
+            let h = Digest(.sha256)
+            try image.forEachPageRun { _, pages in h.update(pages) }
+            if let hashes { h.update(hashes.table) }
+            h.update(bsp)
+            for _ in 1..<request.vcpus { h.update(ap) }
+            return SNPMeasurement(
+                mode: .seves, digest: h.finalize(), ovmfHash: nil, steps: [], kernelHashes: hashes, metadata: sev,
+                vcpus: request.vcpus, bspVMSA: bsp, apVMSA: ap, warnings: [])
+        }
+
+        // SNP: check every section before hashing anything.
+        var warnings: [String] = []
+        if !sev.hasMetadata {
+            warnings.append(
+                "the firmware has no SEV metadata (ASEV); only its pages and the VMSAs are measured, "
+                    + "so it is probably not an SEV-SNP capable build")
+        }
+        for section in sev.sections {
+            if case .unknown = section.type {
+                throw FormatError(
+                    .unsupported, format: OVMFSEVMetadata.format, offset: section.offset,
+                    "section at GPA 0x\(String(section.gpa, radix: 16)) has \(section.type); "
+                        + "known types are 1-4 and 0x10", file: image.path)
+            }
+        }
+        var hashesPage: [UInt8]?
+        var hashes: SEVKernelHashes?
+        if let kernel = request.kernel {
+            guard let section = sev.sections.first(where: { $0.type == .snpKernelHashes }) else {
+                throw UsageError(
+                    "kernel hashes requested, but the firmware's SEV metadata has no SNP_KERNEL_HASHES section",
+                    hint: "measured direct boot (QEMU kernel-hashes=on) needs an OVMF AmdSevX64 build; drop "
+                        + "--kernel/--initrd/--append for this firmware")
+            }
+            guard let table = sev.hashTable else {
+                throw FormatError(
+                    .missing, format: OVMFSEVMetadata.format, offset: section.offset,
+                    "the firmware has an SNP_KERNEL_HASHES section but no SEV hash table entry "
+                        + "(\(EFIGUID.sevHashTable)) in its GUID table", file: image.path)
+            }
+            guard section.size == UInt32(SNPLaunchDigest.pageSize) else {
+                throw FormatError(
+                    .badValue, format: OVMFSEVMetadata.format, offset: section.offset,
+                    "the SNP_KERNEL_HASHES section is 0x\(String(section.size, radix: 16)) bytes, expected one page",
+                    file: image.path)
+            }
+            let kernelHashes = try SEVKernelHashes(kernel: kernel, initrd: request.initrd, append: request.append)
+            do {
+                hashesPage = try kernelHashes.page(offset: Int(table.gpa & 0xfff))
+            } catch { throw image.path.map { error.in(file: $0) } ?? error }
+            hashes = kernelHashes
+        }
+
+        var steps: [SNPMeasureStep] = []
+        var ld: SNPLaunchDigest
+        if let seed = request.ovmfHash {
+            ld = SNPLaunchDigest(seed: seed)
+            steps.append(SNPMeasureStep(label: "ovmf-hash", pageType: nil, gpa: nil, pages: 0, digest: ld.value))
+        } else {
+            ld = SNPLaunchDigest()
+            try image.forEachPageRun { offset, pages in ld.updateNormalPages(gpa: gpa + offset, data: pages) }
+            steps.append(
+                SNPMeasureStep(label: "firmware", pageType: .normal, gpa: gpa, pages: ld.records, digest: ld.value))
+        }
+        let ovmfHash = ld.value
+
+        func add(_ index: Int, _ section: SEVMetadataSection) {
+            let before = ld.records
+            let start = UInt64(section.gpa)
+            let type: SNPPageType
+            switch section.type {
+            case .snpSecMem:
+                type = request.vmm == .gce ? .unmeasured : .zero
+                ld.updateEmptyPages(type, gpa: start, size: UInt64(section.size))
+            case .snpSecrets:
+                type = .secrets
+                ld.updateSecretsPage(gpa: start)
+            case .cpuid:
+                type = .cpuid
+                ld.updateCPUIDPage(gpa: start)
+            case .svsmCAA:
+                type = .zero
+                ld.updateZeroPages(gpa: start, size: UInt64(section.size))
+            case .snpKernelHashes:
+                if let hashesPage {
+                    type = .normal
+                    ld.updateNormalPages(gpa: start, data: hashesPage)
+                } else {
+                    type = .zero
+                    ld.updateZeroPages(gpa: start, size: UInt64(section.size))
+                }
+            case .unknown:
+                return  // rejected above
+            }
+            steps.append(
+                SNPMeasureStep(
+                    label: "section \(index) \(section.type)", pageType: type, gpa: start,
+                    pages: ld.records - before, digest: ld.value))
+        }
+        for (index, section) in sev.sections.enumerated() where !(request.vmm == .ec2 && section.type == .cpuid) {
+            add(index, section)
+        }
+        if request.vmm == .ec2 {
+            for (index, section) in sev.sections.enumerated() where section.type == .cpuid { add(index, section) }
+        }
+        for cpu in 0..<request.vcpus {
+            ld.updateVMSAPage(cpu == 0 ? bsp : ap)
+            steps.append(
+                SNPMeasureStep(
+                    label: "vmsa \(cpu)", pageType: .vmsa, gpa: SNPLaunchDigest.vmsaGPA, pages: 1, digest: ld.value))
+        }
+        return SNPMeasurement(
+            mode: .snp, digest: ld.value, ovmfHash: ovmfHash, steps: steps, kernelHashes: hashes, metadata: sev,
+            vcpus: request.vcpus, bspVMSA: bsp, apVMSA: ap, warnings: warnings)
+    }
+}
+
+/// A firmware image opened once: its size, its SEV metadata and a page stream.
+struct OpenImage {
+    let size: UInt64
+    let path: String?
+    private let file: FileInput?
+    private let bytes: [UInt8]
+
+    init(_ image: SNPFirmwareImage) throws {
+        switch image {
+        case .path(let path):
+            let file = try FileInput(path: path)
+            self.file = file
+            self.path = path
+            self.size = file.size
+            self.bytes = []
+        case .bytes(let bytes):
+            self.file = nil
+            self.path = nil
+            self.size = UInt64(bytes.count)
+            self.bytes = bytes
+        }
+    }
+
+    func metadata() throws -> OVMFSEVMetadata {
+        do {
+            if let file { return try OVMFSEVMetadata(file: file) }
+            return try OVMFSEVMetadata(firmware: bytes)
+        } catch let error as FormatError {
+            throw path.map { error.in(file: $0) } ?? error
+        }
+    }
+
+    /// Hands runs of whole pages to `body(offsetInImage, pages)`, reading the file once in bounded chunks.
+    func forEachPageRun(_ body: (UInt64, UnsafeRawBufferPointer) throws -> Void) throws {
+        if let file {
+            var offset: UInt64 = 0
+            try FileStream.forEachChunk(of: file, ranges: [0..<size]) { _, chunk in
+                try body(offset, chunk)
+                offset += UInt64(chunk.count)
+            }
+        } else {
+            try bytes.withUnsafeBytes { try body(0, $0) }
+        }
+    }
+}

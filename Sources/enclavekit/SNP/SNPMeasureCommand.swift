@@ -1,0 +1,254 @@
+import ArgumentParser
+import EnclaveCore
+import Foundation
+import OVMF
+import SEVSNP
+
+/// `enclavekit snp measure`: a drop-in replacement for `sev-snp-measure` (same flag names, same output).
+struct SNPMeasureCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "measure",
+        abstract: "Calculate an AMD SEV/SEV-ES/SEV-SNP guest launch measurement (sev-snp-measure compatible).",
+        discussion: """
+            Takes sev-snp-measure's flags and prints what it prints: the measurement in hex (or base64), \
+            or with --mode snp:ovmf-hash the digest of the firmware pages, to pass back later as \
+            --snp-ovmf-hash. --json adds each step of the digest (firmware pages, every SEV metadata \
+            section, every VMSA) so a mismatch can be traced.
+
+            Examples:
+              enclavekit snp measure --mode snp --vcpus 4 --vcpu-type EPYC-v4 \\
+                --ovmf OVMF.fd
+              enclavekit snp measure --mode snp --vcpus 2 --vcpu-type EPYC-Milan \\
+                --guest-features 0x21 --ovmf OVMF.amdsev.fd --kernel bzImage \\
+                --initrd initrd.img --append "console=ttyS0"
+              enclavekit snp measure --mode snp:ovmf-hash --ovmf OVMF.fd
+              enclavekit snp measure --mode snp --vcpus 1 --vmm-type gce \\
+                --ovmf suffix.bin --snp-ovmf-hash HEX
+              enclavekit snp measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 \\
+                --ovmf OVMF.fd --json
+            """)
+
+    @Option(help: "Guest mode: sev, seves, snp or snp:ovmf-hash.")
+    var mode: String
+
+    @Option(
+        help: ArgumentHelp("Number of guest vCPUs (required except in sev and snp:ovmf-hash modes).", valueName: "N"))
+    var vcpus: Int?
+
+    @Option(
+        name: .customLong("vcpu-type"),
+        help: ArgumentHelp(
+            "Type of guest vCPU (\(SNPVCPU.typeNames.joined(separator: ", "))).", valueName: "CPUTYPE"))
+    var vcpuType: String?
+
+    @Option(
+        name: .customLong("vcpu-sig"),
+        help: ArgumentHelp("Guest vCPU signature value (0x… or decimal).", valueName: "VALUE"))
+    var vcpuSig: String?
+
+    @Option(name: .customLong("vcpu-family"), help: ArgumentHelp("Guest vCPU family.", valueName: "FAMILY"))
+    var vcpuFamily: Int?
+
+    @Option(name: .customLong("vcpu-model"), help: ArgumentHelp("Guest vCPU model.", valueName: "MODEL"))
+    var vcpuModel: Int?
+
+    @Option(name: .customLong("vcpu-stepping"), help: ArgumentHelp("Guest vCPU stepping.", valueName: "STEPPING"))
+    var vcpuStepping: Int?
+
+    @Option(
+        name: .customLong("vmm-type"), help: ArgumentHelp("Type of guest VMM (QEMU, ec2, gce).", valueName: "VMMTYPE"))
+    var vmmType: String = "QEMU"
+
+    @Option(help: ArgumentHelp("OVMF file to calculate the hash from.", valueName: "PATH"))
+    var ovmf: String
+
+    @Option(help: ArgumentHelp("Kernel file to calculate the hash from.", valueName: "PATH"))
+    var kernel: String?
+
+    @Option(help: ArgumentHelp("Initrd file to calculate the hash from (use with --kernel).", valueName: "PATH"))
+    var initrd: String?
+
+    @Option(
+        parsing: .unconditional,
+        help: ArgumentHelp("Kernel command line to calculate the hash from (use with --kernel).", valueName: "CMDLINE"))
+    var append: String?
+
+    @Option(
+        name: .customLong("guest-features"),
+        help: ArgumentHelp(
+            "SEV_FEATURES of the guest (0x1 = SNPActive; 0x21 adds DebugSwap).", valueName: "VALUE"))
+    var guestFeatures: String = "0x1"
+
+    @Option(name: .customLong("output-format"), help: "Measurement output format: hex or base64.")
+    var outputFormat: String = "hex"
+
+    @Option(
+        name: .customLong("snp-ovmf-hash"),
+        help: ArgumentHelp("Precalculated hash of the OVMF binary (hex, from --mode snp:ovmf-hash).", valueName: "HASH")
+    )
+    var snpOVMFHash: String?
+
+    @Flag(name: .customLong("dump-vmsa"), help: "Write the measured VMSAs to vmsa<N>.bin (seves and snp modes).")
+    var dumpVMSA = false
+
+    @Flag(name: [.short, .long], help: "Print 'Calculated <MODE> guest measurement: ' before the value.")
+    var verbose = false
+
+    @Flag(help: "Print JSON (measurement, inputs and each step of the digest) instead of text.")
+    var json = false
+
+    func run() throws {
+        let request = try makeRequest()
+        let result = try SNPMeasure.measure(request)
+        for warning in result.warnings { Output.warn(warning) }
+        if dumpVMSA {
+            for index in 0..<result.vcpus {
+                guard let page = result.vmsaPage(index) else { continue }
+                let out = try AtomicOutput(path: "vmsa\(index).bin")
+                try out.write(page)
+                try out.commit()
+            }
+        }
+        if json {
+            Output.json(report(result, request: request))
+            return
+        }
+        if request.mode == .snpOVMFHash {
+            print(result.digest.hex)
+            return
+        }
+        let text = outputFormat == "base64" ? Data(result.digest).base64EncodedString() : result.digest.hex
+        print(verbose ? "Calculated \(request.mode.referenceName) guest measurement: \(text)" : text)
+    }
+
+    /// Maps the flags to a request, with sev-snp-measure's rules; errors are one line with a fix.
+    func makeRequest() throws -> SNPMeasureRequest {
+        guard let mode = SEVGuestMode(name: mode) else {
+            throw UsageError(
+                "unknown mode '\(self.mode)'",
+                hint: "use one of sev, seves, snp, snp:ovmf-hash (snp:svsm is not supported)")
+        }
+        guard ["hex", "base64"].contains(outputFormat) else {
+            throw UsageError("unknown output format '\(outputFormat)'", hint: "use hex or base64")
+        }
+        var request = SNPMeasureRequest(firmware: .path(ovmf), mode: mode)
+        if mode == .snpOVMFHash { return request }
+        if initrd != nil, kernel == nil { throw UsageError("--kernel required when using --initrd") }
+        if append != nil, kernel == nil { throw UsageError("--kernel required when using --append") }
+        if mode != .sev {
+            guard let vcpus else { throw UsageError("missing --vcpus N in guest mode '\(self.mode)'") }
+            guard vcpus >= 1 else { throw UsageError("--vcpus must be at least 1, got \(vcpus)") }
+            request.vcpus = vcpus
+        }
+        guard let vmm = SNPVMMType(name: vmmType) else {
+            throw UsageError("unknown VMM type '\(vmmType)'", hint: "use QEMU, ec2 or gce")
+        }
+        request.vmm = vmm
+        if mode != .sev {
+            if vcpuFamily != nil || vcpuModel != nil || vcpuStepping != nil {
+                guard let family = vcpuFamily, let model = vcpuModel, let stepping = vcpuStepping,
+                    family >= 0, model >= 0, stepping >= 0
+                else {
+                    throw UsageError(
+                        "--vcpu-family, --vcpu-model and --vcpu-stepping go together",
+                        hint: "give all three as non-negative decimal numbers, e.g. 25 1 1 for EPYC-Milan")
+                }
+                request.vcpuSignature = SNPVCPU.signature(family: family, model: model, stepping: stepping)
+            } else if let vcpuSig {
+                guard let sig = Self.integer(vcpuSig), let value = UInt32(exactly: sig) else {
+                    throw UsageError("bad --vcpu-sig '\(vcpuSig)'", hint: "give a 32-bit value such as 0x800f12")
+                }
+                request.vcpuSignature = value
+            } else if let vcpuType {
+                request.vcpuSignature = try SNPVCPU.requireSignature(named: vcpuType)
+            } else if vmm == .qemu {
+                throw UsageError(
+                    "missing --vcpu-type or --vcpu-sig or --vcpu-family in guest mode '\(self.mode)'",
+                    hint: "QEMU puts the vCPU signature in the VMSA; e.g. --vcpu-type EPYC-v4")
+            }
+        }
+        guard let features = Self.integer(guestFeatures) else {
+            throw UsageError("bad --guest-features '\(guestFeatures)'", hint: "give a number such as 0x1 or 0x21")
+        }
+        request.guestFeatures = features
+        if let snpOVMFHash {
+            guard mode == .snp else {
+                throw UsageError("--snp-ovmf-hash only works with --mode snp")
+            }
+            guard let hash = Hex.decode(snpOVMFHash.trimmingCharacters(in: .whitespaces)),
+                hash.count == SNPLaunchDigest.size
+            else {
+                throw UsageError(
+                    "bad --snp-ovmf-hash '\(snpOVMFHash)'",
+                    hint: "expected \(SNPLaunchDigest.size * 2) hex digits, as printed by --mode snp:ovmf-hash")
+            }
+            request.ovmfHash = hash
+        }
+        if dumpVMSA, mode != .seves, mode != .snp {
+            throw UsageError("--dump-vmsa is only available in seves and snp modes")
+        }
+        request.kernel = kernel
+        request.initrd = initrd
+        request.append = append
+        return request
+    }
+
+    /// Python's `int(text, 0)`: decimal, or 0x/0o/0b prefixed; underscores between digits allowed.
+    static func integer(_ text: String) -> UInt64? {
+        var s = text.trimmingCharacters(in: .whitespaces).lowercased()
+        guard !s.hasPrefix("_"), !s.hasSuffix("_"), !s.contains("__") else { return nil }
+        s = s.replacingOccurrences(of: "_", with: "")
+        for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where s.hasPrefix(prefix) {
+            return UInt64(s.dropFirst(2), radix: radix)
+        }
+        if s.count > 1, s.hasPrefix("0"), s.contains(where: { $0 != "0" }) { return nil }
+        return UInt64(s, radix: 10)
+    }
+
+    func report(_ result: SNPMeasurement, request: SNPMeasureRequest) -> JSONValue {
+        var fields: [(String, JSONValue)] = [
+            ("mode", .string(request.mode.rawValue)),
+            ("measurement", .string(result.digest.hex)),
+            ("measurement_base64", .string(Data(result.digest).base64EncodedString())),
+            ("ovmf", .string(ovmf)),
+        ]
+        if request.mode != .snpOVMFHash {
+            fields.append(("vcpus", .int(request.mode == .sev ? 0 : request.vcpus)))
+            if request.mode != .sev {
+                fields.append(("vcpu_sig", .string("0x" + String(request.vcpuSignature ?? 0, radix: 16))))
+                fields.append(("vmm_type", .string(request.vmm.rawValue)))
+            }
+            if request.mode == .snp {
+                fields.append(("guest_features", .string("0x" + String(request.guestFeatures, radix: 16))))
+            }
+        }
+        if let ovmfHash = result.ovmfHash { fields.append(("ovmf_hash", .string(ovmfHash.hex))) }
+        if let hashes = result.kernelHashes {
+            fields.append(
+                (
+                    "kernel_hashes",
+                    .object([
+                        ("cmdline", .string(hashes.cmdline.hex)), ("initrd", .string(hashes.initrd.hex)),
+                        ("kernel", .string(hashes.kernel.hex)),
+                    ])
+                ))
+        }
+        if !result.steps.isEmpty {
+            fields.append(
+                (
+                    "steps",
+                    .array(
+                        result.steps.map { step in
+                            var entry: [(String, JSONValue)] = [("step", .string(step.label))]
+                            if let type = step.pageType { entry.append(("page_type", .string(type.description))) }
+                            if let gpa = step.gpa { entry.append(("gpa", .string("0x" + String(gpa, radix: 16)))) }
+                            entry.append(("pages", .int(step.pages)))
+                            entry.append(("digest", .string(step.digest.hex)))
+                            return .object(entry)
+                        })
+                ))
+        }
+        if !result.warnings.isEmpty { fields.append(("warnings", .array(result.warnings.map { .string($0) }))) }
+        return .object(fields)
+    }
+}

@@ -1,0 +1,122 @@
+import EnclaveCore
+import OVMF
+import Testing
+
+@testable import SEVSNP
+
+/// Every way `SNPMeasure` refuses a request, with the error it gives.
+@Suite struct ErrorTests {
+    func request(_ firmware: [UInt8], mode: SEVGuestMode = .snp, vcpus: Int = 1) -> SNPMeasureRequest {
+        var r = SNPMeasureRequest(firmware: .bytes(firmware), mode: mode)
+        r.vcpus = vcpus
+        r.vcpuSignature = 0x0080_0f12
+        return r
+    }
+
+    @Test func firmwareWithoutGUIDTable() {
+        let fw = [UInt8](repeating: 0x90, count: 8192)
+        #expect(throws: FormatError(.missing, format: "OVMF GUID table", offset: 8192 - 48, "")) {
+            try SNPMeasure.measure(request(fw))
+        }
+    }
+
+    @Test func kernelHashesOnFirmwareWithoutTheSection() throws {
+        let dir = try ScratchDirectory()
+        var r = request(try Fixtures.bytes("ovmf_OvmfX64_suffix.bin"))
+        r.kernel = try dir.write("kernel", [1, 2, 3])
+        let error = try #require(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        #expect(error.message.contains("no SNP_KERNEL_HASHES section"))
+        r.mode = .seves
+        let seves = try #require(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        #expect(seves.message.contains("no SEV hashes table"))
+        r.mode = .sev
+        #expect(throws: UsageError.self) { try SNPMeasure.measure(r) }
+    }
+
+    @Test func unknownVCPUType() throws {
+        let error = try #require(throws: UsageError.self) { try SNPVCPU.requireSignature(named: "EPYC-v9") }
+        #expect(error.description.contains("EPYC-Milan"))
+    }
+
+    @Test func missingSignatureForQEMU() throws {
+        var r = request(try Fixtures.bytes("ovmf_OvmfX64_suffix.bin"))
+        r.vcpuSignature = nil
+        #expect(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        r.vmm = .gce  // GCE and EC2 do not use it.
+        _ = try SNPMeasure.measure(r)
+    }
+
+    @Test(arguments: [0, 47, 49, 96])
+    func ovmfHashOfWrongLength(count: Int) throws {
+        var r = request(try Fixtures.bytes("ovmf_AmdSev_suffix.bin"))
+        r.ovmfHash = [UInt8](repeating: 1, count: count)
+        #expect(throws: UsageError.self) { try SNPMeasure.measure(r) }
+    }
+
+    @Test func ovmfHashOutsideSNPMode() throws {
+        var r = request(try Fixtures.bytes("ovmf_AmdSev_suffix.bin"), mode: .seves)
+        r.ovmfHash = [UInt8](repeating: 1, count: 48)
+        #expect(throws: UsageError.self) { try SNPMeasure.measure(r) }
+    }
+
+    @Test(arguments: [0, 4095, 4097])
+    func firmwareNotWholePages(size: Int) throws {
+        let fw = [UInt8](repeating: 0, count: size)
+        #expect(throws: FormatError.self) { try SNPMeasure.measure(request(fw)) }
+        #expect(throws: FormatError.self) { try SNPMeasure.measure(request(fw, mode: .snpOVMFHash)) }
+    }
+
+    @Test func unknownSectionType() throws {
+        var fw = try Fixtures.bytes("ovmf_OvmfX64_suffix.bin")
+        let sev = try OVMFSEVMetadata(firmware: fw)
+        let item = Int(try #require(sev.sections.last).offset)
+        fw[item + 8] = 0x7f
+        let error = try #require(throws: FormatError.self) { try SNPMeasure.measure(request(fw)) }
+        #expect(error.kind == .unsupported)
+        #expect(error.offset == UInt64(item))
+        // SEV-ES does not look at the sections, as upstream.
+        _ = try SNPMeasure.measure(request(fw, mode: .seves))
+    }
+
+    @Test func apResetEIPZeroAllowsOneVCPUOnly() throws {
+        var fw = try Fixtures.bytes("ovmf_OvmfX64_suffix.bin")
+        let table = try OVMFGUIDTable(firmware: fw)
+        let entry = try #require(table.entry(.sevESResetBlock))
+        for i in 0..<4 { fw[entry.offset + i] = 0 }
+        _ = try SNPMeasure.measure(request(fw, vcpus: 1))
+        #expect(throws: FormatError.self) { try SNPMeasure.measure(request(fw, vcpus: 2)) }
+    }
+
+    @Test func zeroVCPUs() throws {
+        #expect(throws: UsageError.self) {
+            try SNPMeasure.measure(request(try Fixtures.bytes("ovmf_OvmfX64_suffix.bin"), vcpus: 0))
+        }
+    }
+
+    @Test func missingKernelFile() throws {
+        var r = request(try Fixtures.bytes("ovmf_AmdSev_suffix.bin"))
+        r.kernel = "/nonexistent/bzImage"
+        #expect(throws: SystemError.self) { try SNPMeasure.measure(r) }
+    }
+
+    @Test func hashesTablePageOffsetMustFit() {
+        let hashes = SEVKernelHashes(
+            cmdline: [UInt8](repeating: 1, count: 32), initrd: [UInt8](repeating: 2, count: 32),
+            kernel: [UInt8](repeating: 3, count: 32))
+        #expect(hashes.table.count == 176)
+        #expect(throws: FormatError.self) { try hashes.page(offset: 4096 - 160) }
+        #expect(throws: FormatError.self) { try hashes.page(offset: -1) }
+        #expect((try? hashes.page(offset: 4096 - 176))?.suffix(176).elementsEqual(hashes.table) == true)
+    }
+
+    @Test func noMetadataGivesAWarningLikeUpstreamComputes() throws {
+        // A GUID table with a reset block but no ASEV entry: sev-snp-measure measures pages and VMSAs only.
+        var fw = try Fixtures.bytes("ovmf_OvmfX64_suffix.bin")
+        let table = try OVMFGUIDTable(firmware: fw)
+        let entry = try #require(table.entry(.sevMetadataOffset))
+        fw[entry.offset + entry.data.count + 2] ^= 0xff  // damage its GUID
+        let result = try SNPMeasure.measure(request(fw))
+        #expect(result.warnings.count == 1)
+        #expect(result.steps.count == 2)  // firmware, one VMSA
+    }
+}
