@@ -36,7 +36,7 @@ public enum JSONParser {
                 "document is \(bytes.count) bytes, the limit is \(limits.maxBytes)")
         }
         var parser = Parser(bytes: bytes, format: format, maxDepth: limits.maxDepth)
-        // A UTF-8 byte order mark is not JSON (RFC 8259 §8.1: "MUST NOT add a byte order mark").
+        // A byte order mark is rejected like any other stray byte (RFC 8259 §8.1: "MUST NOT add" one).
         parser.skipWhitespace()
         let value = try parser.parseValue(depth: 0)
         parser.skipWhitespace()
