@@ -206,6 +206,11 @@ public struct ReleaseManifest: Sendable, Equatable {
     /// always gives the same bytes.
     public var canonicalBytes: [UInt8] { Array((json.serialized(style: .canonical) + "\n").utf8) }
 
+    /// Writes ``canonicalBytes`` to `path` atomically (no partial file on failure).
+    public func write(to path: String) throws {
+        try AtomicOutput.write(canonicalBytes, to: path)
+    }
+
     /// The Statement subjects: every artifact with its sha256.
     public var subjects: [Statement.Subject] {
         artifacts.map { Statement.Subject(name: $0.name, digest: [("sha256", $0.sha256)]) }

@@ -172,29 +172,78 @@ public struct VerificationReport: Sendable {
 ///                                         policy: policy, artifacts: ["image.eif"])
 /// ```
 public enum ReleaseVerifier {
+    /// The envelopes in one document: an envelope, a bundle, or (for `.jsonl`) one per non-empty line.
+    static func envelopes(bytes: [UInt8], format: String) throws -> [(String, DSSEEnvelope)] {
+        var items: [(String, [UInt8])] = [(format, bytes)]
+        if format.hasSuffix(".jsonl") {
+            items = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated().compactMap { i, line in
+                line.allSatisfy({ $0 == 0x20 || $0 == 0x0D || $0 == 0x09 })
+                    ? nil : ("\(format): line \(i + 1)", Array(line))
+            }
+        }
+        return try items.map { source, item in
+            switch try ReleaseDocument(bytes: item, format: source) {
+            case .envelope(let e): return (source, e)
+            case .bundle(let b): return (source, b.envelope)
+            case .manifest:
+                throw ReleaseError(
+                    .statement, "this is an unsigned manifest; verify the envelope made by 'enclavekit sign'",
+                    file: source)
+            }
+        }
+    }
+
     /// payloadTypes accepted: the in-toto one (and OSS Rebuild's compatibility spelling).
     public static let acceptedPayloadTypes: Set<String> = [DSSE.inTotoPayloadType]
 
-    /// Verifies; throws for input that does not parse, returns a report whose ``VerificationReport/error``
-    /// says why a well-formed release does not verify.
+    /// Verifies one document (an envelope, a Sigstore bundle, or `.jsonl` lines of them); see
+    /// ``verify(documents:policy:artifacts:expectations:progress:)``.
     public static func verify(
         bytes: [UInt8], format: String, policy: ReleasePolicy, artifacts: [String] = [],
         expectations: [MeasurementExpectation] = [], progress: ((String, UInt64) -> ProgressBar?)? = nil
     ) throws -> VerificationReport {
-        let envelope: DSSEEnvelope
-        switch try ReleaseDocument(bytes: bytes, format: format) {
-        case .envelope(let e): envelope = e
-        case .bundle(let b): envelope = b.envelope
-        case .manifest:
-            throw ReleaseError(
-                .statement, "this is an unsigned manifest; verify the envelope made by 'enclavekit sign'", file: format)
+        try verify(
+            documents: [(bytes, format)], policy: policy, artifacts: artifacts, expectations: expectations,
+            progress: progress)
+    }
+
+    /// Verifies; throws for input that does not parse, returns a report whose ``VerificationReport/error``
+    /// says why a well-formed release does not verify.
+    ///
+    /// Several documents (one Sigstore bundle per signer, several envelopes, or the lines of an in-toto
+    /// `.intoto.jsonl` bundle) must all carry the same payload and payloadType; their signatures are
+    /// pooled and counted against the threshold together (a key still counts once).
+    public static func verify(
+        documents: [(bytes: [UInt8], format: String)], policy: ReleasePolicy, artifacts: [String] = [],
+        expectations: [MeasurementExpectation] = [], progress: ((String, UInt64) -> ProgressBar?)? = nil
+    ) throws -> VerificationReport {
+        var pooled: DSSEEnvelope?
+        var firstSource = ""
+        for (bytes, format) in documents {
+            for (source, envelope) in try envelopes(bytes: bytes, format: format) {
+                guard acceptedPayloadTypes.contains(envelope.payloadType) else {
+                    throw ReleaseError(
+                        .payloadType,
+                        "payloadType '\(envelope.payloadType)' is not \(DSSE.inTotoPayloadType) (was the envelope altered?)",
+                        file: source)
+                }
+                guard var combined = pooled else {
+                    pooled = envelope
+                    firstSource = source
+                    continue
+                }
+                guard envelope.payload == combined.payload else {
+                    throw ReleaseError(
+                        .statement,
+                        "carries a different payload than \(firstSource); every envelope must sign the same Statement",
+                        file: source)
+                }
+                combined.signatures += envelope.signatures
+                pooled = combined
+            }
         }
-        guard acceptedPayloadTypes.contains(envelope.payloadType) else {
-            throw ReleaseError(
-                .payloadType,
-                "payloadType '\(envelope.payloadType)' is not \(DSSE.inTotoPayloadType) (was the envelope altered?)",
-                file: format)
-        }
+        guard let envelope = pooled else { throw UsageError("no envelope to verify") }
+        let format = firstSource
         let threshold = ThresholdVerifier.verify(envelope, trusted: policy.keys, threshold: policy.threshold)
         var report = VerificationReport(payloadType: envelope.payloadType, threshold: threshold, policy: policy)
         guard threshold.isMet else {

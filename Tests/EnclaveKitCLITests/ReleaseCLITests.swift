@@ -243,6 +243,17 @@ import Testing
         Self.expectFailure(
             try release.run(["sign", "manifest.sigstore.json", "--key", "alice.pem"]), "exactly one signature")
 
+        // One bundle per signer, verified together against a threshold of 2.
+        #expect(
+            try release.run(["sign", "manifest.json", "--key", "alice.pem", "--format", "bundle", "--out", "a.json"])
+                .status == 0)
+        try release.writePolicy(threshold: 2)
+        let pooled = try release.run(["verify", "manifest.sigstore.json", "a.json", "--policy", "policy.json"])
+        #expect(pooled.status == 0, "\(pooled.stderr)")
+        #expect(pooled.stdout.contains("2 of 2 required trusted keys signed (carol, alice): met"))
+        Self.expectFailure(
+            try release.run(["verify", "a.json", "--policy", "policy.json"]), "threshold not met: 1 of 2")
+
         let usage = try release.run(["verify", "manifest.sigstore.json"])
         #expect(usage.status == 64)
         let help = try release.run(["verify", "--help"])

@@ -289,6 +289,46 @@ import Testing
         #expect(throws: ReleaseError(.bundle, "")) { try SigstoreBundle(envelope: two) }
     }
 
+    /// One Sigstore bundle per signer (or one envelope per line of an .intoto.jsonl): signatures are
+    /// pooled toward the threshold, and every document must sign the same Statement.
+    @Test func signaturesFromSeveralDocumentsArePooled() throws {
+        let alice = SigningKey.generate(.ed25519)
+        let bob = SigningKey.generate(.p384)
+        let policy = Example.policy([("alice", alice.publicKey), ("bob", bob.publicKey)], threshold: 2)
+        let manifest = try Example.manifestBytes()
+        let a = try ReleaseSigner.sign(bytes: manifest, format: "m", key: alice, output: .bundle).bytes
+        let b = try ReleaseSigner.sign(bytes: manifest, format: "m", key: bob, output: .bundle).bytes
+        let both = try ReleaseVerifier.verify(
+            documents: [(a, "a.sigstore.json"), (b, "b.sigstore.json")], policy: policy)
+        #expect(both.error == nil)
+        #expect(both.threshold.signers == ["alice", "bob"])
+        let one = try ReleaseVerifier.verify(
+            documents: [(a, "a.sigstore.json"), (a, "a2.sigstore.json")], policy: policy)
+        #expect(one.error?.kind == .thresholdNotMet)
+
+        let jsonl =
+            try ReleaseSigner.sign(bytes: manifest, format: "m", key: alice, output: .dsse).envelope.json
+            .serialized() + "\n\n"
+            + (try ReleaseSigner.sign(bytes: manifest, format: "m", key: bob, output: .dsse).envelope.json
+                .serialized()) + "\n"
+        let lines = try ReleaseVerifier.verify(bytes: Array(jsonl.utf8), format: "release.intoto.jsonl", policy: policy)
+        #expect(lines.error == nil)
+
+        let other = String(decoding: manifest, as: UTF8.self).replacingOccurrences(
+            of: "\"version\":\"0.1.0\"", with: "\"version\":\"0.2.0\"")
+        let c = try ReleaseSigner.sign(bytes: Array(other.utf8), format: "m", key: bob, output: .bundle).bytes
+        do {
+            _ = try ReleaseVerifier.verify(documents: [(a, "a.sigstore.json"), (c, "c.sigstore.json")], policy: policy)
+            Issue.record("pooled signatures over two different Statements")
+        } catch let error as ReleaseError {
+            #expect(error.kind == .statement)
+            #expect(
+                error.description
+                    == "c.sigstore.json: carries a different payload than a.sigstore.json; every envelope must sign the same Statement"
+            )
+        }
+    }
+
     @Test(arguments: [
         ("", "no PEM block"),
         ("-----BEGIN PUBLIC KEY-----\nAAAA\n", "no '-----END PUBLIC KEY-----' line"),

@@ -12,8 +12,9 @@ struct VerifyCommand: ParsableCommand {
             release manifest. --artifact FILE checks the file's sha256 against the release's subjects \
             (is my EIF the released one?); --expect-pcr0 / --expect check a measurement against the \
             manifest. Prints which keys signed, which are trusted, the threshold result, each \
-            artifact's result and the release's measurements. Accepts a DSSE envelope or a Sigstore \
-            bundle.
+            artifact's result and the release's measurements. Accepts DSSE envelopes, Sigstore \
+            bundles and in-toto .intoto.jsonl files (one envelope per line); given several (one bundle \
+            per signer), they must sign the same Statement and their signatures are counted together.
 
             \(ReleaseExit.help)
 
@@ -21,10 +22,11 @@ struct VerifyCommand: ParsableCommand {
               enclavekit verify Manifests/example-node-1.0.0.dsse.json --policy Manifests/policy.json
               enclavekit verify release.dsse.json --policy policy.json --artifact out/example-node.eif
               enclavekit verify release.dsse.json --policy policy.json --expect-pcr0 6595…b657 --json
+              enclavekit verify alice.sigstore.json bob.sigstore.json --policy policy.json
             """)
 
-    @Argument(help: "The signed release: a DSSE envelope or a Sigstore bundle.")
-    var envelope: String
+    @Argument(help: "The signed release: DSSE envelopes, Sigstore bundles or .jsonl files of them.")
+    var envelopes: [String]
 
     @Option(help: "The policy: trusted public keys and a threshold (see Manifests/README.md).")
     var policy: String
@@ -47,6 +49,7 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func validate() throws {
+        guard !envelopes.isEmpty else { throw ValidationError("name the signed release (an envelope or bundle)") }
         do {
             _ = try expectations()
         } catch let error as UsageError {
@@ -56,9 +59,9 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let trust = try ReleasePolicy.load(path: policy)
-        let bytes = try FileInput.contents(of: envelope, limit: 64 << 20, format: "envelope")
+        let documents = try envelopes.map { (try FileInput.contents(of: $0, limit: 64 << 20, format: "envelope"), $0) }
         let report = try ReleaseVerifier.verify(
-            bytes: bytes, format: envelope, policy: trust, artifacts: artifact, expectations: try expectations(),
+            documents: documents, policy: trust, artifacts: artifact, expectations: try expectations(),
             progress: { path, size in ProgressBar(label: "hashing \(path)", total: size) })
         if json {
             Output.json(report.json)
