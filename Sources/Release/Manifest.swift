@@ -206,9 +206,50 @@ public struct ReleaseManifest: Sendable, Equatable {
     /// always gives the same bytes.
     public var canonicalBytes: [UInt8] { Array((json.serialized(style: .canonical) + "\n").utf8) }
 
-    /// Writes ``canonicalBytes`` to `path` atomically (no partial file on failure).
+    /// Checks a manifest built in Swift against schema v1 (hex lengths, paths, names, registers) by
+    /// reading its canonical bytes back; throws the same errors a reader would.
+    public func validate() throws {
+        let reread = try ReleaseManifest(json: canonicalBytes, format: "manifest \(name) \(version)")
+        guard reread.canonicalBytes == canonicalBytes else {
+            throw ReleaseError(.manifest, "the manifest does not survive a write/read round trip (unknown register?)")
+        }
+    }
+
+    /// Validates, then writes ``canonicalBytes`` to `path` atomically (no partial file on failure).
     public func write(to path: String) throws {
+        try validate()
         try AtomicOutput.write(canonicalBytes, to: path)
+    }
+
+    /// Compares measurements computed from a file (e.g. by `enclavekit measure`) with this release's
+    /// targets of `platform` (all targets when nil): the targets whose every listed register equals the
+    /// measured one, and for the others what differs. Register names and hex compare case-insensitively.
+    ///
+    /// ```swift
+    /// let result = manifest.compare(measured: [("PCR0", pcr0), ("PCR1", pcr1), ("PCR2", pcr2)], platform: .nitro)
+    /// result.matching.map(\.name)  // ["nitro"]
+    /// ```
+    public func compare(measured: [(String, String)], platform: Platform? = nil) -> MeasurementComparison {
+        var result = MeasurementComparison()
+        for target in targets where platform == nil || target.platform == platform {
+            var differences: [MeasurementComparison.Difference] = []
+            var compared = 0
+            for (register, value) in measured {
+                guard let expected = target.measurements.first(where: { $0.0.lowercased() == register.lowercased() })
+                else { continue }
+                compared += 1
+                if expected.1 != value.lowercased() {
+                    differences.append(.init(register: expected.0, expected: expected.1, actual: value.lowercased()))
+                }
+            }
+            if compared == 0 { continue }
+            if differences.isEmpty {
+                result.matching.append(target)
+            } else {
+                result.mismatching.append((target, differences))
+            }
+        }
+        return result
     }
 
     /// The Statement subjects: every artifact with its sha256.
@@ -313,6 +354,24 @@ public struct ReleaseManifest: Sendable, Equatable {
         }
         try r.finish()
     }
+}
+
+/// The outcome of ``ReleaseManifest/compare(measured:platform:)``.
+public struct MeasurementComparison: Sendable {
+    /// One register whose value differs.
+    public struct Difference: Sendable, Equatable {
+        public var register: String
+        public var expected: String
+        public var actual: String
+    }
+
+    /// Targets whose registers all equal the measured ones.
+    public var matching: [ReleaseManifest.Target] = []
+    /// Targets sharing at least one register name, with the registers that differ.
+    public var mismatching: [(target: ReleaseManifest.Target, differences: [Difference])] = []
+
+    /// True when at least one target matches.
+    public var isMatch: Bool { !matching.isEmpty }
 }
 
 /// Reads fields of one JSON object, remembering which were used so unknown fields are errors, and

@@ -14,6 +14,38 @@ import Testing
         #expect(manifest.subjects.map(\.name) == ["example-node.eif", "example-node.sgx.so"])
     }
 
+    /// What `build` does: construct the model in Swift, validate and write it canonically.
+    @Test func manifestBuiltInSwiftWritesCanonicalJSONAndComparesMeasurements() throws {
+        let hex48 = String(repeating: "ab", count: 48)
+        var manifest = ReleaseManifest(
+            name: "n", version: "1", sourceDateEpoch: 1,
+            recipe: .init(path: "Recipes/n/recipe.toml", sha256: String(repeating: "0", count: 64)),
+            lock: .init(path: "Recipes/n/recipe.lock", sha256: String(repeating: "1", count: 64)), inputs: [],
+            artifacts: [.init(name: "n.eif", size: 3, sha256: String(repeating: "2", count: 64))],
+            targets: [
+                .init(
+                    name: "nitro", platform: .nitro, artifacts: ["n.eif"],
+                    measurements: [("PCR0", hex48), ("PCR1", hex48), ("PCR2", hex48)],
+                    settings: .object([("vcpus", .int(2)), ("arch", .string("x86_64"))]))
+            ])
+        let dir = try ScratchDirectory()
+        try manifest.write(to: dir.path + "/m.json")
+        let written = try FileInput.contents(of: dir.path + "/m.json")
+        #expect(String(decoding: written, as: UTF8.self).hasPrefix(#"{"artifacts":[{"name":"n.eif","sha256":"222"#))
+        #expect(String(decoding: written, as: UTF8.self).contains(#""settings":{"arch":"x86_64","vcpus":2}"#))
+        #expect(try ReleaseManifest(json: written, format: "m").canonicalBytes == written)
+
+        let same = manifest.compare(measured: [("PCR0", hex48.uppercased()), ("PCR1", hex48)], platform: .nitro)
+        #expect(same.matching.map(\.name) == ["nitro"])
+        let other = manifest.compare(measured: [("PCR0", String(repeating: "cd", count: 48))])
+        #expect(!other.isMatch)
+        #expect(other.mismatching.first?.differences.map(\.register) == ["PCR0"])
+
+        manifest.targets[0].measurements[0].1 = "short"
+        #expect(throws: ReleaseError(.manifest, "")) { try manifest.write(to: dir.path + "/bad.json") }
+        #expect(!FileManager.default.fileExists(atPath: dir.path + "/bad.json"))
+    }
+
     @Test(arguments: KeyType.allCases)
     func signAndVerifyEachKeyType(type: KeyType) throws {
         let key = SigningKey.generate(type)
