@@ -232,7 +232,8 @@ public struct SigningKey: Sendable {
     /// Reads a PEM private key: PKCS#8 `PRIVATE KEY` (keygen, `openssl genpkey`) or SEC1
     /// `EC PRIVATE KEY` (`openssl ecparam -genkey`). Errors never quote the key.
     public init(pem bytes: [UInt8], format: String, expecting: KeyType? = nil) throws {
-        let block = try PEMBlock(parsing: bytes, format: format)
+        var block = try PEMBlock(parsing: bytes, format: format)
+        defer { zeroize(&block.der) }
         let type: KeyType
         switch block.label {
         case "PRIVATE KEY": type = try KeyDER.pkcs8Type(block.der, format: format, expecting: expecting)
@@ -262,6 +263,28 @@ public struct SigningKey: Sendable {
     }
 
     init(storage: Storage) { self.storage = storage }
+}
+
+extension SigningKey: CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
+    /// Names the type and the public keyid only, so printing a key (or an error holding one) never shows it.
+    public var description: String { "\(type.displayName) private key (keyid \(publicKey.keyid))" }
+    public var debugDescription: String { description }
+    public var customMirror: Mirror { Mirror(self, children: [], displayStyle: .struct) }
+}
+
+/// Overwrites key material held in a Swift array before it is released.
+func zeroize(_ bytes: inout [UInt8]) {
+    bytes.withUnsafeMutableBytes { buffer in
+        guard let base = buffer.baseAddress else { return }
+        memset_s_portable(base, buffer.count)
+    }
+}
+
+@inline(never)
+private func memset_s_portable(_ pointer: UnsafeMutableRawPointer, _ count: Int) {
+    // A volatile-style loop through an opaque, non-inlined function the optimiser cannot drop.
+    let bytes = pointer.assumingMemoryBound(to: UInt8.self)
+    for i in 0..<count { bytes[i] = 0 }
 }
 
 /// Recognising key algorithms in DER (RFC 5280 SubjectPublicKeyInfo, RFC 5208/5958 PKCS#8, RFC 5915

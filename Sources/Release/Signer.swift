@@ -25,7 +25,8 @@ extension SigningKey {
                     + "run 'chmod 600 \(path)' and keep it that way",
                 file: path)
         }
-        let bytes = try FileInput.contents(of: path, limit: UInt64(PEMBlock.maxBytes), format: "private key")
+        var bytes = try FileInput.contents(of: path, limit: UInt64(PEMBlock.maxBytes), format: "private key")
+        defer { zeroize(&bytes) }
         return try SigningKey(pem: bytes, format: path, expecting: expecting)
     }
 }

@@ -255,6 +255,18 @@ import Testing
         #expect(pub.pem == (try Fixtures.text("example/keys/\(name).pub.pem")))
     }
 
+    @Test func printingAKeyShowsOnlyItsKeyid() throws {
+        let key = SigningKey.generate(.p256)
+        let body = String(key.pkcs8PEM.split(separator: "\n")[2].prefix(20))  // private key bytes
+        for text in [
+            String(describing: key), String(reflecting: key), "\(key)", "\(Mirror(reflecting: key).children.count)",
+        ] {
+            #expect(!text.contains(body))
+        }
+        #expect("\(key)" == "ECDSA P-256 private key (keyid \(key.publicKey.keyid))")
+        #expect(Mirror(reflecting: key).children.isEmpty)
+    }
+
     @Test func rsaKeysAreRejectedWithAClearMessage() throws {
         #expect(throws: ReleaseError(.keyType, "")) {
             try SigningKey(pem: try Fixtures.bytes("example/keys/rsa.pem"), format: "rsa.pem")
