@@ -14,6 +14,8 @@ struct KeygenCommand: ParsableCommand {
 
             Types: ed25519 (Ed25519), p256 (ECDSA P-256, SHA-256), p384 (ECDSA P-384, SHA-384).
 
+            \(ReleaseExit.signHelp)
+
             Examples:
               enclavekit keygen --type ed25519 --out alice.pem
               enclavekit keygen --type p256 --out bob.pem --json

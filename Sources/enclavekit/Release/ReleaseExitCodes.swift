@@ -13,12 +13,17 @@ enum ReleaseExit {
     /// The command line was wrong (swift-argument-parser's EX_USAGE).
     static let usage: Int32 = ExitCode.validationFailure.rawValue
 
+    /// For `verify` (and `rebuild`).
     static let help = """
-        Exit status:
-          0   verified (or signed)
-          1   not verified: bad signature, untrusted or repeated key, threshold not met, invalid \
-        policy/manifest/key, artifact or measurement mismatch, malformed input
-          3   verified but not reproduced (reserved for 'enclavekit rebuild')
-          64  usage error (unknown option, missing argument)
+        Exit status: 0 verified; 1 not verified (bad signature, untrusted or repeated key, threshold \
+        not met, invalid policy, manifest or key, artifact or measurement mismatch, malformed input); \
+        3 verified but not reproduced (reserved for 'enclavekit rebuild'); 64 usage error.
+        """
+
+    /// For `sign` and `keygen`.
+    static let signHelp = """
+        Exit status: 0 written; 1 refused (key with unsafe permissions, wrong key type, already \
+        signed by this key, invalid manifest or envelope, malformed input; nothing is written); \
+        64 usage error.
         """
 }

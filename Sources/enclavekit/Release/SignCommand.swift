@@ -18,12 +18,12 @@ struct SignCommand: ParsableCommand {
 
             The private key must not be readable by group or others (chmod 600).
 
-            \(ReleaseExit.help)
+            \(ReleaseExit.signHelp)
 
             Examples:
-              enclavekit sign Manifests/example-node-1.0.0.json --key alice.pem --out release.dsse.json
+              enclavekit sign Manifests/example-node-0.1.0.json --key alice.pem --out release.dsse.json
               enclavekit sign release.dsse.json --key bob.pem
-              enclavekit sign Manifests/example-node-1.0.0.json --key alice.pem --format bundle
+              enclavekit sign Manifests/example-node-0.1.0.json --key alice.pem --format bundle
             """)
 
     @Argument(help: "An unsigned release manifest, or a DSSE envelope to add a signature to.")

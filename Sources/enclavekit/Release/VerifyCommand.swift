@@ -19,7 +19,7 @@ struct VerifyCommand: ParsableCommand {
             \(ReleaseExit.help)
 
             Examples:
-              enclavekit verify Manifests/example-node-1.0.0.dsse.json --policy Manifests/policy.json
+              enclavekit verify Manifests/example-node-0.1.0.dsse.json --policy Manifests/policy.json
               enclavekit verify release.dsse.json --policy policy.json --artifact out/example-node.eif
               enclavekit verify release.dsse.json --policy policy.json --expect-pcr0 6595…b657 --json
               enclavekit verify alice.sigstore.json bob.sigstore.json --policy policy.json
