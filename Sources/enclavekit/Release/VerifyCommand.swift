@@ -1,11 +1,122 @@
 import ArgumentParser
 import EnclaveCore
+import Release
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "verify", abstract: "Verify a signed release. (not implemented yet)")
+        commandName: "verify",
+        abstract: "Verify a signed release against a policy, and optionally files and measurements.",
+        discussion: """
+            Checks every DSSE signature over the PAE, counts the distinct trusted keys of POLICY \
+            against its threshold (a key counts once), then validates the in-toto Statement and the \
+            release manifest. --artifact FILE checks the file's sha256 against the release's subjects \
+            (is my EIF the released one?); --expect-pcr0 / --expect check a measurement against the \
+            manifest. Prints which keys signed, which are trusted, the threshold result, each \
+            artifact's result and the release's measurements. Accepts DSSE envelopes, Sigstore \
+            bundles and in-toto .intoto.jsonl files (one envelope per line); given several (one bundle \
+            per signer), they must sign the same Statement and their signatures are counted together.
+
+            \(ReleaseExit.help)
+
+            Examples:
+              enclavekit verify Manifests/example-node-0.1.0.dsse.json --policy Manifests/policy.json
+              enclavekit verify release.dsse.json --policy policy.json --artifact out/example-node.eif
+              enclavekit verify release.dsse.json --policy policy.json --expect-pcr0 6595…b657 --json
+              enclavekit verify alice.sigstore.json bob.sigstore.json --policy policy.json
+            """)
+
+    @Argument(help: "The signed release: DSSE envelopes, Sigstore bundles or .jsonl files of them.")
+    var envelopes: [String]
+
+    @Option(help: "The policy: trusted public keys and a threshold (see Manifests/README.md).")
+    var policy: String
+
+    @Option(help: "A file whose sha256 must match a subject of the release (repeatable).")
+    var artifact: [String] = []
+
+    @Option(name: .customLong("expect-pcr0"), help: "Nitro PCR0 (hex) the release must contain (repeatable).")
+    var expectPCR0: [String] = []
+
+    @Option(help: "A measurement the release must contain: [TARGET.]REGISTER=HEX, e.g. tdx.MRTD=… (repeatable).")
+    var expect: [String] = []
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func expectations() throws -> [MeasurementExpectation] {
+        try expectPCR0.map { try MeasurementExpectation(parsing: "nitro.PCR0=\($0)") }
+            + expect.map { try MeasurementExpectation(parsing: $0) }
+    }
+
+    func validate() throws {
+        guard !envelopes.isEmpty else { throw ValidationError("name the signed release (an envelope or bundle)") }
+        do {
+            _ = try expectations()
+        } catch let error as UsageError {
+            throw ValidationError(error.description)
+        }
+    }
 
     func run() throws {
-        throw UsageError("'enclavekit verify' is not implemented yet")
+        let trust = try ReleasePolicy.load(path: policy)
+        let documents = try envelopes.map { (try FileInput.contents(of: $0, limit: 64 << 20, format: "envelope"), $0) }
+        let report = try ReleaseVerifier.verify(
+            documents: documents, policy: trust, artifacts: artifact, expectations: try expectations(),
+            progress: { path, size in ProgressBar(label: "hashing \(path)", total: size) })
+        if json {
+            Output.json(report.json)
+        } else {
+            printText(report)
+        }
+        if let error = report.error { throw error }
+    }
+
+    func printText(_ report: VerificationReport) {
+        if let manifest = report.statement?.manifest {
+            print(
+                "release: \(manifest.name) \(manifest.version) (manifest schema v\(ReleaseManifest.schemaVersion), "
+                    + "built with EnclaveKit \(manifest.enclavekitVersion))")
+        }
+        print("signatures:")
+        var rows: [(String, String)] = []
+        for e in report.threshold.entries {
+            let id = e.keyid ?? "(no keyid)"
+            switch e.status {
+            case .trusted(let name): rows.append(("\(e.index)", "valid, trusted key \(name)  keyid \(id)"))
+            case .duplicate(let name):
+                rows.append(("\(e.index)", "valid, \(name) again (not counted twice)  keyid \(id)"))
+            case .invalid(let name): rows.append(("\(e.index)", "INVALID signature claiming key \(name)  keyid \(id)"))
+            case .untrusted: rows.append(("\(e.index)", "not by a trusted key  keyid \(id)"))
+            }
+        }
+        if rows.isEmpty { rows.append(("-", "none")) }
+        Output.table(rows)
+        let t = report.threshold
+        print(
+            "threshold: \(t.signers.count) of \(t.threshold) required trusted keys signed "
+                + "(\(t.signers.joined(separator: ", "))): \(t.isMet ? "met" : "NOT met")")
+        if !report.artifacts.isEmpty {
+            print("artifacts:")
+            Output.table(
+                report.artifacts.map {
+                    ($0.path, $0.subject.map { "matches \($0)" } ?? "NO MATCH")
+                })
+        }
+        if !report.expectations.isEmpty {
+            print("expected measurements:")
+            Output.table(
+                report.expectations.map {
+                    ($0.expectation.label, $0.matchedTarget.map { "matches target \($0)" } ?? "NO MATCH")
+                })
+        }
+        if let manifest = report.statement?.manifest {
+            print("measurements:")
+            var rows: [(String, String)] = []
+            for target in manifest.targets {
+                for (name, value) in target.measurements { rows.append(("\(target.name) \(name)", value)) }
+            }
+            Output.table(rows)
+        }
+        print(report.isVerified ? "verified" : "NOT verified")
     }
 }

@@ -1,0 +1,65 @@
+/// A release that does not verify, or a signing request that cannot be done: a bad signature, an
+/// untrusted or repeated key, a threshold not met, a Statement or manifest that breaks its schema, an
+/// artifact or measurement that does not match, a key of the wrong type or with unsafe permissions.
+///
+/// Parsing errors in bytes (JSON, base64, PEM, DER) are ``FormatError``s instead; this type is for
+/// inputs that parse but are not acceptable. `description` is the one line the CLI prints.
+///
+/// ```swift
+/// throw ReleaseError(.thresholdNotMet, "1 of 2 required trusted keys signed")
+/// ```
+public struct ReleaseError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What went wrong, coarse enough for tests and scripts to match on.
+    public enum Kind: String, Sendable, Hashable {
+        /// Not enough distinct trusted keys produced valid signatures.
+        case thresholdNotMet
+        /// The envelope's payloadType is not one EnclaveKit accepts.
+        case payloadType
+        /// The payload is not a valid in-toto Statement v1 carrying a release manifest.
+        case statement
+        /// The release manifest breaks schema v1.
+        case manifest
+        /// The manifest's `schemaVersion` is not one this EnclaveKit reads.
+        case schemaVersion
+        /// The policy file is not valid.
+        case policy
+        /// An artifact's digest matches no subject of the Statement.
+        case artifactMismatch
+        /// A measurement differs from the one the caller expected.
+        case measurementMismatch
+        /// A key of a type EnclaveKit does not sign with (RSA, another curve), or not the type expected.
+        case keyType
+        /// A private key file readable by group or others.
+        case keyPermissions
+        /// The key already signed this envelope.
+        case alreadySigned
+        /// A Sigstore bundle that breaks the bundle rules (one signature, key hint).
+        case bundle
+    }
+
+    public var kind: Kind
+    public var message: String
+    /// The file the problem is in, when one is known.
+    public var file: String?
+
+    public init(_ kind: Kind, _ message: String, file: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.file = file
+    }
+
+    /// The same error, attributed to `file` unless a file is already named.
+    public func `in`(file: String) -> ReleaseError {
+        var copy = self
+        if copy.file == nil { copy.file = file }
+        return copy
+    }
+
+    public var description: String {
+        if let file { return "\(file): \(message)" }
+        return message
+    }
+
+    public static func == (lhs: ReleaseError, rhs: ReleaseError) -> Bool { lhs.kind == rhs.kind }
+    public func hash(into hasher: inout Hasher) { hasher.combine(kind) }
+}

@@ -1,0 +1,84 @@
+import EnclaveCore
+import Foundation
+import Release
+import Testing
+
+/// Interop with the reference clients, run for real: securesystemslib and python in-toto (installed by
+/// `.ci/setup`) verify what EnclaveKit signs using only the public key, and EnclaveKit verifies what
+/// securesystemslib's CryptoSigner signs.
+@Suite struct InteropTests {
+    static let verifyScript = Fixtures.path("interop/verify_dsse.py")
+    static let signScript = Fixtures.path("interop/sign_dsse.py")
+
+    @Test(arguments: KeyType.allCases)
+    func referenceClientsVerifyOurEnvelope(type: KeyType) throws {
+        let dir = try ScratchDirectory()
+        let key = SigningKey.generate(type)
+        let envelope = try dir.write("release.dsse.json", try Example.envelope(signedBy: [key]).fileBytes)
+        let pub = try dir.write("key.pub.pem", key.publicKey.pem)
+        let run = try Run.python([Self.verifyScript, envelope, "1", pub])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("securesystemslib: verified by ['\(key.publicKey.keyid)']"))
+        #expect(run.output.contains(Statement.releaseManifestPredicateType))
+    }
+
+    @Test func referenceClientsVerifyOurTwoOfThreeEnvelopeAndBundle() throws {
+        let dir = try ScratchDirectory()
+        let keys = KeyType.allCases.map { SigningKey.generate($0) }
+        let envelope = try dir.write(
+            "release.dsse.json", try Example.envelope(signedBy: Array(keys.prefix(2))).fileBytes)
+        let pubs = try keys.enumerated().map { try dir.write("k\($0.offset).pub.pem", $0.element.publicKey.pem) }
+        let two = try Run.python([Self.verifyScript, envelope, "2"] + pubs)
+        #expect(two.status == 0, "\(two.output)")
+        let three = try Run.python([Self.verifyScript, envelope, "3"] + pubs)
+        #expect(three.status != 0, "securesystemslib accepted 2 signatures for a threshold of 3")
+
+        let bundle = try ReleaseSigner.sign(
+            bytes: try Example.manifestBytes(), format: "m", key: keys[2], output: .bundle)
+        let bundlePath = try dir.write("release.sigstore.json", bundle.bytes)
+        let run = try Run.python([Self.verifyScript, bundlePath, "1", pubs[2]])
+        #expect(run.status == 0, "\(run.output)")
+    }
+
+    @Test func referenceClientsRejectATamperedEnvelope() throws {
+        let dir = try ScratchDirectory()
+        let key = SigningKey.generate(.p256)
+        var envelope = try Example.envelope(signedBy: [key])
+        envelope.payload = Array(
+            String(decoding: envelope.payload, as: UTF8.self).replacingOccurrences(of: "PCR0", with: "PCR9").utf8)
+        let path = try dir.write("release.dsse.json", envelope.fileBytes)
+        let pub = try dir.write("key.pub.pem", key.publicKey.pem)
+        let run = try Run.python([Self.verifyScript, path, "1", pub])
+        #expect(run.status != 0)
+    }
+
+    /// securesystemslib's CryptoSigner signs our Statement with keys made by `openssl genpkey`; our
+    /// verifier reads its envelope with the example policy (2 of alice/bob/carol).
+    @Test func weVerifyTheReferenceSignersEnvelope() throws {
+        let dir = try ScratchDirectory()
+        let statement = try dir.write("statement.json", Statement(manifest: try Example.manifest()).payload)
+        var keyPaths: [String] = []
+        for name in ["alice", "bob", "carol"] {
+            keyPaths.append(try dir.write("\(name).pem", try Fixtures.bytes("example/keys/\(name).pem"), mode: 0o600))
+        }
+        let out = dir.path + "/python.dsse.json"
+        let signed = try Run.python([Self.signScript, statement, DSSE.inTotoPayloadType, out] + keyPaths)
+        #expect(signed.status == 0, "\(signed.output)")
+
+        let policy = try ReleasePolicy.load(path: Fixtures.path("example/policy.json"))
+        let bytes = try FileInput.contents(of: out)
+        let report = try ReleaseVerifier.verify(bytes: bytes, format: out, policy: policy)
+        #expect(report.error == nil, "\(report.threshold.failureReason)")
+        #expect(report.threshold.signers == ["alice", "bob", "carol"])
+        // securesystemslib computed the same keyids as we do.
+        let envelope = try DSSEEnvelope(json: bytes, format: out)
+        #expect(Set(envelope.signatures.compactMap(\.keyid)) == Set(policy.keys.map(\.keyid)))
+
+        // And an envelope it signs with only an untrusted key does not verify.
+        let strangerPath = try dir.write("stranger.pem", SigningKey.generate(.p256).pkcs8PEM, mode: 0o600)
+        let out2 = dir.path + "/stranger.dsse.json"
+        #expect(try Run.python([Self.signScript, statement, DSSE.inTotoPayloadType, out2, strangerPath]).status == 0)
+        let r2 = try ReleaseVerifier.verify(bytes: try FileInput.contents(of: out2), format: out2, policy: policy)
+        #expect(r2.error?.kind == .thresholdNotMet)
+    }
+}
