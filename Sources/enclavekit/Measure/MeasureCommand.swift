@@ -61,20 +61,38 @@ struct MeasureCommand: ParsableCommand {
                 "\(file): not a format EnclaveKit can measure",
                 hint: "expected an EIF, an SGXS stream, a SIGSTRUCT (.sig) or OVMF/TDVF firmware")
         }
+        // A file can be several things at once (OVMF firmware is measured for TDX and for SEV-SNP).
+        // Print what could be measured; a format that fails only fails the command if all do.
         var reports: [MeasurementReport] = []
+        var failures: [(String, any Error)] = []
         for format in matching {
             do {
                 reports.append(try format.measure(file: input))
             } catch let error as FormatError {
-                throw error.in(file: file)
+                failures.append((format.name, error.in(file: file)))
+            } catch {
+                failures.append((format.name, error))
             }
         }
+        if reports.isEmpty {
+            if failures.count == 1, let only = failures.first { throw only.1 }
+            throw UsageError(failures.map { "\($0.1)" }.joined(separator: "; "))
+        }
         if json {
-            Output.json(.object([("file", .string(file)), ("results", .array(reports.map(\.json)))]))
+            let failed: [JSONValue] = failures.map {
+                .object([("format", .string($0.0)), ("error", .string(String(describing: $0.1)))])
+            }
+            Output.json(
+                .object([
+                    ("file", .string(file)), ("results", .array(reports.map(\.json))), ("not_measured", .array(failed)),
+                ]))
         } else {
             for report in reports {
                 print("\(file): \(report.title)")
                 Output.table(report.values)
+            }
+            for (name, error) in failures {
+                print("\(file): not measured as \(name): \(error)")
             }
         }
     }
