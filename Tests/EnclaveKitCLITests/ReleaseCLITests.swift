@@ -130,6 +130,12 @@ import Testing
         try release.sign(["alice", "bob"])
         let notMet = try release.run(["verify", "manifest.dsse.json", "--policy", "policy.json"])
         Self.expectFailure(notMet, "threshold not met: 2 of 3 required trusted keys signed")
+        let notMetJSON = try release.run(["verify", "manifest.dsse.json", "--policy", "policy.json", "--json"])
+        Self.expectFailure(notMetJSON, "threshold not met")
+        let report = try JSONSerialization.jsonObject(with: Data(notMetJSON.stdout.utf8)) as? [String: Any]
+        #expect(report?["verified"] as? Bool == false)
+        #expect((report?["threshold"] as? [String: Any])?["met"] as? Bool == false)
+        #expect(report?["measurements"] == nil)  // nothing from an unverified payload
 
         let twice = try release.run(["sign", "manifest.dsse.json", "--key", "alice.pem"])
         Self.expectFailure(twice, "already signed the envelope")
