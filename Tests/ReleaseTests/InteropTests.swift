@@ -40,6 +40,14 @@ import Testing
         #expect(run.status == 0, "\(run.output)")
     }
 
+    @Test func referenceClientsVerifyTheCommittedExampleRelease() throws {
+        let keys = ["alice", "bob", "carol"].map { Fixtures.path("example/keys/\($0).pub.pem") }
+        let run = try Run.python([Self.verifyScript, Fixtures.path("example/release.dsse.json"), "2"] + keys)
+        #expect(run.status == 0, "\(run.output)")
+        let three = try Run.python([Self.verifyScript, Fixtures.path("example/release.dsse.json"), "3"] + keys)
+        #expect(three.status != 0)
+    }
+
     @Test func referenceClientsRejectATamperedEnvelope() throws {
         let dir = try ScratchDirectory()
         let key = SigningKey.generate(.p256)
