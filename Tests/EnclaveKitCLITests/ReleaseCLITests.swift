@@ -262,6 +262,10 @@ import Testing
         #expect(v.status == 0, "\(v.stderr)")
         Self.expectFailure(
             try release.run(["sign", "manifest.sigstore.json", "--key", "alice.pem"]), "exactly one signature")
+        Self.expectFailure(
+            try release.run(["sign", "manifest.json", "--key", "alice.pem", "--out", "manifest.json"]),
+            "would replace the manifest")
+        #expect(try release.read("manifest.json").hasPrefix(#"{"artifacts":"#))
 
         // One bundle per signer, verified together against a threshold of 2.
         #expect(
