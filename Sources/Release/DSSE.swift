@@ -55,6 +55,9 @@ public struct DSSEEnvelope: Sendable, Equatable {
         self.signatures = signatures
     }
 
+    /// The most signatures an envelope may carry (each is checked against every trusted key).
+    public static let maxSignatures = 256
+
     /// The bytes every signature signs.
     public var pae: [UInt8] { DSSE.pae(type: payloadType, body: payload) }
 
@@ -85,6 +88,12 @@ public struct DSSEEnvelope: Sendable, Equatable {
         }
         guard case .array(let items) = signaturesValue else {
             throw FormatError(.badValue, format: format, offset: 0, "'signatures' must be an array")
+        }
+        guard items.count <= DSSEEnvelope.maxSignatures else {
+            throw FormatError(
+                .tooLarge, format: format, offset: 0,
+                "the envelope has \(items.count) signatures, more than the \(DSSEEnvelope.maxSignatures) a release can need"
+            )
         }
         self.payload = try Base64.decode(payloadB64, format: "\(format): payload")
         self.payloadType = payloadType

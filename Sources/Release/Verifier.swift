@@ -193,7 +193,7 @@ public enum ReleaseVerifier {
         }
     }
 
-    /// payloadTypes accepted: the in-toto one (and OSS Rebuild's compatibility spelling).
+    /// payloadTypes accepted: the in-toto one (in-toto `envelope.md`; consumers rely on predicateType).
     public static let acceptedPayloadTypes: Set<String> = [DSSE.inTotoPayloadType]
 
     /// Verifies one document (an envelope, a Sigstore bundle, or `.jsonl` lines of them); see

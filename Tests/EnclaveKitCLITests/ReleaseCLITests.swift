@@ -115,6 +115,20 @@ import Testing
         Self.expectFailure(wrong, "nitro.PCR0 is not 0000")
     }
 
+    /// The committed example release (signed by alice and bob with an earlier build) still verifies.
+    @Test func committedExampleReleaseVerifies() throws {
+        let r = try CLIRunner.run(
+            [
+                "verify", "release.dsse.json", "--policy", "policy.json", "--artifact", "artifacts/example-node.eif",
+                "--artifact", "artifacts/example-node.sgx.so", "--expect",
+                "sgx.MRENCLAVE="
+                    + "3ade326cde767dee16aabc53a0fb800646ef246213b0fdcbf2e09ea9b7dd5fd1",
+            ], in: Self.example)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("threshold: 2 of 2 required trusted keys signed (alice, bob): met"))
+        #expect(r.stdout.contains("artifacts/example-node.sgx.so  matches example-node.sgx.so"))
+    }
+
     @Test func wrongArtifactMatchesNoSubject() throws {
         let release = try Release(threshold: 1)
         try release.sign(["carol"])
@@ -130,6 +144,12 @@ import Testing
         try release.sign(["alice", "bob"])
         let notMet = try release.run(["verify", "manifest.dsse.json", "--policy", "policy.json"])
         Self.expectFailure(notMet, "threshold not met: 2 of 3 required trusted keys signed")
+        let notMetJSON = try release.run(["verify", "manifest.dsse.json", "--policy", "policy.json", "--json"])
+        Self.expectFailure(notMetJSON, "threshold not met")
+        let report = try JSONSerialization.jsonObject(with: Data(notMetJSON.stdout.utf8)) as? [String: Any]
+        #expect(report?["verified"] as? Bool == false)
+        #expect((report?["threshold"] as? [String: Any])?["met"] as? Bool == false)
+        #expect(report?["measurements"] == nil)  // nothing from an unverified payload
 
         let twice = try release.run(["sign", "manifest.dsse.json", "--key", "alice.pem"])
         Self.expectFailure(twice, "already signed the envelope")
@@ -242,6 +262,10 @@ import Testing
         #expect(v.status == 0, "\(v.stderr)")
         Self.expectFailure(
             try release.run(["sign", "manifest.sigstore.json", "--key", "alice.pem"]), "exactly one signature")
+        Self.expectFailure(
+            try release.run(["sign", "manifest.json", "--key", "alice.pem", "--out", "manifest.json"]),
+            "would replace the manifest")
+        #expect(try release.read("manifest.json").hasPrefix(#"{"artifacts":"#))
 
         // One bundle per signer, verified together against a threshold of 2.
         #expect(

@@ -141,6 +141,12 @@ import Testing
             (#"{"payload":"e30=","payloadType":"t","signatures":[{"keyid":"k"}]}"#, "has no 'sig'"),
             (#"{"payload":"e30=","payloadType":"t","signatures":[{"keyid":1,"sig":""}]}"#, "'keyid' must be a string"),
             (#"{"payload":"e30=","payloadType":"t","signatures":{}}"#, "must be an array"),
+            (
+                #"{"payload":"","payloadType":"t","signatures":["#
+                    + Array(repeating: #"{"sig":""}"#, count: 257).joined(separator: ",")
+                    + "]}",
+                "257 signatures, more than the 256"
+            ),
         ]
         for (json, message) in cases {
             do {

@@ -40,6 +40,14 @@ import Testing
         #expect(run.status == 0, "\(run.output)")
     }
 
+    @Test func referenceClientsVerifyTheCommittedExampleRelease() throws {
+        let keys = ["alice", "bob", "carol"].map { Fixtures.path("example/keys/\($0).pub.pem") }
+        let run = try Run.python([Self.verifyScript, Fixtures.path("example/release.dsse.json"), "2"] + keys)
+        #expect(run.status == 0, "\(run.output)")
+        let three = try Run.python([Self.verifyScript, Fixtures.path("example/release.dsse.json"), "3"] + keys)
+        #expect(three.status != 0)
+    }
+
     @Test func referenceClientsRejectATamperedEnvelope() throws {
         let dir = try ScratchDirectory()
         let key = SigningKey.generate(.p256)
@@ -80,5 +88,61 @@ import Testing
         #expect(try Run.python([Self.signScript, statement, DSSE.inTotoPayloadType, out2, strangerPath]).status == 0)
         let r2 = try ReleaseVerifier.verify(bytes: try FileInput.contents(of: out2), format: out2, policy: policy)
         #expect(r2.error?.kind == .thresholdNotMet)
+    }
+
+    /// The openssl command line, a third implementation: it reads our PKCS#8 keys, verifies our
+    /// signatures over the PAE (ECDSA as DER over SHA-256/SHA-384, Ed25519 over the bytes), and makes
+    /// keys (PKCS#8 and SEC1) that we sign with.
+    @Test(arguments: KeyType.allCases)
+    func opensslVerifiesOurSignaturesAndReadsOurKeys(type: KeyType) throws {
+        let dir = try ScratchDirectory()
+        let key = SigningKey.generate(type)
+        let priv = try dir.write("key.pem", key.pkcs8PEM, mode: 0o600)
+        let pub = try dir.write("key.pub.pem", key.publicKey.pem)
+        let derived = try Run.command(["openssl", "pkey", "-in", priv, "-pubout"])
+        #expect(derived.status == 0)
+        #expect(derived.output == key.publicKey.pem)
+
+        let envelope = try Example.envelope(signedBy: [key])
+        let pae = try dir.write("pae.bin", envelope.pae)
+        let sig = try dir.write("sig.bin", envelope.signatures[0].sig)
+        let args: [String] =
+            switch type {
+            case .ed25519:
+                ["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", pub, "-rawin", "-in", pae, "-sigfile", sig]
+            case .p256: ["openssl", "dgst", "-sha256", "-verify", pub, "-signature", sig, pae]
+            case .p384: ["openssl", "dgst", "-sha384", "-verify", pub, "-signature", sig, pae]
+            }
+        let verified = try Run.command(args)
+        #expect(verified.status == 0, "\(verified.output)")
+        // The pre-v1 PASETO-style PAE (little-endian 64-bit lengths) is a different message.
+        var le64 = [UInt8]()
+        for part in [Array(envelope.payloadType.utf8), envelope.payload] {
+            withUnsafeBytes(of: UInt64(part.count).littleEndian) { le64 += $0 }
+            le64 += part
+        }
+        let old = ThresholdVerifier.verify(
+            DSSEEnvelope(
+                payload: envelope.payload, payloadType: envelope.payloadType,
+                signatures: [.init(keyid: nil, sig: try key.sign(le64))]),
+            trusted: [TrustedKey(name: "k", key: key.publicKey)], threshold: 1)
+        #expect(!old.isMet)
+    }
+
+    @Test(arguments: [
+        (["openssl", "genpkey", "-algorithm", "ed25519"], KeyType.ed25519),
+        (["openssl", "ecparam", "-name", "prime256v1", "-genkey", "-noout"], .p256),
+        (["openssl", "ecparam", "-name", "secp384r1", "-genkey", "-noout"], .p384),
+        (["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"], .p384),
+    ])
+    func keysMadeByOpenSSLSign(command: [String], type: KeyType) throws {
+        let made = try Run.command(command)
+        #expect(made.status == 0)
+        let key = try SigningKey(pem: Array(made.output.utf8), format: "openssl key")
+        #expect(key.type == type)
+        let envelope = try Example.envelope(signedBy: [key])
+        let report = try ReleaseVerifier.verify(
+            bytes: envelope.fileBytes, format: "env", policy: Example.policy([("k", key.publicKey)], threshold: 1))
+        #expect(report.error == nil)
     }
 }

@@ -30,10 +30,13 @@ struct Run {
     var status: Int32
     var output: String
 
-    static func python(_ args: [String]) throws -> Run {
+    static func python(_ args: [String]) throws -> Run { try command(["python3"] + args) }
+
+    /// Runs `args[0]` found on PATH.
+    static func command(_ args: [String]) throws -> Run {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + args
+        process.arguments = args
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe

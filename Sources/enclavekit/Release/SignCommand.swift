@@ -50,6 +50,11 @@ struct SignCommand: ParsableCommand {
         let bytes = try FileInput.contents(of: input, limit: 64 << 20, format: "release document")
         let result = try ReleaseSigner.sign(bytes: bytes, format: input, key: signingKey, output: format)
         let destination = out ?? defaultOutput(fromManifest: result.fromManifest)
+        if result.fromManifest, destination == input {
+            throw UsageError(
+                "--out \(destination) would replace the manifest with its envelope",
+                hint: "write the envelope elsewhere")
+        }
         try AtomicOutput.write(result.bytes, to: destination)
         let count = result.envelope.signatures.count
         if json {
