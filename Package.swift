@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // C libraries from Debian, imported as system libraries.
@@ -58,18 +59,24 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
 
+        // Recipes: the TOML recipe and lock model, validation, input resolvers, content-addressed cache.
+        .target(
+            name: "Recipe",
+            dependencies: ["EnclaveCore", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strictSettings),
+
         // The command line: argument mapping only.
         .executableTarget(
             name: "enclavekit",
             dependencies: [
-                "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release",
+                "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
         // Fuzz harnesses for every parser (libFuzzer with -sanitize=fuzzer, a corpus replayer otherwise).
         .executableTarget(
             name: "EnclaveKitFuzz",
-            dependencies: ["EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release"],
+            dependencies: ["EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe"],
             swiftSettings: strictSettings),
 
         // One test target per module; fixtures live in each target's Fixtures/ folder.
@@ -96,6 +103,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "ReleaseTests", dependencies: ["Release", "EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "RecipeTests", dependencies: ["Recipe", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "EnclaveKitCLITests", dependencies: ["EnclaveCore"], exclude: ["Fixtures"],

@@ -24,6 +24,7 @@ let harnesses: [String: @Sendable ([UInt8]) -> Void] =
     .merging(tdxHarnesses) { a, _ in a }
     .merging(snpHarnesses) { a, _ in a }
     .merging(releaseHarnesses) { a, _ in a }
+    .merging(recipeHarnesses) { a, _ in a }
 
 let coreHarnesses: [String: @Sendable ([UInt8]) -> Void] = [
     "ovmf-guid-table": { bytes in _ = try? OVMFGUIDTable(firmware: bytes) }
