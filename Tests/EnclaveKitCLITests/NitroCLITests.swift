@@ -212,3 +212,40 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/app.eif"))
     }
 }
+
+/// `measure --expect`: an operator checks an EIF against a (signed) release.
+@Suite struct MeasureExpectCLITests {
+    /// The example release in ReleaseTests/Fixtures names vector V4's PCRs for its nitro target.
+    static let example = Fixtures.directory.deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("ReleaseTests/Fixtures/example").path
+
+    @Test func matchingEIFPassesAgainstManifestAndSignedRelease() throws {
+        let dir = try TemporaryDirectory()
+        let eif = dir.path + "/v4.eif"
+        #expect(try CLIRunner.run(try NitroCLITests.v4Args(output: eif)).status == 0)
+        let unsigned = try CLIRunner.run(["measure", eif, "--expect", Self.example + "/manifest.json"])
+        #expect(unsigned.status == 0, "\(unsigned.stderr)")
+        #expect(unsigned.stdout.contains("matches release example-node"))
+        #expect(unsigned.stderr.contains("signatures not checked"))
+        let signed = try CLIRunner.run([
+            "measure", eif, "--expect", Self.example + "/release.dsse.json", "--policy", Self.example + "/policy.json",
+        ])
+        #expect(signed.status == 0, "\(signed.stderr)")
+        #expect(!signed.stderr.contains("signatures not checked"))
+    }
+
+    @Test func otherEIFFailsAndNamesTheRegister() throws {
+        let dir = try TemporaryDirectory()
+        let eif = dir.path + "/other.eif"
+        var args = try NitroCLITests.v4Args(output: eif)
+        let i = try #require(args.firstIndex(of: "--cmdline"))
+        args[i + 1] = "console=ttyS1"
+        #expect(try CLIRunner.run(args).status == 0)
+        let r = try CLIRunner.run(["measure", eif, "--expect", Self.example + "/manifest.json", "--json"])
+        #expect(r.status != 0)
+        #expect(r.stdout.contains("\"register\": \"PCR0\""))
+        #expect(r.stdout.contains("\"register\": \"PCR1\""))
+        #expect(!r.stdout.contains("\"register\": \"PCR2\""))
+        #expect(r.stderr.contains("match no target"))
+    }
+}

@@ -38,6 +38,11 @@ struct MeasureCommand: ParsableCommand {
             Examples:
               enclavekit measure image.eif
               enclavekit measure enclave.sgxs --json
+              enclavekit measure node.eif --expect node.dsse.json --policy policy.json
+
+            With --expect, the exit status is 0 only if some target of the release has every register \
+            this file gives (PCR0/1/2, MRENCLAVE, MRTD, SEV-SNP MEASUREMENT) with the same value; without \
+            --policy the release's signatures are not checked (a warning says so).
             """)
 
     static var formats: [any MeasurableFormat.Type] {
@@ -51,6 +56,16 @@ struct MeasureCommand: ParsableCommand {
 
     @Flag(help: "Print JSON instead of text.")
     var json = false
+
+    @Option(help: "A release (manifest, DSSE envelope or Sigstore bundle) whose measurements this file must have.")
+    var expect: String?
+
+    @Option(help: "Trust policy: with --expect, verify the release's signatures (k-of-n) before comparing.")
+    var policy: String?
+
+    func validate() throws {
+        if policy != nil, expect == nil { throw ValidationError("--policy goes with --expect") }
+    }
 
     func run() throws {
         let input = try FileInput(path: file)
@@ -95,5 +110,6 @@ struct MeasureCommand: ParsableCommand {
                 print("\(file): not measured as \(name): \(error)")
             }
         }
+        if let expect { try ExpectedRelease.check(reports, against: expect, policy: policy, json: json) }
     }
 }
