@@ -46,7 +46,7 @@ best() {  # best wall time in seconds of $runs runs of "$@"
     local best=""
     for _ in $(seq "$runs"); do
         local t0 t1
-        t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N)
+        t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N)
         best=$(python3 -c "a='$best'; d=$t1-$t0; print(d if not a or d < float(a) else a)")
     done
     echo "$best"

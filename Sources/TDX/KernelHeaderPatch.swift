@@ -17,9 +17,11 @@ public enum QEMUKernelHeaderPatch {
     public static let defaultACPIDataSize: UInt64 = 0x28000
 
     /// The bytes QEMU changes, as patches over the original file.
+    /// `cmdline` matters for old kernels (its length moves the cmdline address) and for `vga=`, which
+    /// QEMU copies into the header's vid_mode field.
     public static func patches(
         header h: [UInt8], kernelSize: UInt64, initrdSize: UInt64, memorySize: UInt64,
-        acpiDataSize: UInt64 = defaultACPIDataSize
+        acpiDataSize: UInt64 = defaultACPIDataSize, cmdline: String = ""
     ) throws(FormatError) -> [BytePatch] {
         guard kernelSize >= minimumKernelSize, h.count >= Int(minimumKernelSize) else {
             throw FormatError(
@@ -44,19 +46,22 @@ public enum QEMUKernelHeaderPatch {
         }
         var loadflags = h[0x211]
         let low = bootProtocol < 0x200 || loadflags & 1 == 0
-        let (realAddress, cmdlineAddress): (UInt32, UInt32) = low ? (0x90000, 0x9a000) : (0x10000, 0x20000)
+        let cmdlineSize = UInt32(truncatingIfNeeded: (cmdline.utf8.count + 16) & ~15)
+        let (realAddress, cmdlineAddress): (UInt32, UInt32) =
+            low ? (0x90000, 0x9a000 &- cmdlineSize) : (0x10000, 0x20000)
         if bootProtocol >= 0x200 { out.append(BytePatch(offset: 0x210, bytes: [0xb0])) }
         if bootProtocol >= 0x201 {
             loadflags |= 0x80
             out.append(BytePatch(offset: 0x211, bytes: [loadflags]))
-            put32(0x224, cmdlineAddress - realAddress - 0x200)
+            put16(0x224, UInt16(truncatingIfNeeded: cmdlineAddress &- realAddress &- 0x200))  // heap_end_ptr
         }
         if bootProtocol >= 0x202 {
             put32(0x228, cmdlineAddress)
         } else {
             put16(0x20, 0xa33f)
-            put16(0x22, UInt16(cmdlineAddress - realAddress))
+            put16(0x22, UInt16(truncatingIfNeeded: cmdlineAddress &- realAddress))
         }
+        if let mode = try videoMode(cmdline) { put16(0x1fa, mode) }
         if initrdSize > 0 {
             guard bootProtocol >= 0x200 else {
                 throw FormatError(
@@ -89,7 +94,37 @@ public enum QEMUKernelHeaderPatch {
             put32(0x218, UInt32((initrdMax - initrdSize) & ~0xfff))
             put32(0x21c, UInt32(initrdSize))
         }
-        return out
+        // QEMU copies its patched header over the setup only for a kernel with a boot protocol.
+        return bootProtocol > 0 ? out : []
+    }
+
+    /// QEMU's `vga=` handling: `normal`, `ext`, `ask` or a number (C `strtoul` base 0) up to a space.
+    static func videoMode(_ cmdline: String) throws(FormatError) -> UInt16? {
+        let bytes = Array(cmdline.utf8)
+        let key = Array("vga=".utf8)
+        guard bytes.count >= key.count,
+            let at = (0...(bytes.count - key.count)).first(where: { Array(bytes[$0..<$0 + key.count]) == key })
+        else { return nil }
+        let rest = Substring(String(decoding: bytes[(at + key.count)...], as: UTF8.self))
+        if rest.hasPrefix("normal") { return 0xffff }
+        if rest.hasPrefix("ext") { return 0xfffe }
+        if rest.hasPrefix("ask") { return 0xfffd }
+        let word = rest.prefix { $0 != " " }
+        var digits = Substring(word)
+        var radix = 10
+        if digits.hasPrefix("0x") || digits.hasPrefix("0X") {
+            digits = digits.dropFirst(2)
+            radix = 16
+        } else if digits.count > 1 && digits.hasPrefix("0") {
+            digits = digits.dropFirst()
+            radix = 8
+        }
+        guard !digits.isEmpty, let value = UInt32(digits, radix: radix) else {
+            throw FormatError(
+                .badValue, format: "kernel command line", offset: nil,
+                "invalid vga= value \"\(word)\" (QEMU: invalid 'vga=' kernel parameter)")
+        }
+        return UInt16(truncatingIfNeeded: value)
     }
 
     private static func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] {

@@ -1,3 +1,4 @@
+import Dispatch
 import EnclaveCore
 import OVMF
 
@@ -144,7 +145,7 @@ public enum TDXMeasurer {
         let hob = try TDHOB(metadata: metadata, memorySize: inputs.memorySize)
         events.append(
             TDXEvent(
-                rtmr: 0, type: .platformConfigFlags, name: "TD HOB (\(formatSize(inputs.memorySize)) of RAM)",
+                rtmr: 0, type: .efiHandoffTables2, name: "TD HOB (\(formatSize(inputs.memorySize)) of RAM)",
                 digest: Digest.sha384(hob.bytes)))
         if let cfv = metadata.sections.first(where: { $0.type == .cfv }),
             Int(cfv.dataOffset) + Int(cfv.rawDataSize) <= fw.count
@@ -179,7 +180,7 @@ public enum TDXMeasurer {
                 let data = try FileInput.contents(of: path, limit: blobLimit, format: name)
                 events.append(
                     TDXEvent(
-                        rtmr: 0, type: .efiPlatformFirmwareBlob2, name: "\(name) (\(data.count) bytes)",
+                        rtmr: 0, type: .platformConfigFlags, name: "\(name) (\(data.count) bytes)",
                         digest: Digest.sha384(data)))
             }
         }
@@ -219,15 +220,18 @@ public enum TDXMeasurer {
             do {
                 patches = try QEMUKernelHeaderPatch.patches(
                     header: header, kernelSize: file.size, initrdSize: initrd?.size ?? 0,
-                    memorySize: inputs.memorySize, acpiDataSize: inputs.acpiDataSize)
+                    memorySize: inputs.memorySize, acpiDataSize: inputs.acpiDataSize, cmdline: inputs.cmdline)
             } catch {
                 throw error.in(file: kernel)
             }
         }
+        // The initrd is hashed on a second core while the kernel's Authenticode pass runs on this one.
+        let initrdHash = initrd.map { file in BackgroundHash(file: file, progress: progress) }
         var scanner = ByteScanner(pattern: ccMeasurementGUIDPrefix)
         let kernelDigest = try Authenticode.hash(file: file, .sha384, patches: patches, progress: progress) {
             scanner.feed($0)
         }
+        let initrdDigest = try initrdHash?.wait()
         let header = inputs.effectivePatchKernelHeader ? "QEMU-patched header" : "unpatched header"
         var events = [
             TDXEvent(
@@ -264,13 +268,9 @@ public enum TDXMeasurer {
         } else {
             notes.append("empty LoadOptions (no cmdline, no initrd): no cmdline event assumed")
         }
-        if let initrd {
-            let d = Digest(.sha384)
-            try FileStream.forEachChunk(of: initrd, ranges: [0..<initrd.size], progress: progress) { _, chunk in
-                d.update(chunk)
-            }
+        if let initrd, let initrdDigest {
             events.append(
-                TDXEvent(rtmr: 2, type: .eventTag, name: "Linux initrd (\(initrd.size) bytes)", digest: d.finalize()))
+                TDXEvent(rtmr: 2, type: .eventTag, name: "Linux initrd (\(initrd.size) bytes)", digest: initrdDigest))
         }
         return events
     }
@@ -301,6 +301,33 @@ public enum TDXMeasurer {
         if bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
         if bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
         return "\(bytes) bytes"
+    }
+}
+
+/// SHA-384 of a whole file computed on a background thread (bounded memory: one 4 MiB chunk).
+final class BackgroundHash: @unchecked Sendable {
+    // @unchecked: `result` is written by the background task before `group.leave()` and read only after
+    // `group.wait()`, which orders the two accesses.
+    private let group = DispatchGroup()
+    private var result: Result<[UInt8], any Error> = .success([])
+
+    init(file: FileInput, progress: ProgressBar?) {
+        group.enter()
+        DispatchQueue.global().async { [self] in
+            result = Result {
+                let d = Digest(.sha384)
+                try FileStream.forEachChunk(of: file, ranges: [0..<file.size], progress: progress) { _, chunk in
+                    d.update(chunk)
+                }
+                return d.finalize()
+            }
+            group.leave()
+        }
+    }
+
+    func wait() throws -> [UInt8] {
+        group.wait()
+        return try result.get()
     }
 }
 

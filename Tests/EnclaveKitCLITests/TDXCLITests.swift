@@ -143,6 +143,8 @@ import Testing
         (["tdx", "measure", "--firmware", ovmf, "--acpi-loader", ovmf], "all three"),
         (["tdx", "measure", "--firmware", ovmf, "--memory", "4M"], "give the guest more memory"),
         (["tdx", "replay", "KERNEL"], "TDX event log"),
+        (["tdx", "measure", "--firmware", ovmf, "--efi-variable", "Foo=KERNEL"], "is not NAME=FILE"),
+        (["tdx", "measure", "--firmware", ovmf, "--kernel", "KERNEL", "--cmdline", "vga=fast"], "invalid vga= value"),
     ])
     func badInputsGiveOneLine(args: [String], message: String) throws {
         let dir = try TemporaryDirectory()
@@ -164,5 +166,63 @@ import Testing
             #expect(r.status == 0)
             #expect(r.stdout.contains("Examples:"))
         }
+    }
+}
+
+extension TDXCLITests {
+    /// A TCG2 log (SHA-384 only) of `rtmrN[i] DIGEST ...` lines, as a TD would log those events.
+    static func log(from lines: [String]) throws -> [UInt8] {
+        var w = ByteWriter()
+        w.appendU32LE(0)
+        w.appendU32LE(3)
+        w.appendZeros(20)
+        var spec = ByteWriter()
+        spec.append(Array("Spec ID Event03".utf8) + [0, 0, 0, 0, 0, 0, 2, 0, 2])
+        spec.appendU32LE(1)
+        spec.appendU16LE(0x000c)
+        spec.appendU16LE(48)
+        spec.appendU8(0)
+        w.appendU32LE(UInt32(spec.count))
+        w.append(spec.bytes)
+        for line in lines {
+            let fields = line.split(separator: " ")
+            let register = try #require(fields[0].dropFirst(4).first.flatMap { Int(String($0)) })
+            w.appendU32LE(UInt32(register + 1))
+            w.appendU32LE(0x8000_0007)
+            w.appendU32LE(1)
+            w.appendU16LE(0x000c)
+            w.append(try #require(Hex.decode(String(fields[1]))))
+            w.appendU32LE(0)
+        }
+        return w.bytes
+    }
+
+    @Test func replayComparesWithExpectedEvents() throws {
+        let dir = try TemporaryDirectory()
+        let measured = try CLIRunner.run([
+            "tdx", "measure", "--firmware", Self.ovmf, "--kernel", Fixtures.path("tdx_pe64_kernel.efi"), "--events",
+        ])
+        let expected = dir.path + "/expected.txt"
+        try Data(measured.stdout.utf8).write(to: URL(fileURLWithPath: expected))
+        var lines = Self.eventLines(measured.stdout)
+        let good = dir.path + "/good.bin"
+        try Data(try Self.log(from: lines)).write(to: URL(fileURLWithPath: good))
+        let same = try CLIRunner.run(["tdx", "replay", good, "--expected", expected])
+        #expect(same.status == 0, "\(same.stderr)")
+        #expect(same.stdout.contains("comparison: 15 of 15 events match"))
+
+        // The TD logged another kernel: rtmr1[1] differs, and the command fails with one error line.
+        let index = try #require(lines.firstIndex { $0.hasPrefix("  rtmr1[1]") })
+        let fields = lines[index].split(separator: " ", omittingEmptySubsequences: true)
+        lines[index] =
+            "  rtmr1[1] " + String(repeating: "ab", count: 48) + " " + fields.dropFirst(2).joined(separator: " ")
+        let bad = dir.path + "/bad.bin"
+        try Data(try Self.log(from: Array(lines.dropLast()))).write(to: URL(fileURLWithPath: bad))
+        let r = try CLIRunner.run(["tdx", "replay", bad, "--expected", expected])
+        #expect(r.status != 0)
+        #expect(r.stdout.contains("rtmr1[1] differs: expected \(fields[1])"))
+        #expect(r.stdout.contains("missing"))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        #expect(r.stderr.contains("events differ"))
     }
 }

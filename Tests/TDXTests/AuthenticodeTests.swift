@@ -79,10 +79,38 @@ import Testing
         let byOffset = Dictionary(uniqueKeysWithValues: patches.map { ($0.offset, $0.bytes) })
         #expect(byOffset[0x210] == [0xb0])
         #expect(byOffset[0x211] == [0x81])
-        #expect(byOffset[0x224] == [0x00, 0xfe, 0x00, 0x00])  // 0x20000 - 0x10000 - 0x200
+        #expect(byOffset[0x224] == [0x00, 0xfe])  // u16 heap_end_ptr = 0x20000 - 0x10000 - 0x200
         #expect(byOffset[0x228] == [0x00, 0x00, 0x02, 0x00])  // 0x20000
         #expect(byOffset[0x218] == [0x00, 0x70, 0xfd, 0x7b])  // 0x7bfd7000
         #expect(byOffset[0x21c] == [0x00, 0x00, 0x00, 0x04])
+    }
+
+    @Test(arguments: [
+        ("console=ttyS0 vga=normal", UInt16?.some(0xffff)), ("vga=ext", 0xfffe), ("quiet vga=0x317 ro", 0x317),
+        ("vga=791", 791), ("vga=0755", 0o755), ("console=ttyS0", nil),
+    ])
+    func vgaParameterSetsTheVideoMode(cmdline: String, mode: UInt16?) throws {
+        let header = Array(try Fixtures.bytes("pe64_kernel.efi").prefix(4096))
+        let patches = try QEMUKernelHeaderPatch.patches(
+            header: header, kernelSize: 7976, initrdSize: 0, memorySize: 2 << 30, cmdline: cmdline)
+        let vid = patches.first { $0.offset == 0x1fa }?.bytes
+        #expect(vid == mode.map { [UInt8($0 & 0xff), UInt8($0 >> 8)] })
+    }
+
+    @Test func invalidVGAParameterIsRejected() throws {
+        let header = Array(try Fixtures.bytes("pe64_kernel.efi").prefix(4096))
+        #expect(throws: FormatError.self) {
+            try QEMUKernelHeaderPatch.patches(
+                header: header, kernelSize: 7976, initrdSize: 0, memorySize: 2 << 30, cmdline: "vga=fast")
+        }
+    }
+
+    @Test func kernelWithoutBootProtocolIsNotPatched() throws {
+        var header = Array(try Fixtures.bytes("pe64_kernel.efi").prefix(4096))
+        header[0x202] = 0  // no "HdrS": protocol 0, QEMU leaves the header alone
+        let patches = try QEMUKernelHeaderPatch.patches(
+            header: header, kernelSize: 7976, initrdSize: 0, memorySize: 2 << 30)
+        #expect(patches.isEmpty)
     }
 
     @Test func kernelTooSmallForTheHeaderPatch() {

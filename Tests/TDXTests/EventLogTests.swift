@@ -103,3 +103,35 @@ import Testing
         #expect(error?.kind == .missing)
     }
 }
+
+@Suite struct EventComparisonTests {
+    static func event(_ rtmr: Int, _ byte: UInt8) -> TDXEvent {
+        TDXEvent(rtmr: rtmr, type: .efiAction, name: "e\(byte)", digest: [UInt8](repeating: byte, count: 48))
+    }
+
+    @Test func comparesRegisterByRegister() {
+        let expected = [Self.event(0, 1), Self.event(0, 2), Self.event(1, 3)]
+        let actual = [Self.event(0, 1), Self.event(1, 9), Self.event(0, 2), Self.event(1, 4)]
+        let rows = TDXEventComparison.compare(expected: expected, actual: actual)
+        #expect(rows.map(\.status) == [.same, .same, .differs, .extra])
+        #expect(rows.map(\.rtmr) == [0, 0, 1, 1])
+        #expect(rows.map(\.index) == [1, 2, 1, 2])
+        let missing = TDXEventComparison.compare(expected: expected, actual: [Self.event(0, 1)])
+        #expect(missing.map(\.status) == [.same, .missing, .missing])
+    }
+
+    @Test func parsesMeasureEventLines() throws {
+        let digest = String(repeating: "0f", count: 48)
+        let text = """
+            mrtd   \(digest)
+            events:
+              rtmr0[1]  \(digest)  EV_PLATFORM_CONFIG_FLAGS  TD HOB (2 GiB of RAM)
+              rtmr2[10] \(digest)  EV_EVENT_TAG  Linux initrd (5 bytes)
+            """
+        let events = try TDXEventComparison.parseEventLines(text)
+        #expect(events.map(\.rtmr) == [0, 2])
+        #expect(events[0].type == .platformConfigFlags && events[0].name == "TD HOB (2 GiB of RAM)")
+        #expect(events[1].digest == [UInt8](repeating: 0x0f, count: 48))
+        #expect(throws: FormatError.self) { try TDXEventComparison.parseEventLines("  rtmr1[1]  abcd  EV_X  y") }
+    }
+}

@@ -133,6 +133,17 @@ import Testing
         #expect(two.mrtd == four.mrtd)
     }
 
+    @Test func secureBootVariableData() throws {
+        var inputs = TDXMeasureInputs(firmware: Self.debianOVMF)
+        inputs.secureBootData["SecureBoot"] = [1]
+        let events = try TDXMeasurer.measure(inputs).events
+        let name = Array("SecureBoot".data(using: .utf16LittleEndian) ?? Data())
+        let expected =
+            EFIVariableData.efiGlobalVariable.bytes + [10, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0] + name + [1]
+        #expect(events[2].digest == Digest.sha384(expected))
+        #expect(events[2].name.hasPrefix("SecureBoot"))
+    }
+
     @Test func partialACPIInputsLeaveRTMR0Uncomputed() throws {
         var inputs = TDXMeasureInputs(firmware: Self.debianOVMF)
         inputs.acpiLoader = Self.debianOVMF

@@ -7,12 +7,13 @@ struct TDXCommand: ParsableCommand {
         commandName: "tdx",
         abstract: "Intel TDX: MRTD and RTMR0-3.",
         discussion: """
-            Computes a TD's measurements offline for an OVMF/TDVF direct kernel boot, event by event, \
-            and replays a running TD's event log (CCEL) to compare with them.
+            Computes a TD's measurements offline for an OVMF/TDVF direct
+            kernel boot, event by event, and replays a running TD's event log
+            (CCEL) to compare with them.
 
             Examples:
-              enclavekit tdx measure --firmware OVMF.fd --kernel bzImage --initrd initrd.img \\
-                  --cmdline "console=ttyS0" --memory 4G --events
+              enclavekit tdx measure --firmware OVMF.fd --kernel bzImage \\
+                  --initrd initrd.img --cmdline "console=ttyS0" --events
               enclavekit tdx replay /sys/firmware/acpi/tables/data/CCEL
             """,
         subcommands: [TDXMeasureCommand.self, TDXReplayCommand.self])

@@ -12,22 +12,25 @@ struct TDXMeasureCommand: ParsableCommand {
         abstract: "Compute MRTD and RTMR0-3 for an OVMF/TDVF direct kernel boot.",
         discussion: """
             Every VMM- or firmware-dependent choice is an option with a default:
-              --qemu-version 9.1     picks the page-add order (8.x: two-pass, else per-page) and the kernel
-                                     header patch (QEMU <= 10.1 rewrites it, >= 10.2 does not)
-              --memory 2G            guest RAM: TD HOB (RTMR0) and the patched kernel header (RTMR1)
-              --cmdline-initrd suffix  edk2 <= stable202505 appends " initrd=initrd"; newer edk2 prefixes it
-              --stub-measures auto   RTMR2 only if the kernel's EFI stub measures (Linux >= 6.9); Debian 12's
-                                     6.1 kernel does not, so RTMR2 stays 0
-              --boot-option          Boot#### data files; default: dstack's OVMF UiApp Boot0000 digest
-            RTMR0 needs QEMU's ACPI blobs (etc/table-loader, etc/acpi/rsdp, etc/acpi/tables). Compare \
-            --events output for two settings (or with `tdx replay`) to see which event differs.
+              --qemu-version 9.1       page-add order (8.x two-pass, else per-page)
+                                       and kernel header patch (QEMU <= 10.1)
+              --memory 2G              TD HOB (RTMR0), patched kernel (RTMR1)
+              --cmdline-initrd suffix  edk2 <= stable202505 appends initrd=initrd
+              --stub-measures auto     RTMR2 only from a Linux >= 6.9 EFI stub;
+                                       Debian 12's 6.1 kernel leaves RTMR2 at 0
+              --boot-option FILE       default: dstack's OVMF Boot0000 digest
+            RTMR0 needs QEMU's ACPI blobs (--acpi-loader, --acpi-rsdp,
+            --acpi-tables). Compare --events listings (or `tdx replay
+            --expected`) to find the event that differs.
 
             Examples:
               enclavekit tdx measure --firmware OVMF.fd
-              enclavekit tdx measure --firmware OVMF.fd --kernel bzImage --initrd initrd.img \\
-                  --cmdline "console=ttyS0" --memory 4G --acpi-loader table-loader --acpi-rsdp rsdp \\
-                  --acpi-tables tables --events
-              enclavekit tdx measure --firmware OVMF.fd --kernel bzImage --qemu-version 8.2 --json
+              enclavekit tdx measure --firmware OVMF.fd --kernel bzImage \\
+                  --initrd initrd.img --cmdline "console=ttyS0" --memory 4G \\
+                  --acpi-loader loader --acpi-rsdp rsdp --acpi-tables tables \\
+                  --events
+              enclavekit tdx measure --firmware OVMF.fd --kernel bzImage \\
+                  --qemu-version 8.2 --json
             """)
 
     @Option(help: "The firmware image QEMU maps with -bios (OVMF.fd = VARS and CODE).")
@@ -58,6 +61,9 @@ struct TDXMeasureCommand: ParsableCommand {
     var acpiRsdp: String?
     @Option(help: "QEMU's etc/acpi/tables fw_cfg blob.")
     var acpiTables: String?
+    @Option(
+        help: "Secure Boot variable data as NAME=FILE (SecureBoot, PK, KEK, db, dbx); repeat. Default: all unset.")
+    var efiVariable: [String] = []
     @Option(help: "BootOrder variable data in hex.")
     var bootOrder: String = "0000"
     @Option(help: "A Boot#### variable's data (EFI_LOAD_OPTION, without efivarfs's 4 attribute bytes); repeat.")
@@ -104,6 +110,15 @@ struct TDXMeasureCommand: ParsableCommand {
             throw UsageError("--boot-order must be hex of whole UINT16 entries, e.g. 0000 or 00000100")
         }
         inputs.bootOrder = order
+        for item in efiVariable {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, ["SecureBoot", "PK", "KEK", "db", "dbx"].contains(parts[0]) else {
+                throw UsageError(
+                    "--efi-variable \"\(item)\" is not NAME=FILE", hint: "NAME is SecureBoot, PK, KEK, db or dbx")
+            }
+            inputs.secureBootData[parts[0]] = try FileInput.contents(
+                of: parts[1], limit: 16 << 20, format: "EFI variable")
+        }
         inputs.bootOptions = bootOption
         inputs.separatorInRTMR0 = separatorInRtmr0
         guard initrd == nil || kernel != nil else { throw UsageError("--initrd needs --kernel") }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes pe64_kernel.patched-<initrd>-<mem>.efi: pe64_kernel.efi with QEMU's setup-header rewrite applied,
-transcribed from dstack-mr's `patch_kernel` (Rust, kernel.rs) so the expected Authenticode digest of the
-patched kernel comes from signify over these bytes, not from EnclaveKit. Usage: patch_ref.py INITRD MEM"""
+following the algorithm in the TDX format notes (tdx-and-sev-snp.md, section 2.5), so the expected Authenticode
+digest of the patched kernel comes from signify over these bytes, not from EnclaveKit. Usage: patch_ref.py INITRD MEM"""
 import struct, sys
 
 initrd_size, mem = int(sys.argv[1], 0), int(sys.argv[2], 0)
