@@ -24,6 +24,16 @@ public enum KeyFiles {
     public static func generate(
         _ type: KeyType, privatePath: String, publicPath: String, overwrite: Bool = false
     ) throws -> PublicKey {
+        try checkTargets(privatePath: privatePath, publicPath: publicPath, overwrite: overwrite)
+        let key = SigningKey.generate(type)
+        try writePair(
+            privatePEM: Array(key.pkcs8PEM.utf8), publicPEM: Array(key.publicKey.pem.utf8), privatePath: privatePath,
+            publicPath: publicPath, overwrite: overwrite)
+        return key.publicKey
+    }
+
+    /// Refuses paths that are the same, or that exist (unless `overwrite`).
+    public static func checkTargets(privatePath: String, publicPath: String, overwrite: Bool) throws {
         guard privatePath != publicPath else {
             throw UsageError("the private and public key paths are the same", hint: "name the private key KEY.pem")
         }
@@ -32,11 +42,15 @@ public enum KeyFiles {
                 throw UsageError("\(path) already exists", hint: "choose another --out, or pass --force to replace it")
             }
         }
-        let key = SigningKey.generate(type)
-        let publicKey = key.publicKey
+    }
+
+    /// Writes a key pair made elsewhere (e.g. an SGX enclave key): private mode 0600, public 0644.
+    public static func writePair(
+        privatePEM: [UInt8], publicPEM: [UInt8], privatePath: String, publicPath: String, overwrite: Bool
+    ) throws {
+        try checkTargets(privatePath: privatePath, publicPath: publicPath, overwrite: overwrite)
         // Public first: a failure then leaves no private key without its public half.
-        try AtomicOutput.write(Array(publicKey.pem.utf8), to: publicPath, mode: 0o644)
-        try AtomicOutput.write(Array(key.pkcs8PEM.utf8), to: privatePath, mode: 0o600)
-        return publicKey
+        try AtomicOutput.write(publicPEM, to: publicPath, mode: 0o644)
+        try AtomicOutput.write(privatePEM, to: privatePath, mode: 0o600)
     }
 }

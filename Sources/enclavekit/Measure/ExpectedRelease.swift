@@ -10,7 +10,8 @@ enum ExpectedRelease {
         let bytes = try FileInput.contents(of: path, limit: 64 << 20, format: "release")
         let manifest: ReleaseManifest
         if let policy {
-            let report = try ReleaseVerifier.verify(bytes: bytes, format: path, policy: try ReleasePolicy.load(path: policy))
+            let report = try ReleaseVerifier.verify(
+                bytes: bytes, format: path, policy: try ReleasePolicy.load(path: policy))
             if let error = report.error { throw error }
             guard let statement = report.statement else {
                 throw UsageError("\(path): no release manifest in the verified payload")

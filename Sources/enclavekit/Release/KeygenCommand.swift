@@ -1,6 +1,7 @@
 import ArgumentParser
 import EnclaveCore
 import Release
+import SGX
 
 struct KeygenCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,6 +29,7 @@ struct KeygenCommand: ParsableCommand {
         case ed25519
         case p256
         case p384
+        case sgxRSA3072 = "sgx-rsa3072"
     }
 
     @Option(help: "Key type: \(KeyKind.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -56,6 +58,17 @@ struct KeygenCommand: ParsableCommand {
             let key = try KeyFiles.generate(keyType, privatePath: out, publicPath: publicPath, overwrite: force)
             summary = [
                 ("type", .string(type.rawValue)), ("scheme", .string(key.type.scheme)), ("keyid", .string(key.keyid)),
+                ("privateKey", .string(out)), ("publicKey", .string(publicPath)),
+            ]
+        case .sgxRSA3072:
+            // An SGX enclave-signing key (RSA-3072, e = 3): a platform key, not a release-signing key.
+            try KeyFiles.checkTargets(privatePath: out, publicPath: publicPath, overwrite: force)
+            let key = try SGXRSAKey.generate()
+            try KeyFiles.writePair(
+                privatePEM: try key.privateKeyPEM(), publicPEM: try key.publicKeyPEM(), privatePath: out,
+                publicPath: publicPath, overwrite: force)
+            summary = [
+                ("type", .string(type.rawValue)), ("mrsigner", .string(SGXSigningKey.mrsigner(of: key).hex)),
                 ("privateKey", .string(out)), ("publicKey", .string(publicPath)),
             ]
         }
