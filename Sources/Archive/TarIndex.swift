@@ -115,8 +115,11 @@ public struct TarIndex: Sendable {
                 if text.hasPrefix("/") {
                     links[normalized] = "/" + text  // outside the archive: rejected when followed
                 } else {
+                    // Resolved lexically from the link's directory; a result that climbs above the
+                    // archive root keeps its leading ".." and is rejected when followed.
                     let dir = normalized.split(separator: "/").dropLast().joined(separator: "/")
-                    links[normalized] = Self.normalize(Array((dir.isEmpty ? text : dir + "/" + text).utf8))
+                    let joined = Array((dir.isEmpty ? text : dir + "/" + text).utf8)
+                    links[normalized] = SafePath.text(PathBytes.clean(joined))
                 }
             default:
                 break

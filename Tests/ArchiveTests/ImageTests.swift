@@ -181,3 +181,61 @@ import Testing
         #expect { try ContainerImage.open(path: layout) } throws: { ($0 as? FormatError)?.kind == .digestMismatch }
     }
 }
+
+@Suite struct DockerArchiveLayoutTests {
+    /// Older `docker save` links identical layers with a symlink member; kaniko names the config
+    /// `sha256:<hex>`. Both resolve inside the archive, and the config digest is still checked.
+    @Test func symlinkedLayerAndDigestNamedConfig() throws {
+        let dir = try ScratchDirectory()
+        let layer = ImageTests.base.bytes
+        let diff = "sha256:" + Digest.sha256(layer).hex
+        let image = TestImage(layers: [layer, layer])
+        let config = image.configJSON(diffIDs: [diff, diff])
+        let configName = "sha256:" + Digest.sha256(config).hex
+        let manifest = try JSONSerialization.data(withJSONObject: [
+            ["Config": configName, "Layers": ["one/layer.tar", "two/layer.tar"]]
+        ])
+        var outer = TestTar()
+        outer.bytes = []
+        outer.append(TestTar.Entry(name: configName, data: config))
+        outer.append(TestTar.Entry(name: "one/layer.tar", data: layer))
+        outer.append(TestTar.symlink("two/layer.tar", "../one/layer.tar"))
+        outer.append(TestTar.Entry(name: "manifest.json", data: Array(manifest)))
+        outer.finish()
+        try dir.write("image.tar", outer.bytes)
+        let opened = try ContainerImage.open(path: dir.path + "/image.tar")
+        #expect(opened.layers.count == 2)
+        #expect(try exported(try opened.flatten()).contains { $0.name == "bin/app" })
+
+        // The same archive with a config whose bytes do not match its name.
+        var tampered = TestTar()
+        tampered.bytes = []
+        tampered.append(TestTar.Entry(name: configName, data: config + Array(" ".utf8)))
+        tampered.append(TestTar.Entry(name: "one/layer.tar", data: layer))
+        tampered.append(TestTar.symlink("two/layer.tar", "../../outside.tar"))
+        tampered.append(TestTar.Entry(name: "manifest.json", data: Array(manifest)))
+        tampered.finish()
+        try dir.write("bad.tar", tampered.bytes)
+        #expect { try ContainerImage.open(path: dir.path + "/bad.tar") } throws: {
+            ($0 as? FormatError)?.kind == .digestMismatch
+        }
+    }
+
+    @Test func linkLeavingTheArchiveIsRejected() throws {
+        let dir = try ScratchDirectory()
+        let layer = ImageTests.base.bytes
+        let diff = "sha256:" + Digest.sha256(layer).hex
+        let config = TestImage(layers: [layer]).configJSON(diffIDs: [diff])
+        let manifest = try JSONSerialization.data(withJSONObject: [["Config": "c.json", "Layers": ["l/layer.tar"]]])
+        var outer = TestTar()
+        outer.bytes = []
+        outer.append(TestTar.Entry(name: "c.json", data: config))
+        outer.append(TestTar.symlink("l/layer.tar", "../../etc/passwd"))
+        outer.append(TestTar.Entry(name: "manifest.json", data: Array(manifest)))
+        outer.finish()
+        try dir.write("image.tar", outer.bytes)
+        #expect { try ContainerImage.open(path: dir.path + "/image.tar") } throws: {
+            ($0 as? FormatError)?.kind == .unsafePath
+        }
+    }
+}
