@@ -1,11 +1,4 @@
 import Archive
-import EnclaveCore
-
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Musl)
-    import Musl
-#endif
 
 /// Fuzz harnesses for the Archive module's parsers.
 let archiveHarnesses: [String: @Sendable ([UInt8]) -> Void] = [
@@ -31,10 +24,7 @@ let archiveHarnesses: [String: @Sendable ([UInt8]) -> Void] = [
     },
     // The outer-tarball index (docker save, kaniko, OCI tar): headers, PAX records, GNU long names, links.
     "archive-tar-index": { bytes in
-        let path = "/tmp/enclavekit-fuzz-tar-index-\(getpid()).tar"
-        guard (try? AtomicOutput.write(bytes, to: path)) != nil else { return }
-        defer { unlink(path) }
-        guard let index = try? TarIndex(path: path, maxMembers: 4096) else { return }
+        guard let index = try? TarIndex(bytes: bytes, maxMembers: 4096) else { return }
         for name in index.order.prefix(64) { _ = try? index.contents(of: name, limit: 1 << 16) }
         for name in index.links.keys.prefix(64) { _ = try? index.member(name) }
         _ = try? DockerArchiveManifest(json: (try? index.contents(of: "manifest.json", limit: 1 << 20)) ?? [])
