@@ -129,9 +129,8 @@ public final class TarReader {
         archive_read_set_seek_callback(archive, tarSeekCallback)
         let status = archive_read_open1(archive)
         guard status == ARCHIVE_OK else {
-            let error = Self.error(archive, source: source, kind: .badMagic, what: "open")
-            archive_read_free(archive)
-            throw error
+            // Every stored property is set, so deinit runs on this throw and frees the archive.
+            throw Self.error(archive, source: source, kind: .badMagic, what: "open")
         }
     }
 

@@ -14,6 +14,13 @@ let archiveHarnesses: [String: @Sendable ([UInt8]) -> Void] = [
             _ = try? reader.forEachChunk(chunkSize: 1 << 14) { _ in }
         }
     },
+    // One layer through the flattener (whiteouts, links, names) and the linuxkit app ramdisk writer.
+    "archive-flatten": { bytes in
+        var options = FlattenOptions()
+        options.allowDeviceNodes = true
+        guard let rootfs = try? FlattenedImage(layers: [TarSource(bytes: bytes)], options: options) else { return }
+        _ = try? LinuxKitRamdisk.writeApp(export: rootfs, cmd: [0x2F, 0x0A], env: [], to: MemoryByteOutput())
+    },
     // docker-archive manifest.json and image config JSON.
     "archive-docker-manifest": { bytes in
         _ = try? DockerArchiveManifest(json: bytes)

@@ -290,3 +290,14 @@ extension TestTar {
         #expect(a.contains { $0.content == String(repeating: "2", count: 2100) })
     }
 }
+
+@Suite struct TarReaderErrorTests {
+    /// Found by mutation fuzzing: a failed open freed the libarchive handle twice.
+    @Test(arguments: [[UInt8](repeating: 0x41, count: 700), [0x1F, 0x8B, 0x08, 0x00], []])
+    func unrecognizedInputThrows(bytes: [UInt8]) {
+        #expect(throws: FormatError.self) {
+            let reader = try TarReader(TarSource(bytes: bytes))
+            while try reader.next() != nil {}
+        }
+    }
+}
