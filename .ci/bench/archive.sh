@@ -17,7 +17,7 @@ if [ -z "$bin" ]; then
     swift build -c release --product enclavekit >/dev/null
     bin="$(swift build -c release --show-bin-path)/enclavekit"
 fi
-work="$(mktemp -d "${TMPDIR:-/tmp}/enclavekit-bench-archive.XXXXXX")"
+work="$(mktemp -d -t enclavekit-bench-archive.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
 python3 - "$work" "$size_mib" "$files" <<'PY'

@@ -95,6 +95,8 @@ public enum CPIOData: Sendable {
     case bytes([UInt8])
     /// A file on disk, copied in bounded chunks; its size must equal the header's size.
     case file(String)
+    /// A byte range of a file (a member stored uncompressed inside a tarball), copied in bounded chunks.
+    case fileRange(path: String, offset: UInt64, length: UInt64)
 }
 
 /// A streaming writer of cpio "newc" archives (the Linux initramfs format, `070701`).
@@ -144,6 +146,12 @@ public final class CPIOWriter {
                     "\(Self.display(entry.name)): header size \(entry.size) but \(bytes.count) bytes of data")
             }
         case .file: break
+        case .fileRange(_, _, let length):
+            guard length == entry.size else {
+                throw FormatError(
+                    .badValue, format: "cpio",
+                    "\(Self.display(entry.name)): header size \(entry.size) but range of \(length)")
+            }
         }
         try writeHeader(entry)
         switch data {
@@ -152,7 +160,9 @@ public final class CPIOWriter {
         case .bytes(let bytes):
             append(bytes)
         case .file(let path):
-            try copyFile(path, expectedSize: entry.size, name: entry.name)
+            try copyFile(path, offset: 0, expectedSize: entry.size, wholeFile: true, name: entry.name)
+        case .fileRange(let path, let offset, let length):
+            try copyFile(path, offset: offset, expectedSize: length, wholeFile: false, name: entry.name)
         }
         pad(to: 4)
         try flushIfNeeded()
@@ -211,9 +221,12 @@ public final class CPIOWriter {
 
     // MARK: - Data
 
-    private func copyFile(_ path: String, expectedSize: UInt64, name: [UInt8]) throws {
+    private func copyFile(_ path: String, offset start: UInt64, expectedSize: UInt64, wholeFile: Bool, name: [UInt8])
+        throws
+    {
         let input = try FileInput(path: path)
-        guard input.size == expectedSize else {
+        let fits = wholeFile ? input.size == expectedSize : start <= input.size && input.size - start >= expectedSize
+        guard fits else {
             throw FormatError(
                 .badValue, format: "cpio",
                 "\(Self.display(name)): \(path) is \(input.size) bytes, expected \(expectedSize) (file changed?)")
@@ -224,7 +237,8 @@ public final class CPIOWriter {
         defer { chunk.deallocate() }
         while offset < expectedSize {
             let want = Int(min(UInt64(Self.chunkSize), expectedSize - offset))
-            let got = try input.read(into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]), at: offset)
+            let got = try input.read(
+                into: UnsafeMutableRawBufferPointer(rebasing: chunk[0..<want]), at: start + offset)
             guard got > 0 else {
                 throw FormatError(
                     .truncated, format: "cpio", offset: offset, "\(path) ended early (file changed while reading?)")

@@ -227,7 +227,10 @@ public final class ContainerImage {
 
     // MARK: - Digests
 
+    /// The sha256 a member name promises: `<hex>.json` (docker save), `blobs/sha256/<hex>` (Docker 25+),
+    /// `sha256:<hex>` (go-containerregistry / kaniko `--tarPath`).
     static func digestInName(_ name: String) -> String? {
+        if name.hasPrefix("sha256:") { return parseDigest(name) }
         let base = name.split(separator: "/").last.map(String.init) ?? name
         let hex = base.hasSuffix(".json") ? String(base.dropLast(5)) : base
         guard hex.count == 64, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else { return nil }

@@ -39,7 +39,12 @@ public struct DirectoryExport: ExportSource, Sendable {
             }
             stack[stack.count - 1].names = stack[stack.count - 1].names.dropFirst()
             let relative = stack[stack.count - 1].dir + name
-            let full = root + "/" + String(decoding: relative, as: UTF8.self)
+            guard let relativeText = String(validating: relative, as: UTF8.self) else {
+                throw UsageError(
+                    "\(root): the name \(String(decoding: relative, as: UTF8.self)) is not valid UTF-8",
+                    hint: "rename it, or build from the image with --image so names are kept as raw bytes")
+            }
+            let full = root + "/" + relativeText
             var st = stat()
             guard lstat(full, &st) == 0 else { throw SystemError("stat", path: full, errno: errno) }
             let fileType = st.st_mode & S_IFMT

@@ -61,6 +61,8 @@ public final class FlattenedImage: ExportSource {
         var mtime: Int64
         var size: UInt64 = 0
         var blob: String?
+        /// The data in place in an uncompressed layer: file and offset.
+        var range: (path: String, offset: UInt64)?
         var rdevMajor: UInt32 = 0
         var rdevMinor: UInt32 = 0
         var links = 0
@@ -156,7 +158,11 @@ public final class FlattenedImage: ExportSource {
             }
             if case .regular = inode.kind {
                 entry.size = inode.size
-                entry.data = inode.blob.map { .file($0) } ?? .bytes([])
+                if let range = inode.range {
+                    entry.data = .fileRange(path: range.path, offset: range.offset, length: inode.size)
+                } else {
+                    entry.data = inode.blob.map { .file($0) } ?? .bytes([])
+                }
             }
             try body(entry)
         }
@@ -254,7 +260,13 @@ public final class FlattenedImage: ExportSource {
             inode.rdevMinor = entry.rdevMinor
             if case .regular = kind {
                 inode.size = entry.size
-                if entry.size > 0 { inode.blob = try storeBlob(reader, expected: entry.size, entry: entry, file: file) }
+                if let offset = reader.currentDataOffset {
+                    // Uncompressed layer: the data is copied later straight from the archive.
+                    inode.range = (reader.source.path, offset)
+                    try reader.skipData()
+                } else if entry.size > 0 {
+                    inode.blob = try storeBlob(reader, expected: entry.size, entry: entry, file: file)
+                }
             }
             replace(in: parent, name: name, with: Node(inode: inode, isDirectory: false, declaredIn: layer))
         }

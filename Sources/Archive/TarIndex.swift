@@ -30,9 +30,46 @@ public struct TarIndex: Sendable {
     /// Member names in archive order.
     public private(set) var order: [String] = []
 
+    /// The bytes behind the index: a file, or memory (fuzzing).
+    enum Storage: Sendable {
+        case file(FileInput)
+        case memory([UInt8])
+
+        var size: UInt64 {
+            switch self {
+            case .file(let input): input.size
+            case .memory(let bytes): UInt64(bytes.count)
+            }
+        }
+
+        func read(at offset: UInt64, count: Int, format: String) throws -> [UInt8] {
+            switch self {
+            case .file(let input): return try input.read(at: offset, count: count, format: format)
+            case .memory(let bytes):
+                guard offset <= UInt64(bytes.count), UInt64(bytes.count) - offset >= UInt64(count) else {
+                    throw FormatError(.truncated, format: format, offset: offset, "needs \(count) bytes")
+                }
+                return Array(bytes[Int(offset)..<(Int(offset) + count)])
+            }
+        }
+    }
+
+    let storage: Storage
+
+    /// Indexes the tar file at `path`.
     public init(path: String, maxMembers: Int = 1 << 20) throws {
+        try self.init(storage: .file(try FileInput(path: path)), path: path, maxMembers: maxMembers)
+    }
+
+    /// Indexes a tar held in memory (fuzzing, tests); `name` is used in messages.
+    public init(bytes: [UInt8], name: String = "memory", maxMembers: Int = 1 << 20) throws {
+        try self.init(storage: .memory(bytes), path: name, maxMembers: maxMembers)
+    }
+
+    init(storage: Storage, path: String, maxMembers: Int) throws {
         self.path = path
-        let input = try FileInput(path: path)
+        self.storage = storage
+        let input = storage
         var offset: UInt64 = 0
         var paxPath: [UInt8]?
         var paxLink: [UInt8]?
@@ -115,8 +152,11 @@ public struct TarIndex: Sendable {
                 if text.hasPrefix("/") {
                     links[normalized] = "/" + text  // outside the archive: rejected when followed
                 } else {
+                    // Resolved lexically from the link's directory; a result that climbs above the
+                    // archive root keeps its leading ".." and is rejected when followed.
                     let dir = normalized.split(separator: "/").dropLast().joined(separator: "/")
-                    links[normalized] = Self.normalize(Array((dir.isEmpty ? text : dir + "/" + text).utf8))
+                    let joined = Array((dir.isEmpty ? text : dir + "/" + text).utf8)
+                    links[normalized] = SafePath.text(PathBytes.clean(joined))
                 }
             default:
                 break
@@ -143,7 +183,7 @@ public struct TarIndex: Sendable {
         guard member.size <= limit else {
             throw FormatError(.tooLarge, format: format, "\(name) is \(member.size) bytes (limit \(limit))", file: path)
         }
-        return try FileInput(path: path).read(at: member.offset, count: Int(member.size), format: format)
+        return try storage.read(at: member.offset, count: Int(member.size), format: format)
     }
 
     /// A ``TarSource`` for reading member `name` in place.

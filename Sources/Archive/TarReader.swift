@@ -124,12 +124,13 @@ public final class TarReader {
             archive_read_support_format_tar(archive)
             archive_read_support_format_gnutar(archive)
         }
-        let status = archive_read_open(
-            archive, Unmanaged.passUnretained(context).toOpaque(), nil, tarReadCallback, nil)
+        archive_read_set_callback_data(archive, Unmanaged.passUnretained(context).toOpaque())
+        archive_read_set_read_callback(archive, tarReadCallback)
+        archive_read_set_seek_callback(archive, tarSeekCallback)
+        let status = archive_read_open1(archive)
         guard status == ARCHIVE_OK else {
-            let error = Self.error(archive, source: source, kind: .badMagic, what: "open")
-            archive_read_free(archive)
-            throw error
+            // Every stored property is set, so deinit runs on this throw and frees the archive.
+            throw Self.error(archive, source: source, kind: .badMagic, what: "open")
         }
     }
 
@@ -148,8 +149,21 @@ public final class TarReader {
         }
         count += 1
         entryOpen = true
-        return try decode(entry)
+        let decoded = try decode(entry)
+        currentDataOffset = nil
+        if decoded.kind == .regular, decoded.size > 0, source.memory == nil, archive_entry_sparse_count(entry) == 0,
+            archive_filter_code(archive, 0) == ARCHIVE_FILTER_NONE
+        {
+            let consumed = archive_filter_bytes(archive, 0)
+            if consumed >= 0 { currentDataOffset = source.offset + UInt64(consumed) }
+        }
+        return decoded
     }
+
+    /// For an uncompressed, non-sparse regular member of a file source: the absolute offset of its data
+    /// in ``TarSource/path``, so the data can be copied later straight from the archive (it is the
+    /// member's bytes in place; tested against libarchive's own reading).
+    public private(set) var currentDataOffset: UInt64?
 
     /// Reads up to `buffer.count` bytes of the current member's data; 0 at its end.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -243,6 +257,7 @@ public final class TarReader {
 final class ReadContext: @unchecked Sendable {
     let input: FileInput?
     let memory: [UInt8]
+    let start: UInt64
     var offset: UInt64
     let end: UInt64
     let buffer: UnsafeMutableRawBufferPointer
@@ -251,6 +266,7 @@ final class ReadContext: @unchecked Sendable {
     init(input: FileInput, offset: UInt64, end: UInt64) {
         self.input = input
         self.memory = []
+        self.start = offset
         self.offset = offset
         self.end = end
         self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
@@ -259,12 +275,32 @@ final class ReadContext: @unchecked Sendable {
     init(memory: [UInt8]) {
         self.input = nil
         self.memory = memory
+        self.start = 0
         self.offset = 0
         self.end = UInt64(memory.count)
         self.buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 16, alignment: 16)
     }
 
     deinit { buffer.deallocate() }
+}
+
+private func tarSeekCallback(
+    _ archive: OpaquePointer?, _ clientData: UnsafeMutableRawPointer?, _ offset: la_int64_t, _ whence: Int32
+) -> la_int64_t {
+    guard let clientData else { return Int64(ARCHIVE_FATAL) }
+    let context = Unmanaged<ReadContext>.fromOpaque(clientData).takeUnretainedValue()
+    let start = Int64(context.start)
+    let end = Int64(context.end)
+    var target: Int64
+    switch whence {
+    case SEEK_SET: target = start + offset
+    case SEEK_CUR: target = Int64(context.offset) + offset
+    case SEEK_END: target = end + offset
+    default: return Int64(ARCHIVE_FATAL)
+    }
+    target = min(max(target, start), end)
+    context.offset = UInt64(target)
+    return target - start
 }
 
 private func tarReadCallback(

@@ -118,3 +118,32 @@ import Testing
         }
     }
 }
+
+@Suite struct DirectoryExportTests {
+    /// `--rootfs DIR` walks like `docker export`: sorted names per directory, directories first with a
+    /// trailing slash, the first name of a hard-linked file in walk order is the file, sockets skipped.
+    @Test func walkOrderHardLinksAndOwnModes() throws {
+        let dir = try ScratchDirectory()
+        let root = dir.path + "/root"
+        let fm = FileManager.default
+        try fm.createDirectory(atPath: root + "/b", withIntermediateDirectories: true)
+        try Data("data".utf8).write(to: URL(fileURLWithPath: root + "/z"))
+        chmod(root + "/z", 0o4750)
+        #expect(link(root + "/z", root + "/b/first") == 0)
+        try Data().write(to: URL(fileURLWithPath: root + "/b.txt"))
+        #expect(mkfifo(root + "/fifo", 0o600) == 0)
+        let seen = try exported(DirectoryExport(root: root))
+        #expect(seen.map(\.name) == ["b/", "b/first", "b.txt", "fifo", "z"])
+        #expect(seen[1].kind == "file")
+        #expect(seen[1].content == "data")
+        #expect(seen[1].mode == 0o4750)
+        #expect(seen[4].kind == "hardlink")
+        #expect(seen[4].content == "b/first")
+        #expect(seen[3].kind == "fifo")
+        let out = MemoryByteOutput()
+        try LinuxKitRamdisk.writeApp(export: DirectoryExport(root: root), cmd: [], env: [], to: out)
+        let z = try CPIOListing.parse(out.bytes).first { $0.name == "rootfs/z" }
+        #expect(z?.mode == 0o124750)
+        #expect(z?.data == Array("b/first".utf8))
+    }
+}

@@ -29,6 +29,9 @@ func exported(_ source: some ExportSource) throws -> [Seen] {
             switch e.data {
             case .bytes(let b): seen.content = String(decoding: b, as: UTF8.self)
             case .file(let p): seen.content = String(decoding: (try? FileInput.contents(of: p)) ?? [], as: UTF8.self)
+            case .fileRange(let p, let offset, let length):
+                let bytes = (try? FileInput(path: p).read(at: offset, count: Int(length), format: "test")) ?? []
+                seen.content = String(decoding: bytes, as: UTF8.self)
             case .none: break
             }
         case .symlink(let t): seen.kind = "symlink"; seen.content = String(decoding: t, as: UTF8.self)
@@ -253,5 +256,48 @@ extension TestTar {
         var names: [[UInt8]] = []
         while let entry = try reader.next() { names.append(entry.path) }
         #expect(names == [Array("café/ünï.txt".utf8), [0xE9] + Array("lain".utf8)])
+    }
+}
+
+@Suite struct InPlaceDataTests {
+    /// Uncompressed layers are read in place (data offsets from libarchive): GNU long names and PAX
+    /// headers before a member must not shift its data. Compared with the same layer gzip-compressed,
+    /// whose data goes through libarchive's own reading.
+    @Test(arguments: ["gnu", "pax", "ustar"])
+    func offsetsMatchLibarchiveReading(format: String) throws {
+        let dir = try ScratchDirectory()
+        let root = dir.path + "/root"
+        let long = String(repeating: "n", count: 120)
+        try FileManager.default.createDirectory(atPath: root + "/d", withIntermediateDirectories: true)
+        for (i, name) in ["a", "d/" + (format == "ustar" ? "b" : long), "d/c"].enumerated() {
+            let text = String(repeating: "\(i)", count: 700 * (i + 1))
+            try Data(text.utf8).write(to: URL(fileURLWithPath: root + "/" + name))
+        }
+        let tar = dir.path + "/l.tar"
+        #expect(
+            try runTool("/bin/tar", ["--format=\(format)", "--sort=name", "-cf", tar, "-C", root, "."]).status == 0)
+        #expect(try runTool("/bin/gzip", ["-k", "-n", tar]).status == 0)
+        var options = FlattenOptions()
+        options.addDockerInitLayer = false
+        let plain = try FlattenedImage(layers: [TarSource(path: tar)], options: options)
+        let packed = try FlattenedImage(layers: [TarSource(path: tar + ".gz")], options: options)
+        var ranges = 0
+        try plain.forEachEntry { if case .fileRange = $0.data { ranges += 1 } }
+        #expect(ranges == 3)
+        let a = try exported(plain).map { Seen(name: $0.name, kind: $0.kind, mode: $0.mode, content: $0.content) }
+        let b = try exported(packed).map { Seen(name: $0.name, kind: $0.kind, mode: $0.mode, content: $0.content) }
+        #expect(a == b)
+        #expect(a.contains { $0.content == String(repeating: "2", count: 2100) })
+    }
+}
+
+@Suite struct TarReaderErrorTests {
+    /// Found by mutation fuzzing: a failed open freed the libarchive handle twice.
+    @Test(arguments: [[UInt8](repeating: 0x41, count: 700), [0x1F, 0x8B, 0x08, 0x00], []])
+    func unrecognizedInputThrows(bytes: [UInt8]) {
+        #expect(throws: FormatError.self) {
+            let reader = try TarReader(TarSource(bytes: bytes))
+            while try reader.next() != nil {}
+        }
     }
 }

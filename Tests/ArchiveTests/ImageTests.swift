@@ -181,3 +181,124 @@ import Testing
         #expect { try ContainerImage.open(path: layout) } throws: { ($0 as? FormatError)?.kind == .digestMismatch }
     }
 }
+
+@Suite struct DockerArchiveLayoutTests {
+    /// Older `docker save` links identical layers with a symlink member; kaniko names the config
+    /// `sha256:<hex>`. Both resolve inside the archive, and the config digest is still checked.
+    @Test func symlinkedLayerAndDigestNamedConfig() throws {
+        let dir = try ScratchDirectory()
+        let layer = ImageTests.base.bytes
+        let diff = "sha256:" + Digest.sha256(layer).hex
+        let image = TestImage(layers: [layer, layer])
+        let config = image.configJSON(diffIDs: [diff, diff])
+        let configName = "sha256:" + Digest.sha256(config).hex
+        let manifest = try JSONSerialization.data(withJSONObject: [
+            ["Config": configName, "Layers": ["one/layer.tar", "two/layer.tar"]]
+        ])
+        var outer = TestTar()
+        outer.bytes = []
+        outer.append(TestTar.Entry(name: configName, data: config))
+        outer.append(TestTar.Entry(name: "one/layer.tar", data: layer))
+        outer.append(TestTar.symlink("two/layer.tar", "../one/layer.tar"))
+        outer.append(TestTar.Entry(name: "manifest.json", data: Array(manifest)))
+        outer.finish()
+        try dir.write("image.tar", outer.bytes)
+        let opened = try ContainerImage.open(path: dir.path + "/image.tar")
+        #expect(opened.layers.count == 2)
+        #expect(try exported(try opened.flatten()).contains { $0.name == "bin/app" })
+
+        // The same archive with a config whose bytes do not match its name.
+        var tampered = TestTar()
+        tampered.bytes = []
+        tampered.append(TestTar.Entry(name: configName, data: config + Array(" ".utf8)))
+        tampered.append(TestTar.Entry(name: "one/layer.tar", data: layer))
+        tampered.append(TestTar.symlink("two/layer.tar", "../../outside.tar"))
+        tampered.append(TestTar.Entry(name: "manifest.json", data: Array(manifest)))
+        tampered.finish()
+        try dir.write("bad.tar", tampered.bytes)
+        #expect { try ContainerImage.open(path: dir.path + "/bad.tar") } throws: {
+            ($0 as? FormatError)?.kind == .digestMismatch
+        }
+    }
+
+    @Test func linkLeavingTheArchiveIsRejected() throws {
+        let dir = try ScratchDirectory()
+        let layer = ImageTests.base.bytes
+        let diff = "sha256:" + Digest.sha256(layer).hex
+        let config = TestImage(layers: [layer]).configJSON(diffIDs: [diff])
+        let manifest = try JSONSerialization.data(withJSONObject: [["Config": "c.json", "Layers": ["l/layer.tar"]]])
+        var outer = TestTar()
+        outer.bytes = []
+        outer.append(TestTar.Entry(name: "c.json", data: config))
+        outer.append(TestTar.symlink("l/layer.tar", "../../etc/passwd"))
+        outer.append(TestTar.Entry(name: "manifest.json", data: Array(manifest)))
+        outer.finish()
+        try dir.write("image.tar", outer.bytes)
+        #expect { try ContainerImage.open(path: dir.path + "/image.tar") } throws: {
+            ($0 as? FormatError)?.kind == .unsafePath
+        }
+    }
+}
+
+/// Writes an OCI image layout directory for `image` with the ref name `test`.
+func writeOCILayout(_ image: TestImage, at layout: String) throws {
+    try FileManager.default.createDirectory(atPath: layout + "/blobs/sha256", withIntermediateDirectories: true)
+    func blob(_ bytes: [UInt8], _ mediaType: String) throws -> [String: Any] {
+        let hex = Digest.sha256(bytes).hex
+        try Data(bytes).write(to: URL(fileURLWithPath: layout + "/blobs/sha256/" + hex))
+        return ["mediaType": mediaType, "digest": "sha256:" + hex, "size": bytes.count]
+    }
+    let config = image.configJSON(diffIDs: image.layers.map { "sha256:" + Digest.sha256($0).hex })
+    let manifest: [String: Any] = [
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": try blob(config, "application/vnd.oci.image.config.v1+json"),
+        "layers": try image.layers.map { try blob($0, "application/vnd.oci.image.layer.v1.tar") },
+    ]
+    let manifestBytes = Array(try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]))
+    var descriptor = try blob(manifestBytes, "application/vnd.oci.image.manifest.v1+json")
+    descriptor["annotations"] = ["org.opencontainers.image.ref.name": "test"]
+    let index: [String: Any] = ["schemaVersion": 2, "manifests": [descriptor]]
+    try JSONSerialization.data(withJSONObject: index).write(to: URL(fileURLWithPath: layout + "/index.json"))
+    try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: URL(fileURLWithPath: layout + "/oci-layout"))
+}
+
+@Suite struct UmociCrossCheckTests {
+    /// The flattened tree equals what Debian's umoci (an independent OCI layer applier) unpacks, walked the
+    /// way `docker export` walks a directory: names, order, types, modes, owners, mtimes of non-directories,
+    /// contents, symlink targets and hard links.
+    @Test func flatteningMatchesUmociUnpack() throws {
+        let dir = try ScratchDirectory()
+        let l1 = TestTar([
+            TestTar.dir("app"), TestTar.file("app/keep", "k", mode: 0o640, uid: 10, gid: 20),
+            TestTar.file("app/gone", "g"), TestTar.dir("app/sub"), TestTar.file("app/sub/x", "x"),
+            TestTar.dir("opaque"), TestTar.file("opaque/old", "o"), TestTar.file("opaque/old2", "o2"),
+            TestTar.file("was-file", "f"), TestTar.dir("was-dir"), TestTar.file("was-dir/in", "i"),
+            TestTar.file("bin-a", "hard", mode: 0o4755), TestTar.hardlink("bin-b", "bin-a"),
+            TestTar.dir("tmp", mode: 0o1777), TestTar.symlink("link", "app/keep"),
+        ])
+        let l2 = TestTar([
+            TestTar.dir("app"), TestTar.file("app/.wh.gone", ""), TestTar.file("app/new", "n", mode: 0o2755),
+            TestTar.dir("opaque", mode: 0o700), TestTar.file("opaque/.wh..wh..opq", ""),
+            TestTar.file("opaque/fresh", "f"),
+            TestTar.dir("was-file"), TestTar.file("was-file/child", "c"), TestTar.file("was-dir", "now file"),
+            TestTar.hardlink("app/bin-c", "bin-a"),
+        ])
+        let image = TestImage(layers: [l1.bytes, l2.bytes])
+        let layout = dir.path + "/layout"
+        try writeOCILayout(image, at: layout)
+        let rootfs = dir.path + "/umoci-rootfs"
+        #expect(try runTool("/usr/bin/umoci", ["raw", "unpack", "--image", layout + ":test", rootfs]).status == 0)
+
+        var options = FlattenOptions()
+        options.addDockerInitLayer = false
+        let ours = try exported(try ContainerImage.open(path: layout).flatten(options: options))
+        var theirs = try exported(DirectoryExport(root: rootfs))
+        // umoci restores directory mtimes only where it can; compare directories without them.
+        for i in theirs.indices where theirs[i].kind == "dir" {
+            theirs[i].mtime = ours.first { $0.name == theirs[i].name }?.mtime ?? 0
+        }
+        #expect(ours == theirs)
+        #expect(ours.contains { $0.name == "opaque/" && $0.mode == 0o700 })
+        #expect(ours.filter { $0.kind == "hardlink" }.count == 2)
+    }
+}
