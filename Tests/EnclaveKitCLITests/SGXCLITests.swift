@@ -225,7 +225,7 @@ import Testing
         #expect(r.stdout == "mrsigner  \(Self.mrsigner)\n")
         let bad = try CLIRunner.run(["sgx", "mrsigner", Self.fixture("v1.json")])
         #expect(bad.status != 0)
-        #expect(bad.stderr.contains("not a PEM RSA private or public key"))
+        #expect(bad.stderr.contains("not an unencrypted PEM RSA private or public key"))
     }
 
     @Test func helpHasExamples() throws {
