@@ -78,8 +78,15 @@ public final class MREnclaveBuilder {
     public private(set) var pagesAdded: UInt64 = 0
     public private(set) var chunksExtended: UInt64 = 0
     /// Page runs in EADD order (consecutive pages with equal flags and measurement merge).
-    public var layout: [SGXPageRun] { SGXPageRun.merged(runs) }
+    public var layout: [SGXPageRun] {
+        var all = runs
+        if pendingChunks > 0, !all.isEmpty { all[all.count - 1].measuredChunks += pendingChunks }
+        return SGXPageRun.merged(all)
+    }
     private var runs: [SGXPageRun] = []
+    /// EEXTENDs of the last run not yet added to it (the hot path does not copy the run).
+    private var pendingChunks: UInt64 = 0
+    private var lastRunRange: Range<UInt64> = 0..<0
     public var recordLayout = true
 
     private static let stagingSize = 1 << 18
@@ -126,6 +133,20 @@ public final class MREnclaveBuilder {
         for i in 0..<count { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * i)) }
     }
 
+    /// Writes a 64-byte record header (tag, u64 at 8, u64 at 16, zeros) straight into the staging buffer.
+    @inline(__always)
+    private func appendHeader(_ tag: UInt64, _ field8: UInt64, _ field16: UInt64) throws {
+        if Self.stagingSize - used < 64 { try flush() }
+        guard let base = staging.baseAddress else { return }
+        let p = base + used
+        p.initializeMemory(as: UInt8.self, repeating: 0, count: 64)
+        p.storeBytes(of: tag.littleEndian, toByteOffset: 0, as: UInt64.self)
+        p.storeBytes(of: field8.littleEndian, toByteOffset: 8, as: UInt64.self)
+        p.storeBytes(of: field16.littleEndian, toByteOffset: 16, as: UInt64.self)
+        used += 64
+        if used == Self.stagingSize { try flush() }
+    }
+
     private func append(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try append($0) }
     }
@@ -151,7 +172,11 @@ public final class MREnclaveBuilder {
         used = 0
     }
 
-    private func isAdded(_ page: UInt64) -> Bool { (added[page >> 6] ?? 0) & (1 << (page & 63)) != 0 }
+    private var lastAdded = UInt64.max
+
+    private func isAdded(_ page: UInt64) -> Bool {
+        page == lastAdded || (added[page >> 6] ?? 0) & (1 << (page & 63)) != 0
+    }
 
     /// EADD of the page at `offset` with `flags`.
     public func eadd(offset: UInt64, flags: SecInfoFlags, label: String = "", errorOffset: UInt64? = nil) throws {
@@ -176,13 +201,14 @@ public final class MREnclaveBuilder {
                 "EADD twice at offset 0x\(String(offset, radix: 16))")
         }
         added[page >> 6, default: 0] |= 1 << (page & 63)
+        lastAdded = page
         pagesAdded += 1
-        var header = [UInt8](repeating: 0, count: 64)
-        Self.put(SGXRecord.eaddTag, into: &header, at: 0)
-        Self.put(offset, into: &header, at: 8)
-        Self.put(flags.rawValue, into: &header, at: 16)
-        try append(header)
+        try appendHeader(SGXRecord.eaddTag, offset, flags.rawValue)
         if recordLayout {
+            if pendingChunks > 0, !runs.isEmpty {
+                runs[runs.count - 1].measuredChunks += pendingChunks
+                pendingChunks = 0
+            }
             if var last = runs.last, last.end == offset, last.flags == flags, last.label == label,
                 last.measuredChunks == 0
             {
@@ -192,6 +218,7 @@ public final class MREnclaveBuilder {
                 if runs.count >= 4096 { runs = SGXPageRun.merged(runs) }
                 runs.append(SGXPageRun(offset: offset, pageCount: 1, flags: flags, measuredChunks: 0, label: label))
             }
+            if let last = runs.last { lastRunRange = last.offset..<last.end }
         }
     }
 
@@ -211,16 +238,10 @@ public final class MREnclaveBuilder {
                 .missing, format: format, offset: errorOffset,
                 "EEXTEND at 0x\(String(offset, radix: 16)) without an EADD of its page")
         }
-        var header = [UInt8](repeating: 0, count: 64)
-        Self.put(SGXRecord.eextendTag, into: &header, at: 0)
-        Self.put(offset, into: &header, at: 8)
-        try append(header)
+        try appendHeader(SGXRecord.eextendTag, offset, 0)
         try append(chunk)
         chunksExtended += 1
-        if recordLayout, var last = runs.last, offset >= last.offset, offset < last.end {
-            last.measuredChunks += 1
-            runs[runs.count - 1] = last
-        }
+        if recordLayout, lastRunRange.contains(offset) { pendingChunks += 1 }
     }
 
     /// EADD of one page and EEXTEND of the chunks selected by `measuredChunks` (bit i = chunk i; all 16

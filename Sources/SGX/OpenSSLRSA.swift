@@ -146,17 +146,20 @@ public final class SGXRSAKey: @unchecked Sendable {
             }
         }
         var isPrivate = true
-        var key = load { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
+        // A password callback that refuses: without it OpenSSL would prompt on the terminal for an encrypted key.
+        var key = load { PEM_read_bio_PrivateKey($0, nil, { _, _, _, _ in 0 }, nil) }
         if key == nil {
             ERR_clear_error()
             isPrivate = false
-            key = load { PEM_read_bio_PUBKEY($0, nil, nil, nil) }
+            key = load { PEM_read_bio_PUBKEY($0, nil, { _, _, _, _ in 0 }, nil) }
         }
         guard let pkey = key else {
             let crypto = SGXCryptoError("PEM parsing")
             throw FormatError(
                 .badValue, format: "PEM", offset: nil,
-                "\(source) is not a PEM RSA private or public key (\(crypto.details.first ?? "no PEM block found"))")
+                "\(source) is not an unencrypted PEM RSA private or public key "
+                    + "(\(crypto.details.first ?? "no PEM block found"); decrypt one with `openssl pkey -in K -out K2`)"
+            )
         }
         guard EVP_PKEY_get_base_id(pkey) == EVP_PKEY_RSA else {
             EVP_PKEY_free(pkey)

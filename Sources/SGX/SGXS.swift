@@ -85,6 +85,9 @@ struct SGXSParser {
     private var chunkMask: UInt16 = 0
     private var nonCanonical: String?
     private var layout: [SGXPageRun] = []
+    /// EEXTENDs of the last run not yet added to it (kept apart so the hot path does not copy the run).
+    private var pendingChunks: UInt64 = 0
+    private var lastRunRange: Range<UInt64> = 0..<0
     private static let maxLayoutRuns = 1 << 16
 
     init(requireCanonical: Bool) {
@@ -113,24 +116,32 @@ struct SGXSParser {
                 if dataLeft == 0 { dataHashed = true }
                 continue
             }
-            let take = min(64 - header.count, n - i)
-            header.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[i..<i + take]))
-            i += take
-            offset += UInt64(take)
-            if header.count == 64 {
-                let recordStart = offset - 64
-                let hashed = try record(at: recordStart)
-                if !hashed {
-                    // The 64-byte header of an UNMEASRD record is not hashed either.
-                    let headerStartInBuffer = i - 64
-                    if headerStartInBuffer >= runStart {
-                        hash(buffer, runStart, headerStartInBuffer)
-                    } else {
-                        throw fail(.unsupported, "internal: UNMEASRD header split across reads", at: recordStart)
-                    }
-                    runStart = i
-                }
+            let recordStart = offset
+            let hashed: Bool
+            if header.isEmpty && n - i >= 64 {
+                // Fast path: the whole header is in this buffer.
+                hashed = try record(UnsafeRawBufferPointer(rebasing: buffer[i..<i + 64]), at: recordStart)
+                i += 64
+                offset += 64
+            } else {
+                let take = min(64 - header.count, n - i)
+                header.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[i..<i + take]))
+                i += take
+                offset += UInt64(take)
+                guard header.count == 64 else { continue }
+                let start = offset - 64
+                let bytes = header
                 header.removeAll(keepingCapacity: true)
+                hashed = try bytes.withUnsafeBytes { try record($0, at: start) }
+            }
+            if !hashed {
+                // The 64-byte header of an UNMEASRD record is not hashed either.
+                let headerStartInBuffer = i - 64
+                guard headerStartInBuffer >= runStart else {
+                    throw fail(.unsupported, "UNMEASRD record header split across reads", at: offset - 64)
+                }
+                hash(buffer, runStart, headerStartInBuffer)
+                runStart = i
             }
         }
         hash(buffer, runStart, n)
@@ -147,7 +158,19 @@ struct SGXSParser {
         if nonCanonical == nil { nonCanonical = "\(reason) (record at offset \(position))" }
     }
 
-    private func reservedZero(_ from: Int, _ what: String, at position: UInt64) throws {
+    private func reservedZero(_ header: UnsafeRawBufferPointer, _ from: Int, _ what: String, at position: UInt64) throws
+    {
+        var any: UInt64 = 0
+        var k = from
+        while k + 8 <= 64 {
+            any |= header.loadUnaligned(fromByteOffset: k, as: UInt64.self)
+            k += 8
+        }
+        while k < 64 {
+            any |= UInt64(header[k])
+            k += 1
+        }
+        guard any != 0 else { return }
         for j in from..<64 where header[j] != 0 {
             throw fail(
                 .badValue, "\(what) reserved byte \(j) of the record is 0x\(String(header[j], radix: 16)), expected 0",
@@ -158,10 +181,12 @@ struct SGXSParser {
     private func isAdded(_ page: UInt64) -> Bool { (added[page >> 6] ?? 0) & (1 << (page & 63)) != 0 }
 
     /// Validates one record header; returns false when the record (header and data) is not hashed.
-    private mutating func record(at position: UInt64) throws -> Bool {
-        guard let tag = header.le(UInt64.self, at: 0), let field8 = header.le(UInt64.self, at: 8) else {
-            throw fail(.truncated, "short record header", at: position)
+    private mutating func record(_ header: UnsafeRawBufferPointer, at position: UInt64) throws -> Bool {
+        func u64(_ at: Int) -> UInt64 {
+            UInt64(littleEndian: header.loadUnaligned(fromByteOffset: at, as: UInt64.self))
         }
+        let tag = u64(0)
+        let field8 = u64(8)
         switch tag {
         case SGXRecord.ecreateTag, SGXRecord.unsizedTag:
             guard !sawECreate, position == 0 else {
@@ -174,14 +199,14 @@ struct SGXSParser {
             }
             sawECreate = true
             ssaFrameSize = UInt32(truncatingIfNeeded: field8)
-            size = header.le(UInt64.self, at: 12) ?? 0
+            size = u64(12)
             try MREnclaveBuilder.checkSECS(
                 size: size, ssaFrameSize: ssaFrameSize, format: SGXSReader.format, offset: position)
-            try reservedZero(20, "ECREATE", at: position)
+            try reservedZero(header, 20, "ECREATE", at: position)
             return true
         case SGXRecord.eaddTag:
             try requireECreate(position)
-            let flags = SecInfoFlags(rawValue: header.le(UInt64.self, at: 16) ?? 0)
+            let flags = SecInfoFlags(rawValue: u64(16))
             guard field8 % SGXRecord.pageSize == 0 else {
                 throw fail(.badValue, "EADD offset 0x\(String(field8, radix: 16)) is not page aligned", at: position)
             }
@@ -192,7 +217,7 @@ struct SGXSParser {
                     at: position)
             }
             if let problem = flags.eaddProblem { throw fail(.badValue, "EADD: \(problem)", at: position) }
-            try reservedZero(24, "EADD SECINFO", at: position)
+            try reservedZero(header, 24, "EADD SECINFO", at: position)
             let page = field8 / SGXRecord.pageSize
             guard !isAdded(page) else {
                 throw fail(.overlap, "EADD twice at offset 0x\(String(field8, radix: 16))", at: position)
@@ -204,6 +229,7 @@ struct SGXSParser {
             lastEADD = field8
             chunkMask = 0
             pageCount += 1
+            foldPendingChunks()
             if var run = layout.last, run.end == field8, run.flags == flags, run.measuredChunks == 0 {
                 run.pageCount += 1
                 layout[layout.count - 1] = run
@@ -214,6 +240,7 @@ struct SGXSParser {
                     layout.append(SGXPageRun(offset: field8, pageCount: 1, flags: flags, measuredChunks: 0, label: ""))
                 }
             }
+            if let run = layout.last { lastRunRange = run.offset..<run.end }
             return true
         case SGXRecord.eextendTag, SGXRecord.unmeasuredTag:
             try requireECreate(position)
@@ -222,11 +249,12 @@ struct SGXSParser {
                 throw fail(
                     .badValue, "\(what) offset 0x\(String(field8, radix: 16)) is not 256-byte aligned", at: position)
             }
-            guard field8 < size, isAdded(field8 / SGXRecord.pageSize) else {
+            let page = field8 / SGXRecord.pageSize
+            guard field8 < size, lastEADD.map({ $0 / SGXRecord.pageSize == page }) ?? false || isAdded(page) else {
                 throw fail(
                     .missing, "\(what) at 0x\(String(field8, radix: 16)) without an EADD of its page", at: position)
             }
-            try reservedZero(16, what, at: position)
+            try reservedZero(header, 16, what, at: position)
             let chunk = UInt16(1) << ((field8 % SGXRecord.pageSize) / 256)
             if lastEADD != field8 & ~(SGXRecord.pageSize - 1) {
                 try noteNonCanonical("\(what) does not follow the EADD of its page", at: position)
@@ -237,10 +265,7 @@ struct SGXSParser {
             dataLeft = 256
             if tag == SGXRecord.eextendTag {
                 measuredChunks += 1
-                if var run = layout.last, field8 >= run.offset, field8 < run.end {
-                    run.measuredChunks += 1
-                    layout[layout.count - 1] = run
-                }
+                if lastRunRange.contains(field8) { pendingChunks += 1 }
                 dataHashed = true
                 return true
             }
@@ -259,7 +284,14 @@ struct SGXSParser {
         guard sawECreate else { throw fail(.badValue, "the stream must start with an ECREATE record", at: position) }
     }
 
+    private mutating func foldPendingChunks() {
+        guard pendingChunks > 0, !layout.isEmpty else { return }
+        layout[layout.count - 1].measuredChunks += pendingChunks
+        pendingChunks = 0
+    }
+
     mutating func finish() throws -> SGXSSummary {
+        foldPendingChunks()
         guard header.isEmpty else {
             throw fail(
                 .truncated, "record header cut short: \(header.count) of 64 bytes", at: offset - UInt64(header.count))

@@ -219,8 +219,17 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["e.sgxs"])
     }
 
+    @Test func mrsignerOfAKeyIsTheLittleEndianModulusHash() throws {
+        let r = try CLIRunner.run(["sgx", "mrsigner", Self.fixture("key3072_e3.pem")])
+        #expect(r.status == 0)
+        #expect(r.stdout == "mrsigner  \(Self.mrsigner)\n")
+        let bad = try CLIRunner.run(["sgx", "mrsigner", Self.fixture("v1.json")])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("not an unencrypted PEM RSA private or public key"))
+    }
+
     @Test func helpHasExamples() throws {
-        for command in ["measure", "sign", "gendata", "catsig", "view"] {
+        for command in ["measure", "sign", "gendata", "catsig", "view", "mrsigner"] {
             let r = try CLIRunner.run(["sgx", command, "--help"])
             #expect(r.status == 0)
             #expect(r.stdout.contains("Examples:"), "\(command)")

@@ -148,6 +148,20 @@ import Testing
         #expect(error?.message.contains("3072-bit key with e = 3") == true)
     }
 
+    @Test func encryptedKeyIsRefusedWithoutPrompting() throws {
+        let dir = try TemporaryFolder()
+        let path = dir.path + "/enc.pem"
+        #expect(
+            try run(
+                "openssl",
+                ["pkey", "-in", Fixtures.path("key3072_e3.pem"), "-aes128", "-passout", "pass:secret", "-out", path])
+                == 0)
+        let error = #expect(throws: FormatError.self) {
+            try SGXRSAKey(pem: Array(try Data(contentsOf: URL(fileURLWithPath: path))))
+        }
+        #expect(error?.message.contains("unencrypted") == true)
+    }
+
     @Test func notAKeyIsRefused() throws {
         #expect(throws: FormatError.self) { try SGXRSAKey(pem: Array("hello".utf8)) }
     }

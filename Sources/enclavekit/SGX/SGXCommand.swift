@@ -17,7 +17,7 @@ struct SGXCommand: ParsableCommand {
             """,
         subcommands: [
             SGXMeasureCommand.self, SGXSignCommand.self, SGXGendataCommand.self, SGXCatsigCommand.self,
-            SGXViewCommand.self,
+            SGXViewCommand.self, SGXMrsignerCommand.self,
         ])
 }
 

@@ -226,3 +226,33 @@ struct SGXViewCommand: ParsableCommand {
         }
     }
 }
+
+struct SGXMrsignerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mrsigner",
+        abstract: "Print the MRSIGNER of an RSA-3072, e = 3 key (SHA-256 of its little-endian modulus).",
+        discussion: """
+            Hashing the big-endian modulus (`openssl rsa -modulus` order) is a classic mistake; this prints \
+            the value EINIT puts in MRSIGNER.
+
+            Examples:
+              enclavekit sgx mrsigner key.pem
+              enclavekit sgx mrsigner pub.pem --json
+            """)
+
+    @Argument(help: "A PEM private or public key.")
+    var key: String
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() throws {
+        let rsa = try SGXRSAKey(pem: FileInput.contents(of: key, limit: 1 << 20, format: "PEM"), source: key)
+        let value = SGXSigningKey.mrsigner(of: rsa).hex
+        if json {
+            Output.json(.object([("mr_signer", .string(value))]))
+        } else {
+            print("mrsigner  \(value)")
+        }
+    }
+}
