@@ -131,6 +131,8 @@ struct SNPMeasureCommand: ParsableCommand {
         guard ["hex", "base64"].contains(outputFormat) else {
             throw UsageError("unknown output format '\(outputFormat)'", hint: "use hex or base64")
         }
+        // Like sev-snp-measure's argparse choices, a bad --vcpu-type is an error in every mode.
+        if let vcpuType { _ = try SNPVCPU.requireSignature(named: vcpuType) }
         var request = SNPMeasureRequest(firmware: .path(ovmf), mode: mode)
         if mode == .snpOVMFHash { return request }
         if initrd != nil, kernel == nil { throw UsageError("--kernel required when using --initrd") }
