@@ -188,3 +188,46 @@ import Testing
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
 }
+
+@Suite struct SNPExpectedDigestCLITests {
+    @Test func mismatchNamesTheSettingsThatMatch() throws {
+        let args = ["--mode", "snp", "--vcpus", "4", "--vcpu-type", "EPYC-Rome", "--guest-features", "0x21"]
+        let reference = try SNPCLITests.reference(args + ["--ovmf", SNPCLITests.debianFull])
+        let expected = reference.stdout.trimmingCharacters(in: .newlines)
+        let wrong = ["--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--ovmf", SNPCLITests.debianFull]
+        let r = try CLIRunner.run(["snp", "measure"] + wrong + ["--expected", expected])
+        #expect(r.status == 1)
+        #expect(
+            r.stderr.contains("--vcpus 4 --vcpu-type EPYC-Rome --vmm-type QEMU --guest-features 0x21"), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        let base64 = Data(try #require(snpHexBytes(expected))).base64EncodedString()
+        let ok = try CLIRunner.run(
+            ["snp", "measure"] + args + ["--ovmf", SNPCLITests.debianFull, "--expected", base64])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout == reference.stdout)
+    }
+
+    @Test func mismatchWithOtherFirmwareSaysSo() throws {
+        let args = ["--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC-v4"]
+        let reference = try SNPCLITests.reference(args + ["--ovmf", SNPCLITests.debianFull])
+        let r = try CLIRunner.run(
+            ["snp", "measure"] + args + [
+                "--ovmf", SNPCLITests.debianCode, "--expected", reference.stdout.trimmingCharacters(in: .newlines),
+            ])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("firmware file"))
+    }
+}
+
+/// Hex text to bytes (for the base64 form of a digest).
+private func snpHexBytes(_ text: String) -> [UInt8]? {
+    var bytes: [UInt8] = []
+    var index = text.startIndex
+    while index < text.endIndex {
+        let next = text.index(index, offsetBy: 2, limitedBy: text.endIndex) ?? text.endIndex
+        guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
+        bytes.append(byte)
+        index = next
+    }
+    return bytes
+}
