@@ -1,5 +1,13 @@
 import EnclaveCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// The type of one page added with `SNP_LAUNCH_UPDATE` (SEV-SNP firmware ABI, §8.17, PAGE_INFO.PAGE_TYPE).
 public enum SNPPageType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     case normal = 1
@@ -65,18 +73,36 @@ public struct SNPLaunchDigest: Sendable {
         records += 1
     }
 
-    /// Adds `data` (a whole number of pages) as normal pages starting at `gpa`.
+    /// Adds `data` (a whole number of pages) as normal pages starting at `gpa`. The pages' SHA-384s are
+    /// independent, so large runs are hashed on several cores; the PAGE_INFO chain is then hashed in order.
     public mutating func updateNormalPages(gpa: UInt64, data: UnsafeRawBufferPointer) {
         precondition(data.count % Self.pageSize == 0, "normal pages come in 4 KiB units")
-        var offset = 0
-        while offset < data.count {
-            let page = UnsafeRawBufferPointer(rebasing: data[offset..<offset + Self.pageSize])
-            let d = Digest(.sha384)
-            d.update(page)
-            update(.normal, gpa: gpa + UInt64(offset), contents: d.finalize())
-            offset += Self.pageSize
+        let pages = data.count / Self.pageSize
+        let digests = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: pages * Self.size)
+        defer { digests.deallocate() }
+        let lanes = pages >= 64 ? min(Self.lanes, pages) : 1
+        let perLane = (pages + lanes - 1) / lanes
+        let work: [(UnsafeRawBufferPointer) -> Void] = (0..<lanes).map { lane in
+            { buffer in
+                let first = lane * perLane
+                for page in first..<min(first + perLane, pages) {
+                    let d = Digest(.sha384)
+                    d.update(
+                        UnsafeRawBufferPointer(rebasing: buffer[page * Self.pageSize..<(page + 1) * Self.pageSize]))
+                    let hash = d.finalize()
+                    for i in 0..<Self.size { digests[page * Self.size + i] = hash[i] }
+                }
+            }
+        }
+        ParallelLanes.run(data, work)
+        for page in 0..<pages {
+            let contents = Array(digests[page * Self.size..<(page + 1) * Self.size])
+            update(.normal, gpa: gpa + UInt64(page * Self.pageSize), contents: contents)
         }
     }
+
+    /// How many cores hash firmware pages (at most 4).
+    static let lanes: Int = max(1, min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
 
     /// Adds `data` (a whole number of pages) as normal pages starting at `gpa`.
     public mutating func updateNormalPages(gpa: UInt64, data: [UInt8]) {

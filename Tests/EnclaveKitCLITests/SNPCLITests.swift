@@ -163,7 +163,9 @@ import Testing
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test(arguments: [debianCode, debianFull])
+    /// OVMF.fd (VARS ‖ CODE) is what QEMU maps with -bios; it also carries TDVF metadata, which the TDX
+    /// format measures beside this one.
+    @Test(arguments: [debianFull])
     func measureDetectsSEVFirmware(path: String) throws {
         let reference = try Self.reference([
             "--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--guest-features", "0x1", "--ovmf", path,
@@ -181,10 +183,59 @@ import Testing
         let path = dir.path + "/damaged.fd"
         var fw = try Fixtures.bytes("snp_ovmf_OvmfX64_suffix.bin")
         fw[4096 - 0x548] = UInt8(ascii: "X")  // the ASEV signature
+        // Hide the TDX metadata entry (GUID e47a6535-…), so only the SEV format claims the file.
+        let tdxGUID: [UInt8] = [
+            0x35, 0x65, 0x7a, 0xe4, 0x4a, 0x98, 0x98, 0x47, 0x86, 0x5e, 0x46, 0x85, 0xa7, 0xbf, 0x8e, 0xc2,
+        ]
+        let at = try #require((0...(fw.count - 16)).first { Array(fw[$0..<$0 + 16]) == tdxGUID })
+        fw[at] ^= 0xff
         try Data(fw).write(to: URL(fileURLWithPath: path))
         let r = try CLIRunner.run(["measure", path])
         #expect(r.status != 0)
         #expect(r.stderr.contains("ASEV"))
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
+}
+
+@Suite struct SNPExpectedDigestCLITests {
+    @Test func mismatchNamesTheSettingsThatMatch() throws {
+        let args = ["--mode", "snp", "--vcpus", "4", "--vcpu-type", "EPYC-Rome", "--guest-features", "0x21"]
+        let reference = try SNPCLITests.reference(args + ["--ovmf", SNPCLITests.debianFull])
+        let expected = reference.stdout.trimmingCharacters(in: .newlines)
+        let wrong = ["--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--ovmf", SNPCLITests.debianFull]
+        let r = try CLIRunner.run(["snp", "measure"] + wrong + ["--expected", expected])
+        #expect(r.status == 1)
+        #expect(
+            r.stderr.contains("--vcpus 4 --vcpu-type EPYC-Rome --vmm-type QEMU --guest-features 0x21"), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        let base64 = Data(try #require(snpHexBytes(expected))).base64EncodedString()
+        let ok = try CLIRunner.run(
+            ["snp", "measure"] + args + ["--ovmf", SNPCLITests.debianFull, "--expected", base64])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        #expect(ok.stdout == reference.stdout)
+    }
+
+    @Test func mismatchWithOtherFirmwareSaysSo() throws {
+        let args = ["--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC-v4"]
+        let reference = try SNPCLITests.reference(args + ["--ovmf", SNPCLITests.debianFull])
+        let r = try CLIRunner.run(
+            ["snp", "measure"] + args + [
+                "--ovmf", SNPCLITests.debianCode, "--expected", reference.stdout.trimmingCharacters(in: .newlines),
+            ])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("firmware file"))
+    }
+}
+
+/// Hex text to bytes (for the base64 form of a digest).
+private func snpHexBytes(_ text: String) -> [UInt8]? {
+    var bytes: [UInt8] = []
+    var index = text.startIndex
+    while index < text.endIndex {
+        let next = text.index(index, offsetBy: 2, limitedBy: text.endIndex) ?? text.endIndex
+        guard let byte = UInt8(text[index..<next], radix: 16) else { return nil }
+        bytes.append(byte)
+        index = next
+    }
+    return bytes
 }

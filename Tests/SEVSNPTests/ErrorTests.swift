@@ -120,3 +120,41 @@ import Testing
         #expect(result.steps.count == 2)  // firmware, one VMSA
     }
 }
+
+/// A small deterministic mutation run over the table area of both suffixes (the libFuzzer harnesses
+/// `snp-sev-metadata` and `snp-launch-digest` do the same at scale): every input either parses or throws.
+@Suite struct MutationTests {
+    @Test(arguments: ["ovmf_AmdSev_suffix.bin", "ovmf_OvmfX64_suffix.bin"])
+    func mutatedTablesThrowOrParse(name: String) throws {
+        let original = try Fixtures.bytes(name)
+        var state: UInt64 = 0x9e37_79b9_7f4a_7c15
+        func next() -> Int {
+            state ^= state << 13
+            state ^= state >> 7
+            state ^= state << 17
+            return Int(truncatingIfNeeded: state >> 1)
+        }
+        var parsed = 0
+        var rejected = 0
+        for _ in 0..<1500 {
+            var fw = original
+            for _ in 0..<(1 + next() % 4) {
+                fw[original.count - 1 - next() % 0x600] = UInt8(truncatingIfNeeded: next())
+            }
+            do {
+                let sev = try OVMFSEVMetadata(firmware: fw)
+                parsed += 1
+                // Keep the run fast: skip images whose sections would add more than 4096 pages.
+                guard sev.sections.reduce(0, { $0 + Int($1.size) / 4096 }) <= 4096 else { continue }
+                var request = SNPMeasureRequest(firmware: .bytes(fw))
+                request.vcpus = 2
+                request.vcpuSignature = 0x0080_0f12
+                _ = try? SNPMeasure.measure(request)
+            } catch is FormatError {
+                rejected += 1
+            }
+        }
+        #expect(parsed + rejected == 1500)
+        #expect(rejected > 0)
+    }
+}

@@ -26,6 +26,8 @@ struct SNPMeasureCommand: ParsableCommand {
                 --ovmf suffix.bin --snp-ovmf-hash HEX
               enclavekit snp measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 \\
                 --ovmf OVMF.fd --json
+              enclavekit snp measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 \\
+                --ovmf OVMF.fd --expected MEASUREMENT_FROM_REPORT
             """)
 
     @Option(help: "Guest mode: sev, seves, snp or snp:ovmf-hash.")
@@ -97,8 +99,15 @@ struct SNPMeasureCommand: ParsableCommand {
     @Flag(help: "Print JSON (measurement, inputs and each step of the digest) instead of text.")
     var json = false
 
+    @Option(
+        help: ArgumentHelp(
+            "The digest the guest reported (hex or base64): on a mismatch, exit 1 and name the vCPU count, vCPU "
+                + "type, VMM type and guest features that give it, if any.", valueName: "DIGEST"))
+    var expected: String?
+
     func run() throws {
         let request = try makeRequest()
+        let expectedDigest = try expected.map { try Self.digest($0) }
         let result = try SNPMeasure.measure(request)
         for warning in result.warnings { Output.warn(warning) }
         if dumpVMSA {
@@ -109,16 +118,53 @@ struct SNPMeasureCommand: ParsableCommand {
                 try out.commit()
             }
         }
+        var candidates: [SNPVariation] = []
+        if let expectedDigest, expectedDigest != result.digest {
+            candidates = try SNPMeasure.variations(of: request, matching: expectedDigest)
+        }
         if json {
-            Output.json(report(result, request: request))
-            return
-        }
-        if request.mode == .snpOVMFHash {
+            var fields = report(result, request: request)
+            if let expectedDigest, case .object(var pairs) = fields {
+                pairs.append(("expected", .string(expectedDigest.hex)))
+                pairs.append(("matches_expected", .bool(expectedDigest == result.digest)))
+                pairs.append(("matching_settings", .array(candidates.map { .string($0.description) })))
+                fields = .object(pairs)
+            }
+            Output.json(fields)
+        } else if request.mode == .snpOVMFHash {
             print(result.digest.hex)
-            return
+        } else {
+            let text = outputFormat == "base64" ? Data(result.digest).base64EncodedString() : result.digest.hex
+            print(verbose ? "Calculated \(request.mode.referenceName) guest measurement: \(text)" : text)
         }
-        let text = outputFormat == "base64" ? Data(result.digest).base64EncodedString() : result.digest.hex
-        print(verbose ? "Calculated \(request.mode.referenceName) guest measurement: \(text)" : text)
+        if let expectedDigest, expectedDigest != result.digest {
+            throw Self.mismatch(expectedDigest, result.digest, candidates, mode: request.mode)
+        }
+    }
+
+    /// A one-line explanation of a mismatch with `--expected`.
+    static func mismatch(_ expected: [UInt8], _ actual: [UInt8], _ found: [SNPVariation], mode: SEVGuestMode)
+        -> UsageError
+    {
+        let head = "the measurement \(actual.hex) differs from the expected \(expected.hex)"
+        guard mode == .snp else { return UsageError(head) }
+        if found.isEmpty {
+            return UsageError(
+                head + "; no vCPU count (1-512), vCPU type, VMM type or guest features 0x1/0x21 gives it",
+                hint: "so the firmware file (OVMF_CODE.fd vs OVMF.fd, another build) or the kernel, initrd or "
+                    + "cmdline differ; compare the --json steps of both setups")
+        }
+        let shown = found.prefix(3).map { "'\($0)'" }.joined(separator: " or ")
+        return UsageError(
+            head + "; it matches with \(shown)" + (found.count > 3 ? " (\(found.count) settings in all)" : ""))
+    }
+
+    /// A 48- or 32-byte digest in hex or base64.
+    static func digest(_ text: String) throws -> [UInt8] {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if let bytes = Hex.decode(trimmed), bytes.count == 48 || bytes.count == 32 { return bytes }
+        if let data = Data(base64Encoded: trimmed), data.count == 48 || data.count == 32 { return Array(data) }
+        throw UsageError("bad --expected '\(text)'", hint: "give the 48-byte launch digest in hex or base64")
     }
 
     /// Maps the flags to a request, with sev-snp-measure's rules; errors are one line with a fix.
@@ -131,6 +177,8 @@ struct SNPMeasureCommand: ParsableCommand {
         guard ["hex", "base64"].contains(outputFormat) else {
             throw UsageError("unknown output format '\(outputFormat)'", hint: "use hex or base64")
         }
+        // Like sev-snp-measure's argparse choices, a bad --vcpu-type is an error in every mode.
+        if let vcpuType { _ = try SNPVCPU.requireSignature(named: vcpuType) }
         var request = SNPMeasureRequest(firmware: .path(ovmf), mode: mode)
         if mode == .snpOVMFHash { return request }
         if initrd != nil, kernel == nil { throw UsageError("--kernel required when using --initrd") }
