@@ -233,6 +233,13 @@ public struct EIFSigner: Sendable {
         self.certificatePEM = certificatePEM
     }
 
+    /// Loads the key and certificate files (each at most 1 MiB).
+    public init(privateKeyPath: String, certificatePath: String) throws {
+        try self.init(
+            privateKeyPEM: try FileInput.contents(of: privateKeyPath, limit: 1 << 20),
+            certificatePEM: try FileInput.contents(of: certificatePath, limit: 1 << 20), keyPath: privateKeyPath)
+    }
+
     /// PCR8 for this signer's certificate.
     public func pcr8(_ algorithm: HashAlgorithm = .sha384) throws -> [UInt8] {
         PCR.of(try EIFSignature.firstCertificateDER(pem: certificatePEM), algorithm)

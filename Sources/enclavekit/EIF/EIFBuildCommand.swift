@@ -108,9 +108,7 @@ struct EIFBuildCommand: ParsableCommand {
         request.architecture = EIFArchitecture(rawValue: arch) ?? .x86_64
         request.algorithm = HashAlgorithm(rawValue: algo) ?? .sha384
         if let privateKey, let signingCertificate {
-            request.signer = try EIFSigner(
-                privateKeyPEM: try FileInput.contents(of: privateKey, limit: 1 << 20),
-                certificatePEM: try FileInput.contents(of: signingCertificate, limit: 1 << 20), keyPath: privateKey)
+            request.signer = try EIFSigner(privateKeyPath: privateKey, certificatePath: signingCertificate)
         }
         let total = ([kernel] + ramdisk).compactMap { try? FileInput(path: $0).size }.reduce(0, +)
         let bar = ProgressBar(label: "building \(output)", total: total)

@@ -105,9 +105,7 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
         )
         request.architecture = arch
         if let privateKey, let signingCertificate {
-            request.signer = try EIFSigner(
-                privateKeyPEM: try FileInput.contents(of: privateKey, limit: 1 << 20),
-                certificatePEM: try FileInput.contents(of: signingCertificate, limit: 1 << 20), keyPath: privateKey)
+            request.signer = try EIFSigner(privateKeyPath: privateKey, certificatePath: signingCertificate)
         }
         let m = try EIFBuilder.build(request, to: output)
         if json {

@@ -31,9 +31,7 @@ struct EIFSignCommand: ParsableCommand {
 
     func run() throws {
         let image = try EIFImage(file: FileInput(path: file))
-        let signer = try EIFSigner(
-            privateKeyPEM: try FileInput.contents(of: privateKey, limit: 1 << 20),
-            certificatePEM: try FileInput.contents(of: signingCertificate, limit: 1 << 20), keyPath: privateKey)
+        let signer = try EIFSigner(privateKeyPath: privateKey, certificatePath: signingCertificate)
         let target = output ?? file
         let m = try EIFBuilder.sign(image, with: signer, to: target)
         if json {
