@@ -395,16 +395,7 @@ public final class FlattenedImage: ExportSource {
         defer { close(fd) }
         var total: UInt64 = 0
         try reader.forEachChunk { chunk in
-            guard let base = chunk.baseAddress else { return }
-            var done = 0
-            while done < chunk.count {
-                let n = write(fd, base + done, chunk.count - done)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw SystemError("write", path: path, errno: errno)
-                }
-                done += n
-            }
+            try writeAll(fd, chunk, path: path)
             total += UInt64(chunk.count)
         }
         guard total == expected else {

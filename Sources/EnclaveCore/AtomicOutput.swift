@@ -56,34 +56,20 @@ public final class AtomicOutput {
     }
 
     public func write(_ buffer: UnsafeRawBufferPointer) throws(SystemError) {
-        guard let base = buffer.baseAddress else { return }
-        var done = 0
-        while done < buffer.count {
-            let n = systemWrite(fd, base + done, buffer.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("write", path: temporaryPath, errno: errno)
-            }
-            done += n
-        }
+        try writeAll(fd, buffer, path: temporaryPath)
         bytesWritten += UInt64(buffer.count)
     }
 
     /// Overwrites bytes already written at `offset` (to fill in a header once the body is known).
     public func write(_ bytes: [UInt8], at offset: UInt64) throws(SystemError) {
         precondition(offset + UInt64(bytes.count) <= bytesWritten, "positional write past the written data")
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { buffer -> Int in
-                guard let base = buffer.baseAddress else { return 0 }
-                return pwrite(fd, base + done, buffer.count - done, off_t(offset) + off_t(done))
-            }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SystemError("write", path: temporaryPath, errno: errno)
-            }
-            done += n
+        let result: Result<Void, SystemError> = bytes.withUnsafeBytes { buffer in
+            do throws(SystemError) {
+                try writeAll(fd, buffer, at: offset, path: temporaryPath)
+                return .success(())
+            } catch { return .failure(error) }
         }
+        try result.get()
     }
 
     /// Sets the mode, flushes and renames the temporary file to `path`.
@@ -102,9 +88,4 @@ public final class AtomicOutput {
         try out.write(bytes)
         try out.commit()
     }
-}
-
-@inline(__always)
-private func systemWrite(_ fd: Int32, _ buf: UnsafeRawPointer, _ count: Int) -> Int {
-    write(fd, buf, count)
 }

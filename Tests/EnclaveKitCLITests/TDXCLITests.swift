@@ -97,32 +97,12 @@ import Testing
             "tdx", "measure", "--firmware", Self.ovmf, "--kernel", Fixtures.path("tdx_pe64_kernel.efi"), "--events",
         ])
         #expect(measured.status == 0)
-        // Write the measured RTMR1 events as a CCEL-style TCG2 log (SHA-384 only), then replay it.
-        var w = ByteWriter()
-        w.appendU32LE(0)
-        w.appendU32LE(3)
-        w.appendZeros(20)
-        var spec = ByteWriter()
-        spec.append(Array("Spec ID Event03".utf8) + [0, 0, 0, 0, 0, 0, 2, 0, 2])
-        spec.appendU32LE(1)
-        spec.appendU16LE(0x000c)
-        spec.appendU16LE(48)
-        spec.appendU8(0)
-        w.appendU32LE(UInt32(spec.count))
-        w.append(spec.bytes)
+        // Write the measured RTMR1 events as a CCEL-style TCG2 log (SHA-384 only), padded with 0xff
+        // as a real CCEL area is, then replay it.
         let rtmr1Lines = Self.eventLines(measured.stdout).filter { $0.hasPrefix("  rtmr1") }
-        for line in rtmr1Lines {
-            let digest = try #require(Hex.decode(String(line.split(separator: " ")[1])))
-            w.appendU32LE(2)  // CC MR index 2 = RTMR1
-            w.appendU32LE(0x8000_0007)
-            w.appendU32LE(1)
-            w.appendU16LE(0x000c)
-            w.append(digest)
-            w.appendU32LE(0)
-        }
-        w.append([UInt8](repeating: 0xff, count: 100))
+        let bytes = try Self.log(from: rtmr1Lines) + [UInt8](repeating: 0xff, count: 100)
         let log = dir.path + "/ccel.bin"
-        try Data(w.bytes).write(to: URL(fileURLWithPath: log))
+        try Data(bytes).write(to: URL(fileURLWithPath: log))
         let r = try CLIRunner.run(["tdx", "replay", log])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(Self.value("rtmr1", in: r.stdout) == Self.value("rtmr1", in: measured.stdout))
