@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 import PackageDescription
 
 let strictSettings: [SwiftSetting] = [
@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
     ],
     targets: [
         // C libraries from Debian, imported as system libraries.
@@ -62,7 +63,27 @@ let package = Package(
         // Recipes: the TOML recipe and lock model, validation, input resolvers, content-addressed cache.
         .target(
             name: "Recipe",
-            dependencies: ["EnclaveCore", .product(name: "TOMLKit", package: "TOMLKit")],
+            dependencies: [
+                "EnclaveCore", "Archive",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strictSettings),
+        // Builds: the bubblewrap sandbox, rootfs assembly, per-target images, measurements and the manifest.
+        .target(
+            name: "Builder",
+            dependencies: [
+                "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
+            swiftSettings: strictSettings),
+        // Rebuild and compare: drill-down diff of manifests, EIFs, ramdisks, archives and directories.
+        .target(
+            name: "Rebuild",
+            dependencies: [
+                "EnclaveCore", "Archive", "Nitro", "Release",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+            ],
             swiftSettings: strictSettings),
 
         // The command line: argument mapping only.
@@ -70,6 +91,7 @@ let package = Package(
             name: "enclavekit",
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe",
+                "Builder", "Rebuild",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
@@ -107,6 +129,12 @@ let package = Package(
         .testTarget(
             name: "RecipeTests", dependencies: ["Recipe", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
+        .testTarget(
+            name: "BuilderTests", dependencies: ["Builder", "Recipe", "Archive", "EnclaveCore"],
+            exclude: ["Fixtures"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "RebuildTests", dependencies: ["Rebuild", "Archive", "Nitro", "Release", "EnclaveCore"],
+            exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "EnclaveKitCLITests", dependencies: ["EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
