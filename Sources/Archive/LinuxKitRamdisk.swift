@@ -31,17 +31,19 @@ public enum LinuxKitRamdisk {
 
     /// Writes the bootstrap ramdisk: `dev` (directory 0755), `init` and `nsm.ko` (regular 0755, the
     /// blobs' bytes), all uid/gid 0 and mtime ``defaultModTime``, then the trailer.
-    public static func writeBootstrap(initPath: String, nsmPath: String, to path: String) throws {
+    public static func writeBootstrap(initPath: String, nsmPath: String?, to path: String) throws {
         let out = try FileByteOutput(path: path)
         try writeBootstrap(initPath: initPath, nsmPath: nsmPath, to: out)
         try out.commit()
     }
 
     /// Writes the bootstrap ramdisk to any ``ByteOutput``.
-    public static func writeBootstrap(initPath: String, nsmPath: String, to output: any ByteOutput) throws {
+    /// Without `nsmPath` the ramdisk has no `nsm.ko` (for kernels with the NSM driver built in, or none).
+    public static func writeBootstrap(initPath: String, nsmPath: String?, to output: any ByteOutput) throws {
         let cpio = CPIOWriter(output: output, profile: .linuxkit)
         try cpio.append(CPIOEntry(name: "dev", type: .directory, permissions: 0o755, mtime: defaultModTime))
-        for (name, source) in [("init", initPath), ("nsm.ko", nsmPath)] {
+        let members = [("init", initPath)] + (nsmPath.map { [("nsm.ko", $0)] } ?? [])
+        for (name, source) in members {
             let size = try FileInput(path: source).size
             try cpio.append(
                 CPIOEntry(name: name, type: .regular, permissions: 0o755, mtime: defaultModTime, size: size),

@@ -82,8 +82,9 @@ public struct ReleaseManifest: Sendable, Equatable {
                 [("PCR0", 48, true), ("PCR1", 48, true), ("PCR2", 48, true), ("PCR8", 48, false)]
             case .tdx:
                 [
-                    ("MRTD", 48, true), ("RTMR0", 48, true), ("RTMR1", 48, true), ("RTMR2", 48, true),
-                    ("RTMR3", 48, true),
+                    ("MRTD", 48, true), ("RTMR1", 48, true), ("RTMR2", 48, true), ("RTMR3", 48, true),
+                    // RTMR0 covers the VMM's ACPI tables: present only when the recipe gives them.
+                    ("RTMR0", 48, false),
                 ]
             case .sevSNP: [("MEASUREMENT", 48, true)]
             case .sgx: [("MRENCLAVE", 32, true), ("MRSIGNER", 32, true)]

@@ -2,7 +2,7 @@ import ArgumentParser
 import EnclaveCore
 
 @main
-struct EnclaveKit: ParsableCommand {
+struct EnclaveKit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "enclavekit",
         abstract: "Build, measure, sign and check confidential-computing enclave images.",
