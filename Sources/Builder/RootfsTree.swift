@@ -112,16 +112,19 @@ public struct RootfsTree: Sendable {
                 switch node {
                 case .directory(let mode):
                     result.append(
-                        ExportEntry(name: key + [UInt8(ascii: "/")], kind: .directory, permissions: mode,
+                        ExportEntry(
+                            name: key + [UInt8(ascii: "/")], kind: .directory, permissions: mode,
                             mtime: sourceDateEpoch))
                     visit(key)
                 case .file(let source, let size, let mode):
                     result.append(
-                        ExportEntry(name: key, kind: .regular, permissions: mode, mtime: sourceDateEpoch,
+                        ExportEntry(
+                            name: key, kind: .regular, permissions: mode, mtime: sourceDateEpoch,
                             size: size, data: .file(source)))
                 case .symlink(let target):
                     result.append(
-                        ExportEntry(name: key, kind: .symlink(target: target), permissions: 0o777,
+                        ExportEntry(
+                            name: key, kind: .symlink(target: target), permissions: 0o777,
                             mtime: sourceDateEpoch))
                 }
             }

@@ -107,7 +107,8 @@ public enum TargetAssembly {
             buildTime: EIFMetadata.rfc3339(epochSeconds: context.sourceDateEpoch),
             buildTool: spec.buildTool ?? "enclavekit", buildToolVersion: spec.buildToolVersion ?? "0.1")
         if let config = spec.kernelConfig {
-            let text = String(decoding: try FileInput.contents(of: config, limit: 16 << 20, format: "kernel config"),
+            let text = String(
+                decoding: try FileInput.contents(of: config, limit: 16 << 20, format: "kernel config"),
                 as: UTF8.self)
             if let info = EIFMetadata.kernelInfo(fromConfig: text) {
                 metadata.operatingSystem = info.os
@@ -210,8 +211,15 @@ public enum TargetAssembly {
         let m = try SNPMeasure.measure(request)
         let settings: JSONValue = .object([
             ("vcpus", .int(UInt64(request.vcpus))), ("vcpuType", .string(vcpuType)),
-            ("vmm", .string(request.vmm.rawValue)), ("guestFeatures", .string("0x" + String(request.guestFeatures,
-                radix: 16))),
+            ("vmm", .string(request.vmm.rawValue)),
+            (
+                "guestFeatures",
+                .string(
+                    "0x"
+                        + String(
+                            request.guestFeatures,
+                            radix: 16))
+            ),
             ("kernelHashes", .bool(set.kernel != nil)),
             ("cmdline", spec.cmdline.map { .string($0) } ?? .null),
         ])
