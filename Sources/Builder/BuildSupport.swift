@@ -1,0 +1,105 @@
+import EnclaveCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Wall-clock laps for the build summary (monotonic clock; never written into any artifact).
+struct Stopwatch {
+    private var last = Stopwatch.now()
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Seconds since the previous lap (or the start).
+    mutating func lap() -> Double {
+        let t = Self.now()
+        defer { last = t }
+        return t - last
+    }
+}
+
+/// One status line on stderr while building (only when stderr is a terminal): the phase and the
+/// elapsed time, rewritten in place.
+final class BuildStatus: @unchecked Sendable {
+    // Only the building task touches it; @unchecked because it holds mutable display state.
+    private let enabled: Bool
+    private let start = Stopwatch.now()
+    private var shown = false
+
+    init(enabled: Bool) { self.enabled = enabled && isatty(2) != 0 }
+
+    func phase(_ text: String) {
+        guard enabled else { return }
+        let seconds = Int(Stopwatch.now() - start)
+        StandardError.write("\r\u{1B}[K[\(seconds / 60):\(seconds % 60 < 10 ? "0" : "")\(seconds % 60)] \(text)")
+        shown = true
+    }
+
+    func finish() {
+        if shown { StandardError.write("\r\u{1B}[K") }
+        shown = false
+    }
+}
+
+/// Paths as the manifest records them: relative to the repository that holds the recipe (the nearest
+/// folder above it with a `.git`), `/`-separated, without `.` or `..`; so the same checkout gives the
+/// same manifest wherever it is cloned.
+struct RepositoryPaths {
+    let root: String
+
+    init(recipePath: String) {
+        let absolute = Self.absolute(recipePath)
+        var dir = Self.parent(absolute)
+        var found: String?
+        while true {
+            var st = stat()
+            if lstat(dir + "/.git", &st) == 0 {
+                found = dir
+                break
+            }
+            if dir == "/" { break }
+            dir = Self.parent(dir)
+        }
+        root = found ?? Self.absolute(".")
+    }
+
+    func relative(_ path: String) -> String {
+        let absolute = Self.absolute(path)
+        let prefix = root == "/" ? "/" : root + "/"
+        return absolute.hasPrefix(prefix) ? String(absolute.dropFirst(prefix.count)) : absolute
+    }
+
+    /// An absolute path with `.` and `..` folded (lexically; symlinks are not resolved).
+    static func absolute(_ path: String) -> String {
+        var base = ""
+        if !path.hasPrefix("/") {
+            var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+            if getcwd(&buffer, buffer.count) != nil {
+                base = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+        }
+        var parts: [Substring] = []
+        for part in (base + "/" + path).split(separator: "/") {
+            if part == "." { continue }
+            if part == ".." {
+                if !parts.isEmpty { parts.removeLast() }
+                continue
+            }
+            parts.append(part)
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    static func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
+    }
+}

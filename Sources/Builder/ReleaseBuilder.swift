@@ -1,0 +1,200 @@
+import Archive
+import EnclaveCore
+import Nitro
+import Recipe
+import Release
+import SEVSNP
+import SGX
+import TDX
+
+/// What `enclavekit build` was asked to do.
+public struct BuildOptions: Sendable {
+    public var recipePath: String
+    /// Where the artifacts go (default `out/NAME-VERSION` in the working directory).
+    public var outputDirectory: String?
+    /// Where the manifest goes (default `OUT/manifest.json`).
+    public var manifestPath: String?
+    /// Only these targets (all when empty).
+    public var targets: [String] = []
+    /// The input cache (default `$XDG_CACHE_HOME/enclavekit`).
+    public var cacheDirectory: String?
+    /// Path inputs whose bytes differ from their pin: an error (`build`), or recorded and built as
+    /// they are (`rebuild`, which then reports every difference).
+    public var pathInputsMayDiffer = false
+    public var showProgress = true
+
+    public init(recipePath: String) { self.recipePath = recipePath }
+}
+
+/// What a build did, for the summary table and for `rebuild`.
+public struct BuildReport: Sendable {
+    public var manifest: ReleaseManifest
+    public var outputDirectory: String
+    public var manifestPath: String
+    /// Each step, whether its output came from the cache, and how long it took (seconds).
+    public var steps: [(name: String, cached: Bool, seconds: Double)]
+    /// Wall time per phase (fetch, steps, pack and measure), seconds.
+    public var phases: [(name: String, seconds: Double)]
+    /// Path inputs built with bytes other than their pin (only with `pathInputsMayDiffer`).
+    public var changedInputs: [(name: String, pinned: String, actual: String)]
+}
+
+/// `enclavekit build`: recipe → pinned inputs → sandboxed steps → rootfs → per-target images →
+/// measurements → release manifest (`architecture.md`, data flow). The output directory appears whole
+/// or not at all, and the manifest is written last.
+///
+/// ```swift
+/// let report = try await ReleaseBuilder.build(BuildOptions(recipePath: "Recipes/example-node/recipe.toml"))
+/// print(report.manifest.targets.map(\.name))
+/// ```
+public enum ReleaseBuilder {
+    public static func build(_ options: BuildOptions) async throws -> BuildReport {
+        var phases: [(String, Double)] = []
+        var clock = Stopwatch()
+        let recipe = try Recipe.load(path: options.recipePath)
+        let lock = try RecipeLock.loadIfPresent(path: recipe.lockPath)
+        let cache = try options.cacheDirectory.map { InputCache(root: $0) } ?? InputCache.default()
+        let selected = try selectTargets(recipe, options.targets)
+        let output = options.outputDirectory ?? "out/\(recipe.name)-\(recipe.version)"
+        let staging = try StagingDirectory(final: output)
+        let work = staging.path + ".work"
+        removeTree(work)
+        try makeDirectory(work)
+        defer { removeTree(work) }
+
+        // 1. Inputs: every one pinned, fetched into the cache or found there, verified.
+        let status = BuildStatus(enabled: options.showProgress)
+        status.phase("fetching \(recipe.inputs.count) inputs")
+        let resolver = InputResolver(cache: cache, recipe: recipe)
+        var resolved: [String: ResolvedInput] = [:]
+        var changed: [(String, String, String)] = []
+        for input in recipe.inputs {
+            let pin = lock.pin(for: input)
+            if input.kind == .path && options.pathInputsMayDiffer, let pin {
+                let actual = try await resolver.resolve(input, pin: nil, fetchUnpinned: true)
+                if actual.sha256 != pin { changed.append((input.name, pin, actual.sha256)) }
+                resolved[input.name] = actual
+            } else {
+                resolved[input.name] = try await resolver.resolve(input, pin: pin)
+            }
+        }
+        phases.append(("fetch", clock.lap()))
+
+        // 2. Steps, each in the sandbox unless its output is cached under the same key.
+        let unpacked = UnpackedInputs(cache: cache, work: work + "/inputs")
+        var stepOutputs: [String: String] = [:]
+        var stepKeys: [String: String] = [:]
+        var stepReport: [(String, Bool, Double)] = []
+        for (index, step) in recipe.steps.enumerated() {
+            var stepClock = Stopwatch()
+            let key = StepKey.compute(
+                step: step, recipe: recipe,
+                inputDigests: step.inputs.map { name in
+                    if let r = resolved[name] {
+                        return (name, "input:" + r.sha256 + ":" + r.input.unpack.rawValue)
+                    }
+                    return (name, "step:" + (stepKeys[name] ?? ""))
+                })
+            stepKeys[step.name] = key
+            if let cached = try cache.stepOutput(key: key) {
+                stepOutputs[step.name] = cached
+                stepReport.append((step.name, true, stepClock.lap()))
+                status.phase("step \(index + 1)/\(recipe.steps.count) \(step.name): cached")
+                continue
+            }
+            status.phase("step \(index + 1)/\(recipe.steps.count) \(step.name): running in the sandbox")
+            var mounts: [SandboxMount] = []
+            for name in step.inputs {
+                if let r = resolved[name] {
+                    mounts.append(SandboxMount(hostPath: try unpacked.directory(for: r), sandboxPath: "/inputs/" + name))
+                } else if let dir = stepOutputs[name] {
+                    mounts.append(SandboxMount(hostPath: dir, sandboxPath: "/steps/" + name))
+                }
+            }
+            let out = work + "/steps/" + step.name
+            try makeDirectory(out)
+            let sandbox = try Sandbox()
+            _ = try await sandbox.run(
+                SandboxStep(
+                    name: step.name, arguments: step.run, mounts: mounts, outputDirectory: out,
+                    environment: step.environment.map { SandboxEnvironmentVariable(name: $0.key, value: $0.value) },
+                    sourceDateEpoch: recipe.sourceDateEpoch))
+            stepOutputs[step.name] = try cache.storeStepOutput(key: key, from: out)
+            stepReport.append((step.name, false, stepClock.lap()))
+        }
+        phases.append(("steps", clock.lap()))
+
+        // 3. Root filesystem and targets.
+        status.phase("packing and measuring \(selected.count) targets")
+        let references = ReferenceResolver(resolved: resolved, unpacked: unpacked, stepOutputs: stepOutputs)
+        var rootfs = RootfsTree()
+        for file in recipe.rootfs.files {
+            if file.from.isDirectory {
+                try rootfs.addTree(at: file.path, from: try references.directory(file.from), mode: file.mode.map(UInt32.init))
+            } else {
+                try rootfs.addFile(at: file.path, source: try references.file(file.from), mode: file.mode.map(UInt32.init))
+            }
+        }
+        let context = TargetContext(
+            releaseName: recipe.name, releaseVersion: recipe.version, sourceDateEpoch: Int64(recipe.sourceDateEpoch),
+            rootfs: rootfs, cmd: recipe.rootfs.cmd, environment: recipe.rootfs.environment,
+            outputDirectory: staging.path, workDirectory: work)
+        var built: [BuiltTarget] = []
+        for target in selected {
+            built.append(try TargetBuilder.build(target, references: references, context: context))
+        }
+
+        // 4. Artifacts and the manifest.
+        var artifacts: [ReleaseManifest.Artifact] = []
+        for name in built.flatMap(\.artifacts).sorted() {
+            let path = staging.path + "/" + name
+            artifacts.append(
+                ReleaseManifest.Artifact(
+                    name: name, size: try FileInput(path: path).size,
+                    sha256: try FileStream.hash(path: path, .sha256).hex))
+        }
+        let repository = RepositoryPaths(recipePath: recipe.path)
+        let manifest = ReleaseManifest(
+            name: recipe.name, version: recipe.version, enclavekitVersion: EnclaveKitVersion.string,
+            sourceDateEpoch: recipe.sourceDateEpoch, source: nil,
+            recipe: .init(path: repository.relative(recipe.path), sha256: try FileStream.hash(path: recipe.path, .sha256).hex),
+            lock: .init(
+                path: repository.relative(recipe.lockPath),
+                sha256: try FileStream.hash(path: recipe.lockPath, .sha256).hex),
+            inputs: recipe.inputs.compactMap { input in
+                resolved[input.name].map {
+                    ReleaseManifest.Input(name: input.name, kind: input.kind.rawValue, source: input.source, sha256: $0.sha256)
+                }
+            },
+            artifacts: artifacts, targets: built.map(\.manifest))
+        let manifestPath: String
+        if let explicit = options.manifestPath {
+            try staging.commit()
+            try manifest.write(to: explicit)
+            manifestPath = explicit
+        } else {
+            try manifest.write(to: staging.path + "/manifest.json")
+            try staging.commit()
+            manifestPath = output + "/manifest.json"
+        }
+        phases.append(("pack+measure", clock.lap()))
+        status.finish()
+        return BuildReport(
+            manifest: manifest, outputDirectory: output, manifestPath: manifestPath,
+            steps: stepReport.map { (name: $0.0, cached: $0.1, seconds: $0.2) },
+            phases: phases.map { (name: $0.0, seconds: $0.1) },
+            changedInputs: changed.map { (name: $0.0, pinned: $0.1, actual: $0.2) })
+    }
+
+    static func selectTargets(_ recipe: Recipe, _ names: [String]) throws -> [RecipeTarget] {
+        guard !names.isEmpty else { return recipe.targets }
+        return try names.map { name in
+            guard let t = recipe.targets.first(where: { $0.name == name }) else {
+                throw UsageError(
+                    "the recipe has no target '\(name)'",
+                    hint: "its targets are " + recipe.targets.map(\.name).joined(separator: ", "))
+            }
+            return t
+        }
+    }
+}

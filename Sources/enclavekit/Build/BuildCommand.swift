@@ -1,0 +1,130 @@
+import ArgumentParser
+import Builder
+import EnclaveCore
+import Release
+
+struct BuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "build",
+        abstract: "Build a recipe's targets hermetically and write their artifacts and release manifest.",
+        discussion: """
+            Every input must be pinned (run 'enclavekit lock RECIPE' first); build never fetches anything \
+            unpinned. Steps run under bubblewrap with no network, a fixed environment and only their \
+            declared inputs; step outputs and fetched inputs are cached in $XDG_CACHE_HOME/enclavekit. \
+            The output directory appears whole or not at all; the manifest (canonical JSON, schema v1, \
+            see Manifests/README.md) is written last. The same recipe gives the same bytes on any machine.
+
+            Examples:
+              enclavekit build Recipes/example-node/recipe.toml
+              enclavekit build Recipes/example-node/recipe.toml --target nitro --out out/nitro
+              enclavekit build Recipes/example-node/recipe.toml --manifest Manifests/example-node-0.1.0.json
+              enclavekit build Recipes/example-node/recipe.toml --json | jq '.targets[].measurements'
+            """)
+
+    @Argument(help: "The recipe (recipe.toml).")
+    var recipe: String
+
+    @Option(help: "Output directory (default out/NAME-VERSION).")
+    var out: String?
+
+    @Option(help: "Write the manifest here instead of OUT/manifest.json.")
+    var manifest: String?
+
+    @Option(name: .customLong("target"), help: "Build only this target (repeatable).")
+    var targets: [String] = []
+
+    @Option(help: "The cache directory (default $XDG_CACHE_HOME/enclavekit or ~/.cache/enclavekit).")
+    var cache: String?
+
+    @Flag(help: "Print JSON instead of the summary table.")
+    var json = false
+
+    func run() async throws {
+        var options = BuildOptions(recipePath: recipe)
+        options.outputDirectory = out
+        options.manifestPath = manifest
+        options.targets = targets
+        options.cacheDirectory = cache
+        let report = try await ReleaseBuilder.build(options)
+        if json {
+            Output.json(BuildSummary.json(report))
+        } else {
+            for line in BuildSummary.lines(report) { print(line) }
+        }
+    }
+}
+
+/// The summary `build` and `rebuild` print.
+enum BuildSummary {
+    static func lines(_ report: BuildReport) -> [String] {
+        let m = report.manifest
+        var lines = ["\(m.name) \(m.version): \(m.targets.count) targets, \(m.artifacts.count) artifacts"]
+        var rows: [[String]] = [["TARGET", "PLATFORM", "REGISTER", "VALUE"]]
+        for t in m.targets {
+            for (i, (register, value)) in t.measurements.enumerated() {
+                rows.append([i == 0 ? t.name : "", i == 0 ? t.platform.rawValue : "", register, value])
+            }
+        }
+        lines += table(rows)
+        lines.append("")
+        var artifactRows: [[String]] = [["ARTIFACT", "SIZE", "SHA256"]]
+        for a in m.artifacts { artifactRows.append([a.name, String(a.size), a.sha256]) }
+        lines += table(artifactRows)
+        lines.append("")
+        let steps = report.steps.map { "\($0.name) \($0.cached ? "cached" : String(format1($0.seconds)) + " s")" }
+        if !steps.isEmpty { lines.append("steps: " + steps.joined(separator: ", ")) }
+        lines.append("time: " + report.phases.map { "\($0.name) \(format1($0.seconds)) s" }.joined(separator: ", "))
+        lines.append("manifest: \(report.manifestPath)")
+        return lines
+    }
+
+    static func json(_ report: BuildReport) -> JSONValue {
+        let m = report.manifest
+        return .object([
+            ("name", .string(m.name)), ("version", .string(m.version)),
+            ("outputDirectory", .string(report.outputDirectory)), ("manifest", .string(report.manifestPath)),
+            (
+                "targets",
+                .array(
+                    m.targets.map { t in
+                        .object([
+                            ("name", .string(t.name)), ("platform", .string(t.platform.rawValue)),
+                            ("measurements", .object(t.measurements.map { ($0.0, .string($0.1)) })),
+                        ])
+                    })
+            ),
+            (
+                "artifacts",
+                .array(
+                    m.artifacts.map {
+                        .object([("name", .string($0.name)), ("size", .int($0.size)), ("sha256", .string($0.sha256))])
+                    })
+            ),
+            (
+                "steps",
+                .array(
+                    report.steps.map {
+                        .object([
+                            ("name", .string($0.name)), ("cached", .bool($0.cached)),
+                            ("seconds", .number(format1($0.seconds))),
+                        ])
+                    })
+            ),
+        ])
+    }
+
+    static func format1(_ seconds: Double) -> String {
+        let tenths = Int((seconds * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10)"
+    }
+
+    static func table(_ rows: [[String]]) -> [String] {
+        guard let columns = rows.first?.count else { return [] }
+        let widths = (0..<columns).map { c in rows.map { $0[c].count }.max() ?? 0 }
+        return rows.map { row in
+            row.enumerated().map { i, cell in
+                i == columns - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count + 2)
+            }.joined()
+        }
+    }
+}
