@@ -7,7 +7,7 @@
 # Either boot what `enclavekit build` wrote for the TDX target (kernel + canonical initrd):
 #   Recipes/example-node/boot-smoke.sh --kernel OUT/tdx/kernel --initrd OUT/tdx/initrd.cpio
 # or pack the initrd here from the step outputs and the recipe's inputs (same layout: init, rootfs/, cmd, env):
-#   Recipes/example-node/boot-smoke.sh --kernel vmlinuz-6.1.0-50-cloud-amd64 \
+#   Recipes/example-node/boot-smoke.sh --kernel vmlinuz-6.12.117+deb12-cloud-amd64 \
 #       --init OUT/steps/init/init --node OUT/steps/node/node --conf Recipes/example-node/src/node.conf
 # Options: --timeout SECONDS (default 300), --expect-sha256 HEX (the config digest the line must show),
 # --keep-log FILE (keep the console log), --accel tcg|kvm (default tcg).
