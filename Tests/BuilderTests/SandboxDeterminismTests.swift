@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+@testable import Builder
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Two runs of the same step under a different host environment, time zone, locale and umask print the
+/// same bytes and leave the same output tree. Serialized: it changes this process's umask and
+/// environment for the length of one run.
+@Suite("SandboxDeterminism", .serialized)
+struct SandboxDeterminismTests {
+    static let script = """
+        env; umask; id; hostname; pwd; date -d @1700000000; \
+        stat -c '%A %U %G %n' / /build /build/out /etc /etc/* /home /home/builder /inputs /inputs/busybox /tmp; \
+        echo hello > /build/out/a && mkdir /build/out/d && echo nested > /build/out/d/b && ln -s a /build/out/l
+        """
+
+    /// Runs the step, returns its output and a listing of its output tree (type, mode, contents).
+    static func runOnce() async throws -> (output: [UInt8], tree: [String]) {
+        let (result, output) = try await SandboxFixture.run("repro", ["sh", "-c", script])
+        defer { SandboxFixture.remove(output) }
+        return (result.output, try listing(output))
+    }
+
+    static func listing(_ root: String) throws -> [String] {
+        let names = try FileManager.default.subpathsOfDirectory(atPath: root).sorted()
+        return try names.map { name in
+            var info = stat()
+            _ = lstat(root + "/" + name, &info)
+            let mode = String(info.st_mode, radix: 8)
+            switch info.st_mode & S_IFMT {
+            case S_IFLNK:
+                return
+                    "\(mode) \(name) -> \(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/" + name))"
+            case S_IFDIR: return "\(mode) \(name)/"
+            default: return "\(mode) \(name) \(try String(contentsOfFile: root + "/" + name, encoding: .utf8))"
+            }
+        }
+    }
+
+    @Test func hostEnvironmentAndUmaskDoNotLeakIn() async throws {
+        let first = try await Self.runOnce()
+
+        let names = ["TZ", "LANG", "LC_ALL", "HOME", "USER", "SOURCE_DATE_EPOCH", "ENCLAVEKIT_LEAK"]
+        let saved = names.map { ($0, getenv($0).map { String(cString: $0) }) }
+        let savedMask = umask(0o077)
+        setenv("TZ", "Pacific/Kiritimati", 1)
+        setenv("LANG", "fr_FR.ISO-8859-1", 1)
+        setenv("LC_ALL", "fr_FR.ISO-8859-1", 1)
+        setenv("HOME", "/nonexistent", 1)
+        setenv("USER", "someone", 1)
+        setenv("SOURCE_DATE_EPOCH", "1", 1)
+        setenv("ENCLAVEKIT_LEAK", "leaked", 1)
+        let second: (output: [UInt8], tree: [String])
+        do {
+            defer {
+                umask(savedMask)
+                for (name, value) in saved {
+                    if let value { setenv(name, value, 1) } else { unsetenv(name) }
+                }
+            }
+            second = try await Self.runOnce()
+        }
+
+        #expect(first.output == second.output)
+        #expect(first.tree == second.tree)
+        let text = String(decoding: second.output, as: UTF8.self)
+        #expect(!text.contains("leaked"))
+        #expect(text.contains("\n0022\n"))
+        #expect(text.contains("Tue Nov 14 22:13:20 UTC 2023"))
+        #expect(text.contains("drwxr-xr-x builder builder /etc\n-rw-r--r-- builder builder /etc/group\n"))
+        #expect(first.tree.prefix(3) == ["100644 a hello\n", "40755 d/", "100644 d/b nested\n"])
+        #expect(first.tree.last == "120777 l -> a")
+    }
+}
