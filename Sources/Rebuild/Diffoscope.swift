@@ -60,7 +60,8 @@ enum Diffoscope {
             .map(String.init)
         if lines.last == "" { lines.removeLast() }
         if file.size > UInt64(limit) { lines.append("… (diffoscope output cut at \(limit) bytes)") }
-        return ["diffoscope:"] + lines.map { "  " + $0 }
+        // Name the two sides expected/… and actual/…, not by the temporary directory.
+        return ["diffoscope:"] + lines.map { "  " + $0.replacing(dir + "/", with: "") }
     }
 
     /// Runs `diffoscope` from PATH (``locate()`` found it there).
