@@ -25,6 +25,7 @@ struct EnclaveKit: AsyncParsableCommand {
             KeygenCommand.self,
             SignCommand.self,
             VerifyCommand.self,
+            CompareCommand.self,
         ]
     )
 }

@@ -1,0 +1,467 @@
+import Archive
+import Dispatch
+import EnclaveCore
+import Nitro
+import Release
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The drill-down comparison behind `enclavekit compare` and `enclavekit rebuild` (issue #7 item 5):
+/// release manifest field → artifact → EIF section → cpio/tar entry → field, with a short unified
+/// diff for text entries and the first differing offset for binary ones.
+///
+/// Inputs are read once in bounded memory: whole files are hashed first (both at once, one per core)
+/// and only files that differ are opened as EIF, cpio or tar; archive members are hashed while they
+/// are read, and their bytes are read again only for the entries that differ.
+///
+/// ```swift
+/// let report = try Comparer.compareFiles("expected/app.eif", "rebuilt/app.eif")
+/// if !report.identical { print(report.render()) }
+/// ```
+public struct Comparer: Sendable {
+    /// What to compare and how much to print.
+    public struct Options: Sendable {
+        /// Differences listed before the rest are only counted (``ComparisonReport/omitted``).
+        public var maxDifferences = 1000
+        /// Hand differing entries to `diffoscope` when it is installed.
+        public var diffoscope = false
+        /// Text entries up to this size get a unified diff.
+        public var textLimit = 1 << 20
+        /// Lines of unified diff per entry.
+        public var diffLines = 40
+        /// Bytes of diffoscope output kept per entry.
+        public var diffoscopeLimit = 64 << 10
+        /// diffoscope runs per comparison (each can take a while).
+        public var diffoscopeRuns = 8
+
+        public init() {}
+    }
+
+    /// What a path holds, detected from its content.
+    public enum InputKind: String, Sendable {
+        case eif = "EIF"
+        case cpio = "cpio archive"
+        case tar = "tar archive"
+        case json = "release document"
+        case directory
+        case file
+    }
+
+    public var options: Options
+
+    public init(options: Options = Options()) { self.options = options }
+
+    /// Compares two inputs of the same kind: EIFs, cpio archives, tar archives, release documents
+    /// (manifests, DSSE envelopes or Sigstore bundles: their manifests are compared), directories or
+    /// any two files (bytes). Throws on unreadable or malformed input and on two kinds that cannot be
+    /// compared.
+    public static func compareFiles(_ a: String, _ b: String, options: Options = Options()) throws -> ComparisonReport {
+        try Comparer(options: options).compareFiles(a, b)
+    }
+
+    /// Compares two release manifests field by field; when both artifact directories are given, an
+    /// artifact whose sha256 differs is compared file against file (`DIR/<artifact name>`).
+    public static func compareManifests(
+        expected: ReleaseManifest, actual: ReleaseManifest, expectedArtifacts: String? = nil,
+        actualArtifacts: String? = nil, options: Options = Options()
+    ) throws -> ComparisonReport {
+        try Comparer(options: options).compareManifests(
+            expected: expected, actual: actual, expectedArtifacts: expectedArtifacts, actualArtifacts: actualArtifacts)
+    }
+
+    public func compareFiles(_ a: String, _ b: String) throws -> ComparisonReport {
+        let session = Session(options: options)
+        try session.compareTop(a, b)
+        return session.collector.report
+    }
+
+    /// ``compareFiles(_:_:)``, and for two release documents with both artifact directories given,
+    /// ``compareManifests(expected:actual:expectedArtifacts:actualArtifacts:)`` on their manifests.
+    public func compare(
+        _ a: String, _ b: String, expectedArtifacts: String?, actualArtifacts: String?
+    ) throws -> ComparisonReport {
+        guard let expectedArtifacts, let actualArtifacts else { return try compareFiles(a, b) }
+        let session = Session(options: options)
+        guard try Comparer.detectKind(a) == .json, try Comparer.detectKind(b) == .json else {
+            throw UsageError(
+                "artifact directories only apply to two release documents",
+                hint: "give two manifests, DSSE envelopes or bundles, or drop --expected-artifacts/--actual-artifacts")
+        }
+        try session.compareDocuments(a, b, expectedArtifacts, actualArtifacts)
+        return session.collector.report
+    }
+
+    public func compareManifests(
+        expected: ReleaseManifest, actual: ReleaseManifest, expectedArtifacts: String? = nil,
+        actualArtifacts: String? = nil
+    ) throws -> ComparisonReport {
+        let session = Session(options: options)
+        try session.compareManifests(expected, actual, expectedArtifacts, actualArtifacts)
+        return session.collector.report
+    }
+
+    /// The kind of `path`: a directory, or a file recognized by its first bytes (`.eif`, `070701`,
+    /// a tar header or a compressed tar, `{`); anything else is a plain file.
+    public static func detectKind(_ path: String) throws -> InputKind {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw SystemError("stat", path: path, errno: errno) }
+        if st.st_mode & S_IFMT == S_IFDIR { return .directory }
+        let file = try FileInput(path: path)
+        let head = try file.read(at: 0, count: Int(min(file.size, 512)), format: "file")
+        if head.starts(with: EIFLayout.magic) { return .eif }
+        if head.starts(with: Array("070701".utf8)) || head.starts(with: Array("070702".utf8)) { return .cpio }
+        if head.count >= 262, Array(head[257..<262]) == Array("ustar".utf8) { return .tar }
+        if head.starts(with: [0x1F, 0x8B]) || head.starts(with: [0x28, 0xB5, 0x2F, 0xFD]) {
+            if let reader = try? TarReader(TarSource(path: path)), (try? reader.next()) != nil { return .tar }
+            return .file
+        }
+        if let first = head.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }), first == UInt8(ascii: "{") {
+            return .json
+        }
+        return .file
+    }
+}
+
+/// The sha256 of two files, hashed at the same time on two cores.
+enum PairHash {
+    /// Each slot is written by exactly one iteration of `concurrentPerform`, which returns only
+    /// when both are done, so the unsynchronized storage is safe.
+    private final class Slots: @unchecked Sendable {
+        var results: [Result<[UInt8], any Error>] = [.success([]), .success([])]
+    }
+
+    static func sha256(_ a: String, _ b: String) throws -> ([UInt8], [UInt8]) {
+        let slots = Slots()
+        let paths = [a, b]
+        DispatchQueue.concurrentPerform(iterations: 2) { i in
+            slots.results[i] = Result { try FileStream.hash(path: paths[i], .sha256) }
+        }
+        return (try slots.results[0].get(), try slots.results[1].get())
+    }
+}
+
+/// One comparison: the options, the collector and the diffoscope budget.
+final class Session {
+    let options: Comparer.Options
+    let collector: DifferenceCollector
+    private var diffoscopeRuns = 0
+
+    init(options: Comparer.Options) {
+        self.options = options
+        collector = DifferenceCollector(limit: max(0, options.maxDifferences))
+    }
+
+    // MARK: - Files
+
+    /// The top-level inputs: two kinds that differ are an error.
+    func compareTop(_ a: String, _ b: String) throws {
+        let ka = try Comparer.detectKind(a)
+        let kb = try Comparer.detectKind(b)
+        guard ka == kb else {
+            throw UsageError(
+                "cannot compare \(a) (\(article(ka.rawValue))) with \(b) (\(article(kb.rawValue)))",
+                hint: "give two inputs of the same kind: EIFs, cpio or tar archives, release documents or directories")
+        }
+        try compare(a, b, kind: ka)
+    }
+
+    private func article(_ word: String) -> String {
+        (["a", "e", "i", "o", "u", "E"].contains(word.prefix(1)) ? "an " : "a ") + word
+    }
+
+    /// Two inputs of a known, equal kind.
+    func compare(_ a: String, _ b: String, kind: Comparer.InputKind) throws {
+        switch kind {
+        case .directory:
+            try compareEntries(DirectoryListing.entries(root: a), DirectoryListing.entries(root: b), nested: true)
+        case .json:
+            try compareDocuments(a, b, nil, nil)
+        case .eif, .cpio, .tar, .file:
+            let (ha, hb) = try PairHash.sha256(a, b)
+            guard ha != hb else { return }
+            try compareDiffering(a, b, kind: kind, sha: (ha, hb))
+        }
+    }
+
+    /// Two files of the same kind whose bytes differ.
+    private func compareDiffering(_ a: String, _ b: String, kind: Comparer.InputKind, sha: ([UInt8], [UInt8])) throws {
+        let before = collector.count
+        switch kind {
+        case .eif:
+            try EIFComparison(session: self).compare(
+                EIFImage(file: FileInput(path: a)), EIFImage(file: FileInput(path: b)))
+        case .cpio:
+            try compareEntries(
+                CPIOStream.entries(of: FileInput(path: a)), CPIOStream.entries(of: FileInput(path: b)), nested: false)
+        case .tar:
+            try compareEntries(TarListing.entries(path: a), TarListing.entries(path: b), nested: false)
+        default:
+            break
+        }
+        if collector.count == before {
+            let sa = try FileInput(path: a).size
+            let sb = try FileInput(path: b).size
+            try contentDifference(
+                ["content"], .range(path: a, 0..<sa), sa, sha.0, .range(path: b, 0..<sb), sb, sha.1, name: base(a),
+                text: kind == .file)
+        }
+    }
+
+    /// Two release documents: their manifests, with the artifacts in `dirA`/`dirB` when given.
+    func compareDocuments(_ a: String, _ b: String, _ dirA: String?, _ dirB: String?) throws {
+        let (ma, envelopeA) = try manifest(a)
+        let (mb, envelopeB) = try manifest(b)
+        if envelopeA || envelopeB {
+            collector.note("signatures are not checked by compare; use enclavekit verify for that")
+        }
+        try compareManifests(ma, mb, dirA, dirB)
+    }
+
+    private func base(_ path: String) -> String {
+        String(path.split(separator: "/").last ?? "input")
+    }
+
+    private func manifest(_ path: String) throws -> (ReleaseManifest, Bool) {
+        let bytes = try FileInput.contents(of: path, limit: 64 << 20, format: "release document")
+        switch try ReleaseDocument(bytes: bytes, format: path) {
+        case .manifest(let m): return (m, false)
+        case .envelope(let e): return (try Statement(payload: e.payload, format: path).manifest, true)
+        case .bundle(let b): return (try Statement(payload: b.envelope.payload, format: path).manifest, true)
+        }
+    }
+
+    // MARK: - Content
+
+    /// Records that two byte streams differ, with a unified diff for text (when `text` and both are
+    /// small valid UTF-8 without NUL) or the first differing offset, and diffoscope's view if asked.
+    func contentDifference(
+        _ location: [String], _ a: ContentSource, _ sizeA: UInt64, _ shaA: [UInt8]?, _ b: ContentSource,
+        _ sizeB: UInt64, _ shaB: [UInt8]?, name: String, text: Bool = true, digest: String = "sha256"
+    ) throws {
+        func describe(_ size: UInt64, _ sha: [UInt8]?) -> String {
+            "\(size) bytes" + (sha.map { ", \(digest) \($0.hex)" } ?? "")
+        }
+        var detail: [String] = []
+        var shown = false
+        if text, sizeA <= UInt64(options.textLimit), sizeB <= UInt64(options.textLimit),
+            let ba = try a.readAll(limit: options.textLimit), let bb = try b.readAll(limit: options.textLimit),
+            TextDiff.isText(ba), TextDiff.isText(bb)
+        {
+            detail = TextDiff.unified(ba, bb, maxLines: options.diffLines)
+            shown = !detail.isEmpty
+        }
+        if !shown, let offset = try ContentCompare.firstDifference(a, b) {
+            detail = ["binary content: first difference at offset \(offset) (0x\(String(offset, radix: 16)))"]
+        }
+        detail += diffoscope(a, b, name: name)
+        collector.add(location, expected: describe(sizeA, shaA), actual: describe(sizeB, shaB), detail: detail)
+    }
+
+    /// diffoscope's text report on the two streams, capped, or nothing.
+    private func diffoscope(_ a: ContentSource, _ b: ContentSource, name: String) -> [String] {
+        guard options.diffoscope else { return [] }
+        guard let tool = Diffoscope.locate() else {
+            collector.note(Diffoscope.missing)
+            return []
+        }
+        guard diffoscopeRuns < options.diffoscopeRuns else {
+            collector.note("diffoscope ran on the first \(options.diffoscopeRuns) differing entries only")
+            return []
+        }
+        diffoscopeRuns += 1
+        do {
+            return try Diffoscope.run(tool: tool, a, b, name: name, limit: options.diffoscopeLimit)
+        } catch {
+            return ["diffoscope failed: \(error)"]
+        }
+    }
+
+    // MARK: - Entries
+
+    /// Compares two member lists by path (a repeated path is matched occurrence by occurrence):
+    /// removed, added, then each changed field. `nested` drills into members that are themselves
+    /// EIFs, cpio or tar archives (for directories).
+    func compareEntries(_ a: [TreeEntry], _ b: [TreeEntry], nested: Bool) throws {
+        func keys(_ entries: [TreeEntry]) -> [[UInt8]] {
+            var seen: [[UInt8]: Int] = [:]
+            return entries.map { e in
+                let n = (seen[e.path] ?? 0) + 1
+                seen[e.path] = n
+                return n == 1 ? e.path : e.path + [0] + Array(String(n).utf8)
+            }
+        }
+        let ka = keys(a)
+        let kb = keys(b)
+        var indexB: [[UInt8]: Int] = [:]
+        for (i, k) in kb.enumerated() { indexB[k] = i }
+        var matched = Set<Int>()
+        var order: [Int] = []
+        let before = collector.count
+        for (i, ea) in a.enumerated() {
+            let label = "entry \(ea.displayPath)"
+            guard let j = indexB[ka[i]] else {
+                collector.add([label], expected: ea.summary, actual: nil)
+                continue
+            }
+            matched.insert(j)
+            order.append(j)
+            try compareEntry(ea, b[j], label: label, nested: nested)
+        }
+        for (j, eb) in b.enumerated() where !matched.contains(j) {
+            collector.add(["entry \(eb.displayPath)"], expected: nil, actual: eb.summary)
+        }
+        if collector.count == before, order != order.sorted() {
+            let sortedOrder = order.sorted()
+            if let p = Array(zip(order, sortedOrder)).firstIndex(where: { $0 != $1 }) {
+                collector.add(
+                    ["entry order"], expected: "entry \(p + 1) is \(b[sortedOrder[p]].displayPath)",
+                    actual: "entry \(p + 1) is \(b[order[p]].displayPath)")
+            }
+        }
+    }
+
+    private func compareEntry(_ ea: TreeEntry, _ eb: TreeEntry, label: String, nested: Bool) throws {
+        func field(_ name: String, _ x: String?, _ y: String?) {
+            if x != y { collector.add([label, name], expected: x ?? "none", actual: y ?? "none") }
+        }
+        field("type", ea.kind.rawValue, eb.kind.rawValue)
+        field("mode", TreeEntry.octal(ea.permissions), TreeEntry.octal(eb.permissions))
+        field("uid", String(ea.uid), String(eb.uid))
+        field("gid", String(ea.gid), String(eb.gid))
+        field("mtime", Self.time(ea.mtime, ea.mtimeNanoseconds), Self.time(eb.mtime, eb.mtimeNanoseconds))
+        field(
+            "link target", ea.linkTarget.map { String(decoding: $0, as: UTF8.self) },
+            eb.linkTarget.map { String(decoding: $0, as: UTF8.self) })
+        field("device", ea.device, eb.device)
+        for (name, value) in ea.extra {
+            field(name, value, eb.extra.first { $0.0 == name }?.1)
+        }
+        guard ea.sha256 != eb.sha256 || ea.size != eb.size else { return }
+        guard let ca = ea.content, let cb = eb.content else {
+            field("size", String(ea.size), String(eb.size))
+            return
+        }
+        if nested, case .range(let pa, _) = ca, case .range(let pb, _) = cb {
+            let kind = try Comparer.detectKind(pa)
+            if [.eif, .cpio, .tar].contains(kind), try Comparer.detectKind(pb) == kind {
+                try collector.within([label]) {
+                    collector.add(
+                        ["content"], expected: "\(kind.rawValue), \(ea.size) bytes, sha256 \(ea.sha256?.hex ?? "")",
+                        actual: "\(kind.rawValue), \(eb.size) bytes, sha256 \(eb.sha256?.hex ?? "")")
+                    try compareDiffering(pa, pb, kind: kind, sha: (ea.sha256 ?? [], eb.sha256 ?? []))
+                }
+                return
+            }
+        }
+        try contentDifference(
+            [label, "content"], ca, ea.size, ea.sha256, cb, eb.size, eb.sha256,
+            name: String(ea.displayPath.split(separator: "/").last ?? "entry"))
+    }
+
+    static func time(_ seconds: Int64, _ nanoseconds: Int) -> String {
+        let text = EIFMetadata.rfc3339(epochSeconds: seconds)
+        return nanoseconds == 0 ? "\(seconds) (\(text))" : "\(seconds).\(nanoseconds) (\(text))"
+    }
+
+    // MARK: - Manifests
+
+    func compareManifests(
+        _ a: ReleaseManifest, _ b: ReleaseManifest, _ dirA: String?, _ dirB: String?
+    ) throws {
+        let c = collector
+        func field(_ location: [String], _ x: String?, _ y: String?) {
+            if x != y { c.add(location, expected: x, actual: y) }
+        }
+        field(["field name"], a.name, b.name)
+        field(["field version"], a.version, b.version)
+        field(["field enclavekitVersion"], a.enclavekitVersion, b.enclavekitVersion)
+        field(["field sourceDateEpoch"], String(a.sourceDateEpoch), String(b.sourceDateEpoch))
+        field(["field source.repository"], a.source?.repository, b.source?.repository)
+        field(["field source.commit"], a.source?.commit, b.source?.commit)
+        field(["field recipe.path"], a.recipe.path, b.recipe.path)
+        field(["field recipe.sha256"], a.recipe.sha256, b.recipe.sha256)
+        field(["field lock.path"], a.lock.path, b.lock.path)
+        field(["field lock.sha256"], a.lock.sha256, b.lock.sha256)
+
+        func byName<T>(_ x: [T], _ y: [T], _ name: (T) -> String, _ body: (String, T?, T?) throws -> Void) rethrows {
+            for item in x { try body(name(item), item, y.first { name($0) == name(item) }) }
+            for item in y where !x.contains(where: { name($0) == name(item) }) { try body(name(item), nil, item) }
+        }
+        byName(a.inputs, b.inputs, \.name) { name, x, y in
+            let label = "input \(name)"
+            guard let x, let y else {
+                let describe = { (i: ReleaseManifest.Input) in "\(i.kind) \(i.source), sha256 \(i.sha256)" }
+                c.add([label], expected: x.map(describe), actual: y.map(describe))
+                return
+            }
+            field([label, "kind"], x.kind, y.kind)
+            field([label, "source"], x.source, y.source)
+            field([label, "sha256"], x.sha256, y.sha256)
+        }
+        try byName(a.artifacts, b.artifacts, \.name) { name, x, y in
+            let label = "artifact \(name)"
+            guard let x, let y else {
+                let describe = { (i: ReleaseManifest.Artifact) in "\(i.size) bytes, sha256 \(i.sha256)" }
+                c.add([label], expected: x.map(describe), actual: y.map(describe))
+                return
+            }
+            field([label, "size"], String(x.size), String(y.size))
+            field([label, "sha256"], x.sha256, y.sha256)
+            guard x.sha256 != y.sha256 || x.size != y.size, let dirA, let dirB else { return }
+            let pa = dirA + "/" + name
+            let pb = dirB + "/" + name
+            for (path, side) in [(pa, "expected"), (pb, "actual")] where access(path, F_OK) != 0 {
+                c.add([label, "file"], expected: nil, actual: nil, detail: ["the \(side) artifact \(path) is missing"])
+                return
+            }
+            try c.within([label]) {
+                let ka = try Comparer.detectKind(pa)
+                let kb = try Comparer.detectKind(pb)
+                if ka == kb {
+                    try compare(pa, pb, kind: ka)
+                } else {
+                    c.add(["kind"], expected: ka.rawValue, actual: kb.rawValue)
+                }
+            }
+        }
+        byName(a.targets, b.targets, \.name) { name, x, y in
+            let label = "target \(name)"
+            guard let x, let y else {
+                let describe = { (t: ReleaseManifest.Target) in
+                    "\(t.platform.rawValue): " + t.measurements.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+                }
+                c.add([label], expected: x.map(describe), actual: y.map(describe))
+                return
+            }
+            field([label, "platform"], x.platform.rawValue, y.platform.rawValue)
+            field([label, "artifacts"], x.artifacts.joined(separator: ", "), y.artifacts.joined(separator: ", "))
+            byName(x.measurements, y.measurements, \.0) { register, p, q in
+                field([label, "measurement \(register)"], p?.1, q?.1)
+            }
+            compareJSON(x.settings, y.settings, location: [label], key: "setting")
+        }
+    }
+
+    /// Objects key by key (recursively, keys joined with `.`), anything else by its compact text.
+    func compareJSON(_ x: JSONValue?, _ y: JSONValue?, location: [String], key: String) {
+        if case .object(let px)? = x, case .object(let py)? = y {
+            for (k, v) in px {
+                compareJSON(
+                    v, py.first { $0.0 == k }?.1, location: location, key: key + (key.contains(" ") ? "." : " ") + k)
+            }
+            for (k, v) in py where !px.contains(where: { $0.0 == k }) {
+                compareJSON(nil, v, location: location, key: key + (key.contains(" ") ? "." : " ") + k)
+            }
+            return
+        }
+        let sx = x?.serialized(style: .canonical)
+        let sy = y?.serialized(style: .canonical)
+        if sx != sy { collector.add(location + [key], expected: sx, actual: sy) }
+    }
+}

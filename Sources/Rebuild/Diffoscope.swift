@@ -1,0 +1,112 @@
+import Dispatch
+import EnclaveCore
+import Subprocess
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// Runs diffoscope (`../shared/docs/signing-and-reproducibility.md` §3.3) on two differing entries:
+/// both are copied into a private temporary directory under the same name, diffoscope writes its
+/// text report there (`--text`, `--max-report-size`, `--timeout`), and the first bytes of the report
+/// are returned as lines. The temporary directory is removed afterwards.
+enum Diffoscope {
+    static let missing = "diffoscope is not installed (apt-get install diffoscope-minimal)"
+
+    /// The `diffoscope` executable on PATH, if any.
+    static func locate() -> String? {
+        guard let path = getenv("PATH").map({ String(cString: $0) }) else { return nil }
+        for dir in path.split(separator: ":") where !dir.isEmpty {
+            let candidate = "\(dir)/diffoscope"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    static func run(tool: String, _ a: ContentSource, _ b: ContentSource, name: String, limit: Int) throws -> [String] {
+        let base = (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/enclavekit-compare.XXXXXX"
+        var template = Array(base.utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw SystemError("create a temporary directory", path: base, errno: errno)
+        }
+        let dir = String(cString: made)
+        let safeName = name.isEmpty || name == "." || name == ".." ? "entry" : name
+        let pa = "\(dir)/expected"
+        let pb = "\(dir)/actual"
+        let report = "\(dir)/report.txt"
+        defer {
+            for p in ["\(pa)/\(safeName)", "\(pb)/\(safeName)", report] { unlink(p) }
+            rmdir(pa)
+            rmdir(pb)
+            rmdir(dir)
+        }
+        mkdir(pa, 0o700)
+        mkdir(pb, 0o700)
+        try extract(a, to: "\(pa)/\(safeName)")
+        try extract(b, to: "\(pb)/\(safeName)")
+        let arguments = [
+            "--text", report, "--no-progress", "--max-report-size", String(limit), "--timeout", "60",
+            "\(pa)/\(safeName)", "\(pb)/\(safeName)",
+        ]
+        let status = try blocking { try await Self.spawn(tool, arguments) }
+        guard status == 0 || status == 1 else { return ["diffoscope exited with status \(status)"] }
+        let file = try FileInput(path: report)
+        let bytes = try file.read(at: 0, count: Int(min(file.size, UInt64(limit))), format: "diffoscope report")
+        var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+            .map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        if file.size > UInt64(limit) { lines.append("… (diffoscope output cut at \(limit) bytes)") }
+        // Name the two sides expected/… and actual/…, not by the temporary directory.
+        return ["diffoscope:"] + lines.map { "  " + $0.replacing(dir + "/", with: "") }
+    }
+
+    /// Runs `diffoscope` from PATH (``locate()`` found it there).
+    private static func spawn(_ tool: String, _ arguments: [String]) async throws -> Int32 {
+        let result = try await Subprocess.run(
+            .name("diffoscope"), arguments: Arguments(arguments), output: .discarded, error: .discarded)
+        switch result.terminationStatus {
+        case .exited(let code): return Int32(code)
+        default: return -1
+        }
+    }
+
+    private static func extract(_ source: ContentSource, to path: String) throws {
+        let out = try AtomicOutput(path: path, mode: 0o600)
+        let reader = try source.open()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { buffer.deallocate() }
+        while true {
+            let n = try reader.read(into: buffer)
+            if n == 0 { break }
+            try out.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+        }
+        try out.commit()
+    }
+
+    /// Holds the child's result between the task that runs it and the thread waiting for it:
+    /// written once by the task before it signals, read once after the wait.
+    private final class Box: @unchecked Sendable {
+        var result: Result<Int32, any Error> = .success(-1)
+    }
+
+    /// Runs an async child-process call from synchronous code (the comparison is synchronous, and so
+    /// is every command that calls it): a detached task does the work while this thread waits.
+    private static func blocking(_ body: @escaping @Sendable () async throws -> Int32) throws -> Int32 {
+        let box = Box()
+        let done = DispatchSemaphore(value: 0)
+        Task.detached {
+            do {
+                box.result = .success(try await body())
+            } catch {
+                box.result = .failure(error)
+            }
+            done.signal()
+        }
+        done.wait()
+        return try box.result.get()
+    }
+}

@@ -1,0 +1,135 @@
+import EnclaveCore
+import Foundation
+import Testing
+
+/// `enclavekit compare` end to end: ramdisks made by GNU cpio, EIFs made by `enclavekit eif build`.
+@Suite("compare CLI")
+struct CompareCLITests {
+    /// Two trees that differ in one text file, packed as newc archives by GNU cpio (`--reproducible`),
+    /// and EIFs built from them; returns the directory.
+    static func inputs() throws -> TemporaryDirectory {
+        let dir = try TemporaryDirectory()
+        let fm = FileManager.default
+        for (side, text) in [("a", "hello\nworld\n"), ("b", "hello\nthere\n")] {
+            let root = dir.path + "/tree-\(side)"
+            try fm.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: root + "/etc/motd"))
+            for p in [root + "/etc/motd", root + "/etc", root] {
+                try fm.setAttributes([.modificationDate: Date(timeIntervalSince1970: 1_700_000_000)], ofItemAtPath: p)
+            }
+            let status = try shell(
+                "cd '\(root)' && find . | LC_ALL=C sort | cpio -o -H newc --reproducible --quiet > '\(dir.path)/\(side).cpio'"
+            )
+            #expect(status == 0)
+        }
+        try Data((0..<3000).map { UInt8($0 % 256) }).write(to: URL(fileURLWithPath: dir.path + "/kernel"))
+        for side in ["a", "b"] {
+            let r = try CLIRunner.run([
+                "eif", "build", "--kernel", dir.path + "/kernel", "--cmdline", "console=ttyS0", "--ramdisk",
+                dir.path + "/a.cpio", "--ramdisk", dir.path + "/\(side).cpio", "--output", dir.path + "/\(side).eif",
+                "--build-time", "2023-11-14T22:13:20+00:00",
+            ])
+            #expect(r.status == 0, "\(r.stderr)")
+        }
+        return dir
+    }
+
+    static func shell(_ script: String) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", script]
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    @Test(arguments: ["a.cpio", "a.eif"])
+    func identicalInputsExitZero(name: String) throws {
+        let dir = try Self.inputs()
+        let r = try CLIRunner.run(["compare", dir.path + "/" + name, dir.path + "/" + name])
+        #expect(r.status == 0)
+        #expect(r.stdout == "identical\n")
+        #expect(r.stderr == "")
+    }
+
+    @Test func differentRamdisksExitThreeWithTheEntryAndItsDiff() throws {
+        let dir = try Self.inputs()
+        let r = try CLIRunner.run(["compare", dir.path + "/a.cpio", dir.path + "/b.cpio"])
+        #expect(r.status == 3)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "entry etc/motd")
+        #expect(lines.contains("      -world"))
+        #expect(lines.contains("      +there"))
+        #expect(lines.last == "1 difference")
+    }
+
+    @Test func differentEIFsNamePCR2AndTheEntryInJSON() throws {
+        let dir = try Self.inputs()
+        let r = try CLIRunner.run(["compare", dir.path + "/a.eif", dir.path + "/b.eif", "--json"])
+        #expect(r.status == 3)
+        let json = try JSONParser.parse(r.stdout)
+        #expect(json["identical"] == .bool(false))
+        guard case .array(let differences)? = json["differences"] else {
+            Issue.record("no differences array")
+            return
+        }
+        let locations = differences.compactMap { d -> [String]? in
+            guard case .array(let parts)? = d["location"] else { return nil }
+            return parts.compactMap(\.stringValue)
+        }
+        #expect(
+            locations == [
+                ["measurement PCR0"], ["measurement PCR2"],
+                ["section Ramdisk[1] (app)", "entry etc/motd", "content"],
+            ])
+    }
+
+    @Test func diffoscopeAddsItsViewWhenInstalled() throws {
+        let dir = try Self.inputs()
+        let r = try CLIRunner.run(["compare", dir.path + "/a.cpio", dir.path + "/b.cpio", "--diffoscope"])
+        #expect(r.status == 3)
+        #expect(r.stdout.contains("diffoscope:"))
+        #expect(r.stdout.contains("    --- expected/motd\n"))
+        #expect(r.stdout.contains("    -world\n"))
+        #expect(!r.stdout.contains("not installed"))
+    }
+
+    @Test func missingDiffoscopeIsANoteNotAFailure() throws {
+        let dir = try Self.inputs()
+        let r = try CLIRunner.run(
+            ["compare", dir.path + "/a.cpio", dir.path + "/b.cpio", "--diffoscope"],
+            environment: ["PATH": "/nonexistent"])
+        #expect(r.status == 3)
+        #expect(r.stdout.hasSuffix("note: diffoscope is not installed (apt-get install diffoscope-minimal)\n"))
+    }
+
+    @Test(arguments: [
+        (["a.cpio", "truncated.cpio"], "truncated.cpio: cpio: offset "),
+        (["a.eif", "a.cpio"], "cannot compare"),
+        (["a.cpio", "missing.cpio"], "missing.cpio"),
+    ])
+    func badInputExitsOneWithOneLine(args: [String], message: String) throws {
+        let dir = try Self.inputs()
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/a.cpio"))
+        try bytes.prefix(200).write(to: URL(fileURLWithPath: dir.path + "/truncated.cpio"))
+        let r = try CLIRunner.run(["compare"] + args.map { dir.path + "/" + $0 })
+        #expect(r.status == 1)
+        #expect(r.stdout == "")
+        #expect(r.stderr.hasPrefix("Error: "))
+        #expect(r.stderr.contains(message))
+        #expect(r.stderr.split(separator: "\n").count == 1)
+    }
+
+    @Test(arguments: [["onlyone"], ["a", "b", "--max-differences", "0"], ["a", "b", "--expected-artifacts", "x"]])
+    func usageErrorsExit64(args: [String]) throws {
+        let r = try CLIRunner.run(["compare"] + args)
+        #expect(r.status == 64)
+    }
+
+    @Test func helpHasExamples() throws {
+        let r = try CLIRunner.run(["compare", "--help"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("Examples:"))
+        #expect(r.stdout.contains("Exit status: 0 identical; 3 different"))
+    }
+}
