@@ -87,7 +87,9 @@ public struct Sandbox: Sendable {
     /// After it, the output directory is checked and fixed up (see ``SandboxOutput``).
     /// - Throws: ``BuildError/stepFailed(step:status:outputTail:)`` when the step exits non-zero or is
     ///   killed, ``BuildError/badOutput(step:path:reason:)`` for a special file in its output,
-    ///   ``BuildError/invalidStep(step:reason:)`` for a step that cannot run as described.
+    ///   ``BuildError/invalidStep(step:reason:)`` for a step that cannot run as described,
+    ///   ``BuildError/sandboxFailed(step:reason:)`` when bwrap cannot be started, and
+    ///   `CancellationError` when the task is cancelled (bwrap is killed, and the step with it).
     public func run(_ step: SandboxStep, log: (([UInt8]) -> Void)? = nil) async throws -> SandboxResult {
         guard SandboxOutput.isEmptyDirectory(step.outputDirectory) else {
             throw BuildError.invalidStep(
@@ -109,19 +111,27 @@ public struct Sandbox: Sendable {
         let clock = ContinuousClock()
         let started = clock.now
         let trampoline = ["-c", "umask 022 && exec \"$0\" \"$@\"", bwrapPath] + arguments
-        let outcome = try await Subprocess.run(
-            .path(FilePath(shellPath)), arguments: Arguments(trampoline), environment: .custom([:]),
-            input: .none, output: .sequence, error: .combinedWithOutput
-        ) { execution in
-            var tail = OutputTail(limit: outputLimit)
-            for try await chunk in execution.standardOutput {
-                chunk.withUnsafeBytes { raw in
-                    tail.append(raw)
-                    log?(Array(raw))
+        let limit = outputLimit
+        let outcome: ExecutionResult<OutputTail, SequenceOutput, CombinedErrorOutput>
+        do {
+            outcome = try await Subprocess.run(
+                .path(FilePath(shellPath)), arguments: Arguments(trampoline), environment: .custom([:]),
+                input: .none, output: .sequence, error: .combinedWithOutput
+            ) { execution in
+                var tail = OutputTail(limit: limit)
+                for try await chunk in execution.standardOutput {
+                    chunk.withUnsafeBytes { raw in
+                        tail.append(raw)
+                        log?(Array(raw))
+                    }
                 }
+                tail.trim()
+                return tail
             }
-            tail.trim()
-            return tail
+        } catch {
+            // Cancelling the task kills bwrap (and with it the step); say so plainly.
+            if Task.isCancelled || error is CancellationError { throw CancellationError() }
+            throw BuildError.sandboxFailed(step: step.name, reason: "cannot start \(bwrapPath): \(error)")
         }
         let duration = clock.now - started
         let tail = outcome.closureResult
@@ -133,6 +143,8 @@ public struct Sandbox: Sendable {
         guard status.isSuccess else {
             // Best effort, so the host can remove what a failed step left; the step's failure is the error.
             _ = try? SandboxOutput.check(step.outputDirectory, step: step.name)
+            // swift-subprocess kills bwrap when the task is cancelled: report the cancellation, not the kill.
+            if Task.isCancelled { throw CancellationError() }
             throw BuildError.stepFailed(step: step.name, status: status, outputTail: tail.bytes)
         }
         try SandboxOutput.check(step.outputDirectory, step: step.name)

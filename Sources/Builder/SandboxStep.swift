@@ -23,7 +23,9 @@ public struct SandboxMount: Sendable, Hashable {
 /// SandboxVariable(name: "ZIG_GLOBAL_CACHE_DIR", value: "/tmp/zig")
 /// ```
 public struct SandboxVariable: Sendable, Hashable {
+    /// The variable's name: letters, digits and `_`, not starting with a digit.
     public var name: String
+    /// Its value (any text without a NUL byte).
     public var value: String
 
     public init(name: String, value: String) {

@@ -389,6 +389,54 @@ struct SandboxTests {
         #expect(capped.droppedOutputBytes == UInt64(all.count - 1000))
     }
 
+    @Test func backgroundProcessesDieWithTheStep() async throws {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let (result, output) = try await SandboxFixture.run(
+            "daemon", ["sh", "-c", "(sleep 60 &); echo started"])
+        SandboxFixture.remove(output)
+        #expect(result.output == Array("started\n".utf8))
+        #expect(clock.now - start < .seconds(30))
+    }
+
+    @Test func cancellingTheTaskStopsTheSandbox() async throws {
+        try SandboxFixture.requireBusybox()
+        let output = try SandboxFixture.temporaryDirectory()
+        defer { SandboxFixture.remove(output) }
+        let marker = "enclavekit-cancel-\(getpid())"
+        let step = SandboxFixture.step("sleeper", ["sh", "-c", "echo up; sleep 60", marker], output: output)
+        let sandbox = try Sandbox()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let started = ChunkLog()
+        let task = Task { try await sandbox.run(step) { started.append($0) } }
+        while started.bytes.isEmpty && clock.now - start < .seconds(20) { try await Task.sleep(for: .milliseconds(20)) }
+        // bwrap (whose arguments hold the marker) and the step's shell.
+        #expect(Self.processes(containing: marker) >= 2)
+        task.cancel()
+        let result = await task.result
+        #expect(clock.now - start < .seconds(30))
+        #expect(throws: CancellationError.self) { try result.get() }
+        // The step's shell (named by the marker) is gone with the sandbox.
+        var remaining = Self.processes(containing: marker)
+        while remaining > 0 && clock.now - start < .seconds(30) {
+            try await Task.sleep(for: .milliseconds(50))
+            remaining = Self.processes(containing: marker)
+        }
+        #expect(remaining == 0)
+    }
+
+    /// How many processes have `marker` as an argument.
+    static func processes(containing marker: String) -> Int {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.filter { entry in
+            guard entry.allSatisfy(\.isNumber),
+                let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { return false }
+            return data.split(separator: 0).contains { Array($0) == Array(marker.utf8) }
+        }.count
+    }
+
     @Test func outputDirectoryMustBeEmptyAndMountsMustExist() async throws {
         try SandboxFixture.requireBusybox()
         let output = try SandboxFixture.temporaryDirectory()
