@@ -81,7 +81,7 @@ let package = Package(
         .target(
             name: "Rebuild",
             dependencies: [
-                "EnclaveCore", "Archive", "Nitro", "Release",
+                "EnclaveCore", "Archive", "Nitro", "Release", "Builder",
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: strictSettings),

@@ -52,10 +52,10 @@ final class BuildStatus: @unchecked Sendable {
 /// Paths as the manifest records them: relative to the repository that holds the recipe (the nearest
 /// folder above it with a `.git`), `/`-separated, without `.` or `..`; so the same checkout gives the
 /// same manifest wherever it is cloned.
-struct RepositoryPaths {
-    let root: String
+public struct RepositoryPaths: Sendable {
+    public let root: String
 
-    init(recipePath: String) {
+    public init(recipePath: String) {
         let absolute = Self.absolute(recipePath)
         var dir = Self.parent(absolute)
         var found: String?
@@ -71,14 +71,14 @@ struct RepositoryPaths {
         root = found ?? Self.absolute(".")
     }
 
-    func relative(_ path: String) -> String {
+    public func relative(_ path: String) -> String {
         let absolute = Self.absolute(path)
         let prefix = root == "/" ? "/" : root + "/"
         return absolute.hasPrefix(prefix) ? String(absolute.dropFirst(prefix.count)) : absolute
     }
 
     /// An absolute path with `.` and `..` folded (lexically; symlinks are not resolved).
-    static func absolute(_ path: String) -> String {
+    public static func absolute(_ path: String) -> String {
         var base = ""
         if !path.hasPrefix("/") {
             var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)

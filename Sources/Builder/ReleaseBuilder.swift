@@ -117,7 +117,7 @@ public enum ReleaseBuilder {
             _ = try await sandbox.run(
                 SandboxStep(
                     name: step.name, arguments: step.run, mounts: mounts, outputDirectory: out,
-                    environment: step.environment.map { SandboxEnvironmentVariable(name: $0.key, value: $0.value) },
+                    environment: step.environment.map { SandboxVariable(name: $0.key, value: $0.value) },
                     sourceDateEpoch: recipe.sourceDateEpoch))
             stepOutputs[step.name] = try cache.storeStepOutput(key: key, from: out)
             stepReport.append((step.name, false, stepClock.lap()))

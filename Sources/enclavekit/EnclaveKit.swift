@@ -17,6 +17,8 @@ struct EnclaveKit: AsyncParsableCommand {
             """,
         version: EnclaveKitVersion.string,
         subcommands: [
+            BuildCommand.self,
+            RebuildCommand.self,
             MeasureCommand.self,
             EIFCommand.self,
             SGXCommand.self,

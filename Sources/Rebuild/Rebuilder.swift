@@ -1,0 +1,86 @@
+import Builder
+import EnclaveCore
+import Release
+
+/// What `enclavekit rebuild` was asked to do.
+public struct RebuildOptions: Sendable {
+    /// The published release: a manifest, a DSSE envelope or a Sigstore bundle.
+    public var release: String
+    /// The checkout holding the release's recipe (default: the repository around the working directory).
+    public var checkout: String?
+    /// Where the rebuild goes (default `out/rebuild-NAME-VERSION`).
+    public var outputDirectory: String?
+    /// The published artifacts (a directory laid out as the manifest names them), for drilling into
+    /// the artifacts that differ.
+    public var publishedArtifacts: String?
+    public var cacheDirectory: String?
+    public var compare = Comparer.Options()
+    public var showProgress = true
+
+    public init(release: String) { self.release = release }
+}
+
+/// The rebuild and its comparison with the release.
+public struct RebuildResult: Sendable {
+    public var expected: ReleaseManifest
+    public var build: BuildReport
+    public var comparison: ComparisonReport
+    /// True only if every field, input, artifact and measurement matched.
+    public var reproduced: Bool { comparison.identical }
+}
+
+/// `enclavekit rebuild`: takes the recipe and lock the release names from a checkout (their sha256 must
+/// match, or the checkout is not the release's), builds them into a clean directory with the same
+/// pipeline as `build`, and compares the new manifest with the published one field by field; an
+/// artifact that differs is drilled into when the published artifacts are at hand.
+///
+/// ```swift
+/// let result = try await Rebuilder.rebuild(RebuildOptions(release: "Manifests/example-node-0.1.0.json"))
+/// print(result.reproduced ? "reproduced" : result.comparison.render())
+/// ```
+public enum Rebuilder {
+    public static func rebuild(_ options: RebuildOptions) async throws -> RebuildResult {
+        let bytes = try FileInput.contents(of: options.release, limit: 64 << 20, format: "release document")
+        let expected: ReleaseManifest
+        switch try ReleaseDocument(bytes: bytes, format: options.release) {
+        case .manifest(let m): expected = m
+        case .envelope(let e): expected = try Statement(payload: e.payload, format: options.release).manifest
+        case .bundle(let b): expected = try Statement(payload: b.envelope.payload, format: options.release).manifest
+        }
+        let root = options.checkout ?? RepositoryPaths(recipePath: "./.").root
+        let recipePath = root + "/" + expected.recipe.path
+        let lockPath = root + "/" + expected.lock.path
+        try check(recipePath, expected.recipe.sha256, what: "recipe", manifest: expected, root: root)
+        try check(lockPath, expected.lock.sha256, what: "lock file", manifest: expected, root: root)
+
+        var build = BuildOptions(recipePath: recipePath)
+        build.outputDirectory = options.outputDirectory ?? "out/rebuild-\(expected.name)-\(expected.version)"
+        build.targets = expected.targets.map(\.name)
+        build.cacheDirectory = options.cacheDirectory
+        build.pathInputsMayDiffer = true
+        build.showProgress = options.showProgress
+        let report = try await ReleaseBuilder.build(build)
+        let comparison = try Comparer.compareManifests(
+            expected: expected, actual: report.manifest, expectedArtifacts: options.publishedArtifacts,
+            actualArtifacts: options.publishedArtifacts == nil ? nil : report.outputDirectory,
+            options: options.compare)
+        return RebuildResult(expected: expected, build: report, comparison: comparison)
+    }
+
+    private static func check(_ path: String, _ sha256: String, what: String, manifest: ReleaseManifest, root: String)
+        throws
+    {
+        let commit = manifest.source.map { " (\($0.repository) at \($0.commit))" } ?? ""
+        guard (try? FileInput(path: path)) != nil else {
+            throw UsageError(
+                "the release's \(what) \(path) is not in the checkout \(root)",
+                hint: "run rebuild in a clone of the release's repository\(commit), or pass --source DIR")
+        }
+        let actual = try FileStream.hash(path: path, .sha256).hex
+        guard actual == sha256 else {
+            throw UsageError(
+                "\(path): sha256 \(actual), but the release was built from a \(what) with sha256 \(sha256)",
+                hint: "check out the commit the release was cut from\(commit)")
+        }
+    }
+}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import Builder
+import EnclaveCore
+import Rebuild
+
+/// `enclavekit rebuild`: an auditor's "does this release reproduce?" (issue #7 item 4).
+struct RebuildCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rebuild",
+        abstract: "Rebuild a published release from its recipe and compare every artifact and measurement.",
+        discussion: """
+            RELEASE is a release manifest, a DSSE envelope or a Sigstore bundle (signatures are not \
+            checked here; run 'enclavekit verify' for that). The recipe and lock file it names are taken \
+            from the checkout (--source, default: the repository around the working directory) and \
+            must have the recorded sha256. The build runs as 'enclavekit build' does, into a clean \
+            directory; a source file that differs from the release is built as it is and reported. \
+            With --artifacts (the published files), every artifact that differs is drilled into: EIF \
+            section, ramdisk entry, text diff.
+
+            Exit status: 0 reproduced; 3 not reproduced (the report says what differs); 1 error \
+            (unreadable release, wrong checkout, failed build); 64 usage error.
+
+            Examples:
+              enclavekit rebuild Manifests/example-node-0.1.0.json
+              enclavekit rebuild Manifests/example-node-0.1.0.dsse.json --artifacts release-files/
+              enclavekit rebuild release.json --source ~/src/node --out /tmp/rebuild --json
+            """)
+
+    @Argument(help: "The published release: manifest, DSSE envelope or Sigstore bundle.")
+    var release: String
+
+    @Option(help: "The checkout holding the release's recipe (default: the enclosing git repository).")
+    var source: String?
+
+    @Option(help: "Where to rebuild (default out/rebuild-NAME-VERSION).")
+    var out: String?
+
+    @Option(help: "The published artifacts, laid out as the manifest names them, to drill into differences.")
+    var artifacts: String?
+
+    @Option(help: "The cache directory (default $XDG_CACHE_HOME/enclavekit).")
+    var cache: String?
+
+    @Flag(help: "Hand differing entries to diffoscope when it is installed.")
+    var diffoscope = false
+
+    @Flag(help: "Print JSON instead of text.")
+    var json = false
+
+    func run() async throws {
+        var options = RebuildOptions(release: release)
+        options.checkout = source
+        options.outputDirectory = out
+        options.publishedArtifacts = artifacts
+        options.cacheDirectory = cache
+        options.compare.diffoscope = diffoscope
+        let result = try await Rebuilder.rebuild(options)
+        if json {
+            Output.json(
+                .object([
+                    ("reproduced", .bool(result.reproduced)), ("rebuild", BuildSummary.json(result.build)),
+                    ("comparison", result.comparison.json()),
+                ]))
+        } else {
+            for line in BuildSummary.lines(result.build) { print(line) }
+            print("")
+            if result.reproduced {
+                print(
+                    "reproduced: \(result.expected.name) \(result.expected.version), "
+                        + "\(result.expected.artifacts.count) artifacts and "
+                        + "\(result.expected.targets.reduce(0) { $0 + $1.measurements.count }) measurements match")
+            } else {
+                print("NOT reproduced: \(result.expected.name) \(result.expected.version)")
+                print(result.comparison.render())
+            }
+        }
+        if !result.reproduced { throw ExitCode(ReleaseExit.notReproduced) }
+    }
+}
