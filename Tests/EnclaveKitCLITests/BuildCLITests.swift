@@ -1,0 +1,263 @@
+import Foundation
+import Testing
+
+/// `enclavekit lock`, `build` and `rebuild` end to end on a small recipe whose only tool is Debian's
+/// static busybox (installed by `.ci/setup`), with a stand-in kernel, so each build takes a second.
+@Suite("Build CLI", .serialized)
+struct BuildCLITests {
+    static let busybox = "/bin/busybox"
+
+    /// A recipe folder inside a fake repository (`.git` marks its root).
+    final class ToyRepository {
+        let temp: TemporaryDirectory
+        var root: String { temp.path + "/repo" }
+        var recipeDirectory: String { root + "/Recipes/toy" }
+        var recipe: String { recipeDirectory + "/recipe.toml" }
+        var cache: String { temp.path + "/cache" }
+
+        init(stepScript: String = "cp /inputs/src/app.sh /build/out/app", extraTOML: String = "") throws {
+            temp = try TemporaryDirectory()
+            let fm = FileManager.default
+            try fm.createDirectory(atPath: root + "/.git", withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: recipeDirectory + "/src", withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: recipeDirectory + "/tools", withIntermediateDirectories: true)
+            try fm.copyItem(atPath: BuildCLITests.busybox, toPath: recipeDirectory + "/tools/busybox")
+            try write("src/app.sh", "#!/bin/sh\necho toy 1.0.0\n")
+            try write("src/app.conf", "port=8080\n")
+            try write("src/init", "not really an init\n")
+            // Stand-ins: a small PE kernel, a synthetic TDVF and an AmdSev OVMF suffix (with the kernel-hashes
+            // table), all from this target's fixtures.
+            try fm.copyItem(atPath: Fixtures.path("tdx_pe64_kernel.efi"), toPath: recipeDirectory + "/src/kernel.bin")
+            try fm.copyItem(atPath: Fixtures.path("tdx_synthetic_tdvf.bin"), toPath: recipeDirectory + "/src/tdvf.fd")
+            try fm.copyItem(
+                atPath: Fixtures.path("snp_ovmf_AmdSev_suffix.bin"), toPath: recipeDirectory + "/src/amdsev.fd")
+            try write("recipe.toml", Self.toml(stepScript: stepScript) + extraTOML)
+        }
+
+        func write(_ name: String, _ text: String) throws {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: recipeDirectory + "/" + name))
+        }
+
+        static func toml(stepScript: String) -> String {
+            """
+            recipe = 1
+            name = "toy"
+            version = "1.0.0"
+            source-date-epoch = 1700000000
+
+            [inputs.busybox]
+            kind = "path"
+            source = "tools/busybox"
+
+            [inputs.src]
+            kind = "path"
+            source = "src"
+
+            [[steps]]
+            name = "app"
+            inputs = ["busybox", "src"]
+            run = ["/inputs/busybox/busybox", "sh", "-c", "\(stepScript)"]
+
+            [rootfs]
+            files = [
+              { path = "/bin/app", from = "step:app/app", mode = "0755" },
+              { path = "/etc/app.conf", from = "input:src/app.conf" },
+            ]
+            cmd = ["/bin/app"]
+            env = ["PATH=/bin"]
+
+            [targets.nitro]
+            platform = "nitro"
+            kernel = "input:src/kernel.bin"
+            init = "input:src/init"
+            cmdline = "console=ttyS0"
+
+            [targets.tdx]
+            platform = "tdx"
+            firmware = "input:src/tdvf.fd"
+            kernel = "input:src/kernel.bin"
+            init = "input:src/init"
+            cmdline = "console=ttyS0"
+
+            [targets.snp]
+            platform = "sev-snp"
+            firmware = "input:src/amdsev.fd"
+            kernel = "input:src/kernel.bin"
+            init = "input:src/init"
+            cmdline = "console=ttyS0"
+            vcpus = 2
+
+            """
+        }
+
+        @discardableResult
+        func lock() throws -> CLIRunner.Result {
+            let r = try CLIRunner.run(["lock", recipe, "--cache", cache])
+            #expect(r.status == 0, "\(r.stderr)")
+            return r
+        }
+
+        func build(
+            out: String, extra: [String] = [], environment: [String: String] = [:], in directory: String? = nil,
+            umask: String? = nil
+        ) throws -> CLIRunner.Result {
+            let args = ["build", recipe, "--out", out, "--cache", cache] + extra
+            if let umask {
+                let quoted = ([CLIRunner.binary] + args).map { "'\($0)'" }.joined(separator: " ")
+                return try CLIRunner.run(
+                    ["sh", "-c", "umask \(umask) && exec \(quoted)"], in: directory, environment: environment,
+                    viaShell: true)
+            }
+            return try CLIRunner.run(args, in: directory, environment: environment)
+        }
+    }
+
+    static func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
+
+    /// Nothing half-written: neither the output directory nor a staging directory next to it.
+    static func noOutput(_ out: String) -> Bool {
+        let parent = (out as NSString).deletingLastPathComponent
+        let base = (out as NSString).lastPathComponent
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: parent)) ?? []
+        return !names.contains { $0 == base || $0.hasPrefix(base + ".") }
+    }
+
+    @Test("lock pins the path inputs; build writes the EIF and a canonical manifest, then reuses the step")
+    func buildToy() throws {
+        let repo = try ToyRepository()
+        let locked = try repo.lock()
+        #expect(locked.stdout.contains("src"))
+        let out = repo.temp.path + "/out"
+        let first = try repo.build(out: out)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("PCR0"))
+        #expect(first.stdout.contains("nitro/toy.eif"))
+        let manifest = try #require(Self.bytes(out + "/manifest.json"))
+        let text = String(decoding: manifest, as: UTF8.self)
+        #expect(text.hasSuffix("}\n"))
+        #expect(!text.contains("\n "), "canonical JSON has no indentation")
+        #expect(text.contains("\"path\":\"Recipes/toy/recipe.toml\""))
+        #expect(!text.contains(repo.temp.path), "no machine path in the manifest")
+        #expect(FileManager.default.fileExists(atPath: out + "/nitro/toy.eif"))
+
+        // The EIF's measurements are what `measure` computes from the file itself.
+        let measured = try CLIRunner.run(["measure", out + "/nitro/toy.eif", "--expect", out + "/manifest.json"])
+        #expect(measured.status == 0, "\(measured.stdout)\(measured.stderr)")
+
+        let second = try repo.build(out: out, extra: ["--json"])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("\"cached\" : true"))
+        #expect(Self.bytes(out + "/manifest.json") == manifest)
+    }
+
+    @Test("two builds under different time zone, locale, umask, directories and cache give the same bytes")
+    func deterministic() throws {
+        let a = try ToyRepository()
+        let b = try ToyRepository()
+        try a.lock()
+        try b.lock()
+        let outA = a.temp.path + "/out-a"
+        let outB = b.temp.path + "/elsewhere/out-b"
+        let ra = try a.build(out: outA, environment: ["TZ": "UTC", "LC_ALL": "C"], in: a.temp.path, umask: "022")
+        let rb = try b.build(
+            out: outB, environment: ["TZ": "Pacific/Kiritimati", "LC_ALL": "C.UTF-8", "HOME": b.temp.path],
+            in: "/", umask: "077")
+        #expect(ra.status == 0, "\(ra.stderr)")
+        #expect(rb.status == 0, "\(rb.stderr)")
+        for name in ["manifest.json", "nitro/toy.eif", "tdx/initrd.cpio", "snp/initrd.cpio"] {
+            let x = Self.bytes(outA + "/" + name)
+            #expect(x != nil)
+            #expect(x == Self.bytes(outB + "/" + name), "\(name) differs")
+        }
+    }
+
+    @Test(
+        "bad recipes: one clear error, non-zero exit, nothing written",
+        arguments: [
+            ("syntax", "name = \"toy\"\n[inputs.x\n", "recipe.toml"),
+            ("unknown key", "recipe = 1\nname = \"t\"\nversion = \"1\"\nsource-date-epoch = 1\nkernal = 1\n", "kernal"),
+            (
+                "escape", ToyRepository.toml(stepScript: "true").replacingOccurrences(
+                    of: "source = \"src\"", with: "source = \"../outside\""), "outside"
+            ),
+            (
+                "missing kernel", ToyRepository.toml(stepScript: "true").replacingOccurrences(
+                    of: "kernel = \"input:src/kernel.bin\"\n", with: ""), "kernel"
+            ),
+        ])
+    func badRecipe(label: String, toml: String, mention: String) throws {
+        let repo = try ToyRepository()
+        try FileManager.default.createDirectory(
+            atPath: repo.root + "/Recipes/outside", withIntermediateDirectories: true)
+        try repo.write("recipe.toml", toml)
+        let out = repo.temp.path + "/out"
+        let r = try repo.build(out: out)
+        #expect(r.status != 0, "\(label)")
+        #expect(r.stderr.contains(mention), "\(label): \(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count <= 3, "\(label): \(r.stderr)")
+        #expect(Self.noOutput(out))
+    }
+
+    @Test("an unpinned input asks for lock; a wrong pin names the input and both digests")
+    func pins() throws {
+        let repo = try ToyRepository()
+        let out = repo.temp.path + "/out"
+        let unpinned = try repo.build(out: out)
+        #expect(unpinned.status != 0)
+        #expect(unpinned.stderr.contains("enclavekit lock"), "\(unpinned.stderr)")
+        #expect(Self.noOutput(out))
+
+        try repo.lock()
+        try repo.write("src/app.conf", "port=9090\n")
+        let wrong = try repo.build(out: out)
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("input 'src'"), "\(wrong.stderr)")
+        #expect(wrong.stderr.contains("expected sha256"), "\(wrong.stderr)")
+        #expect(Self.noOutput(out))
+    }
+
+    @Test(
+        "steps that break the sandbox's rules fail with their name, status and output",
+        arguments: [
+            ("writes outside /build/out", "echo evil > /inputs/src/evil", "Read-only"),
+            ("reaches the network", "/inputs/busybox/busybox nc 127.0.0.1 22 </dev/null", "app"),
+            ("fails", "echo 'compiler says no' >&2; exit 3", "compiler says no"),
+        ])
+    func badSteps(label: String, script: String, mention: String) throws {
+        let repo = try ToyRepository(stepScript: script)
+        try repo.lock()
+        let out = repo.temp.path + "/out"
+        let r = try repo.build(out: out)
+        #expect(r.status != 0, "\(label)")
+        #expect(r.stderr.contains("app"), "\(label): \(r.stderr)")
+        #expect(r.stderr.contains(mention), "\(label): \(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: repo.recipeDirectory + "/src/evil"))
+        #expect(Self.noOutput(out))
+    }
+
+    @Test("rebuild reproduces a release, and after a one-byte change names the input, artifact, entry and PCR")
+    func rebuild() throws {
+        let repo = try ToyRepository()
+        try repo.lock()
+        let release = repo.temp.path + "/release"
+        let built = try repo.build(out: release)
+        #expect(built.status == 0, "\(built.stderr)")
+        let manifest = release + "/manifest.json"
+
+        let same = try CLIRunner.run(
+            ["rebuild", manifest, "--out", repo.temp.path + "/rebuild-1", "--cache", repo.cache], in: repo.root)
+        #expect(same.status == 0, "\(same.stdout)\(same.stderr)")
+        #expect(same.stdout.contains("reproduced"))
+
+        try repo.write("src/app.conf", "port=8081\n")
+        let changed = try CLIRunner.run(
+            [
+                "rebuild", manifest, "--out", repo.temp.path + "/rebuild-2", "--cache", repo.cache, "--artifacts",
+                release,
+            ], in: repo.root)
+        #expect(changed.status == 3, "\(changed.stdout)\(changed.stderr)")
+        for mention in ["src", "nitro/toy.eif", "rootfs/etc/app.conf", "PCR2", "-port=8080", "+port=8081"] {
+            #expect(changed.stdout.contains(mention), "missing \(mention) in:\n\(changed.stdout)")
+        }
+    }
+}
