@@ -25,6 +25,7 @@ struct EnclaveKit: ParsableCommand {
             KeygenCommand.self,
             SignCommand.self,
             VerifyCommand.self,
+            LockCommand.self,
         ]
     )
 }
