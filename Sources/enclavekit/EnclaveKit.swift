@@ -28,6 +28,7 @@ struct EnclaveKit: AsyncParsableCommand {
             SignCommand.self,
             VerifyCommand.self,
             CompareCommand.self,
+            LockCommand.self,
         ]
     )
 }

@@ -1,0 +1,169 @@
+import EnclaveCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The few POSIX file operations the Recipe module needs, in one place: EINTR retried, descriptors
+/// closed on every path, failures as ``SystemError`` with the path.
+enum FileSystem {
+    enum FileType { case regular, directory, symlink, other }
+
+    static func type(of mode: mode_t) -> FileType {
+        switch mode & S_IFMT {
+        case S_IFREG: .regular
+        case S_IFDIR: .directory
+        case S_IFLNK: .symlink
+        default: .other
+        }
+    }
+
+    /// `lstat`, or nil when the path does not exist.
+    static func lstatIfPresent(_ path: String) throws -> stat? {
+        var st = stat()
+        if lstat(path, &st) == 0 { return st }
+        if errno == ENOENT || errno == ENOTDIR { return nil }
+        throw SystemError("stat", path: path, errno: errno)
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return lstat(path, &st) == 0
+    }
+
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    static func readFile(_ path: String, limit: UInt64) throws -> [UInt8] {
+        try FileInput.contents(of: path, limit: limit)
+    }
+
+    static func realPath(_ path: String) throws -> String {
+        guard let resolved = realpath(path, nil) else { throw SystemError("resolve", path: path, errno: errno) }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// `mkdir -p` with mode 0755 (parents that exist are left as they are).
+    static func makeDirectories(_ path: String) throws {
+        if isDirectory(path) { return }
+        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+            try makeDirectories(String(path[..<slash]))
+        }
+        if mkdir(path, 0o755) != 0, errno != EEXIST {
+            throw SystemError("create the directory", path: path, errno: errno)
+        }
+    }
+
+    /// A new empty directory `PARENT/PREFIXXXXXXX`.
+    static func makeTemporaryDirectory(in parent: String, prefix: String) throws -> String {
+        try makeDirectories(parent)
+        var template = Array("\(parent)/\(prefix)XXXXXX".utf8CString)
+        let ok = template.withUnsafeMutableBufferPointer { buffer -> Bool in
+            guard let base = buffer.baseAddress else { return false }
+            return mkdtemp(base) != nil
+        }
+        guard ok else { throw SystemError("create a temporary directory in", path: parent, errno: errno) }
+        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The names in a directory (without `.` and `..`), sorted by bytes.
+    static func sortedNames(_ path: String) throws -> [[UInt8]] {
+        guard let dir = opendir(path) else { throw SystemError("list the directory", path: path, errno: errno) }
+        defer { closedir(dir) }
+        var names: [[UInt8]] = []
+        while let item = readdir(dir) {
+            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
+            names.append(name)
+        }
+        names.sort { $0.lexicographicallyPrecedes($1) }
+        return names
+    }
+
+    static func path(_ parent: String, _ name: [UInt8]) -> String {
+        parent + "/" + String(decoding: name, as: UTF8.self)
+    }
+
+    static func readLink(_ path: String) throws -> [UInt8] {
+        var capacity = 256
+        while true {
+            var buffer = [UInt8](repeating: 0, count: capacity)
+            let n = buffer.withUnsafeMutableBufferPointer { ptr in
+                ptr.baseAddress.map { base in
+                    base.withMemoryRebound(to: CChar.self, capacity: capacity) { readlink(path, $0, capacity) }
+                } ?? -1
+            }
+            guard n >= 0 else { throw SystemError("read the link", path: path, errno: errno) }
+            if n < capacity { return Array(buffer[0..<n]) }
+            capacity *= 2
+        }
+    }
+
+    /// Creates a symlink at `path` pointing to `target` (raw bytes).
+    static func makeSymlink(target: [UInt8], at path: String) throws {
+        let status = (target + [0]).withUnsafeBufferPointer { buffer in
+            buffer.baseAddress.map { base in
+                base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { symlink($0, path) }
+            } ?? -1
+        }
+        guard status == 0 else { throw SystemError("create the symlink", path: path, errno: errno) }
+    }
+
+    /// Removes a file or a whole tree, without following symlinks; missing paths are fine.
+    static func removeTree(_ path: String) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else { return }
+        if (st.st_mode & S_IFMT) == S_IFDIR {
+            chmod(path, 0o700)
+            for name in (try? sortedNames(path)) ?? [] { removeTree(self.path(path, name)) }
+            rmdir(path)
+        } else {
+            unlink(path)
+        }
+    }
+
+    /// Copies a regular file's bytes to a new file `to` (which must not exist) with `mode`.
+    static func copyFile(from: String, to: String, mode: mode_t) throws {
+        let input = try FileInput(path: from)
+        let fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SystemError("create", path: to, errno: errno) }
+        defer { close(fd) }
+        try FileStream.forEachChunk(of: input, ranges: [0..<input.size]) { _, chunk in
+            try writeAll(fd, chunk, path: to)
+        }
+        guard fchmod(fd, mode) == 0 else { throw SystemError("set the mode of", path: to, errno: errno) }
+    }
+
+    /// Copies a tree (directories, regular files with their permission bits, symlinks as symlinks) to
+    /// `to`, which must not exist. Other file types are an error.
+    static func copyTree(from: String, to: String) throws {
+        guard let st = try lstatIfPresent(from) else { throw SystemError("read", path: from, errno: ENOENT) }
+        let permissions = mode_t(st.st_mode & 0o777)
+        switch type(of: st.st_mode) {
+        case .directory:
+            guard mkdir(to, 0o700) == 0 else { throw SystemError("create the directory", path: to, errno: errno) }
+            for name in try sortedNames(from) {
+                try copyTree(from: path(from, name), to: path(to, name))
+            }
+            guard chmod(to, permissions | 0o700) == 0 else {
+                throw SystemError("set the mode of", path: to, errno: errno)
+            }
+        case .regular:
+            try copyFile(from: from, to: to, mode: permissions)
+        case .symlink:
+            try makeSymlink(target: try readLink(from), at: to)
+        case .other:
+            throw RecipeError(
+                .io, file: from,
+                "is a special file (device, fifo or socket); only files, directories "
+                    + "and symlinks can be copied")
+        }
+    }
+}

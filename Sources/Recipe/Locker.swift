@@ -1,0 +1,89 @@
+/// `enclavekit lock RECIPE` as a library call (`Recipes/README.md`, "The lock file"): inputs pinned in
+/// the recipe are left alone; path inputs (and local docker-archive/oci files) are re-hashed; an input
+/// whose lock entry still matches its kind and source keeps that pin; every other input is fetched into
+/// the cache and hashed. The new lock (entries only for inputs that are not pinned in the recipe) is
+/// written atomically next to the recipe.
+///
+/// ```swift
+/// let report = try await Locker(recipe: recipe, cache: .default()).lock()
+/// for item in report.inputs { print(item.name, item.sha256, item.status) }
+/// ```
+public struct Locker: Sendable {
+    /// How an input got its pin in this run.
+    public enum Status: String, Sendable, Hashable {
+        /// `sha256` in the recipe (left alone).
+        case recipe
+        /// Kept from the existing lock (same kind and source).
+        case locked
+        /// Fetched and hashed now (new, or its kind or source changed).
+        case fetched
+        /// A local input, hashed now.
+        case hashed
+    }
+
+    /// One input in the report.
+    public struct Item: Sendable, Hashable {
+        public var name: String
+        public var kind: InputKind
+        public var source: String
+        public var sha256: String
+        public var status: Status
+        public var origin: String
+        /// The lock held a different digest for this input before.
+        public var changed: Bool
+    }
+
+    /// What `lock` did.
+    public struct Report: Sendable, Hashable {
+        public var lockPath: String
+        public var inputs: [Item]
+        public var lock: RecipeLock
+    }
+
+    public let recipe: Recipe
+    public let cache: InputCache
+    public var resolver: InputResolver
+
+    public init(recipe: Recipe, cache: InputCache) {
+        self.recipe = recipe
+        self.cache = cache
+        self.resolver = InputResolver(cache: cache, recipe: recipe)
+    }
+
+    /// Resolves the inputs, writes the lock and reports every input's pin.
+    public func lock() async throws -> Report {
+        let old = try RecipeLock.loadIfPresent(path: recipe.lockPath)
+        var new = RecipeLock()
+        var items: [Item] = []
+        for input in recipe.inputs {
+            let origin = resolver.origin(of: input)
+            if let pin = input.sha256 {
+                items.append(
+                    Item(
+                        name: input.name, kind: input.kind, source: input.source, sha256: pin, status: .recipe,
+                        origin: origin, changed: false))
+                continue
+            }
+            let previous = old.entries[input.name]
+            let status: Status
+            let digest: String
+            if input.localPath != nil {
+                digest = try await resolver.resolve(input, pin: nil, fetchUnpinned: true).sha256
+                status = .hashed
+            } else if let kept = old.pin(for: input) {
+                digest = kept
+                status = .locked
+            } else {
+                digest = try await resolver.resolve(input, pin: nil, fetchUnpinned: true).sha256
+                status = .fetched
+            }
+            new.entries[input.name] = RecipeLock.Entry(kind: input.kind, source: input.source, sha256: digest)
+            items.append(
+                Item(
+                    name: input.name, kind: input.kind, source: input.source, sha256: digest, status: status,
+                    origin: origin, changed: previous.map { $0.sha256 != digest } ?? false))
+        }
+        try new.save(path: recipe.lockPath)
+        return Report(lockPath: recipe.lockPath, inputs: items, lock: new)
+    }
+}
