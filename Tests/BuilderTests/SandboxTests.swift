@@ -301,7 +301,7 @@ struct SandboxTests {
         let script = """
             (umask 777 && echo secret > /build/out/file) && mkdir /build/out/dir && echo in > /build/out/dir/inner \
             && chmod 4755 /build/out/dir/inner && chmod 000 /build/out/dir && ln -s file /build/out/link \
-            && ln -s /nonexistent /build/out/dangling
+            && ln -s /nonexistent /build/out/dangling && chmod 0 /build/out
             """
         let (_, output) = try await SandboxFixture.run("modes", ["sh", "-c", script])
         defer { SandboxFixture.remove(output) }
@@ -310,6 +310,7 @@ struct SandboxTests {
             _ = lstat(output + "/" + path, &info)
             return (info.st_mode & 0o7777, info.st_uid, info.st_mode & S_IFMT)
         }
+        #expect(mode("").mode == 0o700)
         #expect(mode("file").mode == 0o600)
         #expect(mode("dir").mode == 0o700)
         #expect(mode("dir/inner").mode == 0o755)
