@@ -323,6 +323,24 @@ struct SandboxTests {
         #expect(try String(contentsOfFile: output + "/dir/inner", encoding: .utf8) == "in\n")
     }
 
+    @Test func symlinksInTheOutputAreNotFollowed() async throws {
+        let host = try SandboxFixture.temporaryDirectory()
+        defer {
+            chmod(host, 0o700)
+            SandboxFixture.remove(host)
+        }
+        try Data("host\n".utf8).write(to: URL(fileURLWithPath: host + "/file"))
+        chmod(host + "/file", 0o400)
+        chmod(host, 0o500)
+        let (_, output) = try await SandboxFixture.run(
+            "links", ["sh", "-c", "ln -s \(host) /build/out/dir && ln -s \(host)/file /build/out/file"])
+        defer { SandboxFixture.remove(output) }
+        var info = stat()
+        #expect(stat(host, &info) == 0 && info.st_mode & 0o7777 == 0o500)
+        #expect(stat(host + "/file", &info) == 0 && info.st_mode & 0o7777 == 0o400)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: output + "/dir") == host)
+    }
+
     static let specialFiles: [(String, String, String)] = [
         ("mkfifo /build/out/pipe", "pipe", "fifo"),
         ("mkdir -p /build/out/a/b && mkfifo /build/out/a/b/pipe", "a/b/pipe", "fifo"),
