@@ -41,6 +41,12 @@ enum SandboxOutput {
     @discardableResult
     static func check(_ directory: String, step: String) throws(BuildError) -> [String] {
         var checked: [String] = []
+        // The step may have changed the mode of /build/out itself.
+        var rootInfo = stat()
+        guard lstat(directory, &rootInfo) == 0, rootInfo.st_mode & S_IFMT == S_IFDIR else {
+            throw .badOutput(step: step, path: ".", reason: "is no longer a directory")
+        }
+        try setMode(Array(directory.utf8), (rootInfo.st_mode & 0o777) | 0o700, display: ".", step: step)
         // A stack of (host path bytes, display path relative to the output directory).
         var pending: [([UInt8], String)] = [(Array(directory.utf8), "")]
         while let (path, display) = pending.popLast() {

@@ -301,7 +301,7 @@ struct SandboxTests {
         let script = """
             (umask 777 && echo secret > /build/out/file) && mkdir /build/out/dir && echo in > /build/out/dir/inner \
             && chmod 4755 /build/out/dir/inner && chmod 000 /build/out/dir && ln -s file /build/out/link \
-            && ln -s /nonexistent /build/out/dangling
+            && ln -s /nonexistent /build/out/dangling && chmod 0 /build/out
             """
         let (_, output) = try await SandboxFixture.run("modes", ["sh", "-c", script])
         defer { SandboxFixture.remove(output) }
@@ -310,6 +310,7 @@ struct SandboxTests {
             _ = lstat(output + "/" + path, &info)
             return (info.st_mode & 0o7777, info.st_uid, info.st_mode & S_IFMT)
         }
+        #expect(mode("").mode == 0o700)
         #expect(mode("file").mode == 0o600)
         #expect(mode("dir").mode == 0o700)
         #expect(mode("dir/inner").mode == 0o755)
@@ -320,6 +321,24 @@ struct SandboxTests {
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: output + "/link") == "file")
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: output + "/dangling") == "/nonexistent")
         #expect(try String(contentsOfFile: output + "/dir/inner", encoding: .utf8) == "in\n")
+    }
+
+    @Test func symlinksInTheOutputAreNotFollowed() async throws {
+        let host = try SandboxFixture.temporaryDirectory()
+        defer {
+            chmod(host, 0o700)
+            SandboxFixture.remove(host)
+        }
+        try Data("host\n".utf8).write(to: URL(fileURLWithPath: host + "/file"))
+        chmod(host + "/file", 0o400)
+        chmod(host, 0o500)
+        let (_, output) = try await SandboxFixture.run(
+            "links", ["sh", "-c", "ln -s \(host) /build/out/dir && ln -s \(host)/file /build/out/file"])
+        defer { SandboxFixture.remove(output) }
+        var info = stat()
+        #expect(stat(host, &info) == 0 && info.st_mode & 0o7777 == 0o500)
+        #expect(stat(host + "/file", &info) == 0 && info.st_mode & 0o7777 == 0o400)
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: output + "/dir") == host)
     }
 
     static let specialFiles: [(String, String, String)] = [
