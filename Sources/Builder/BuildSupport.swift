@@ -60,8 +60,7 @@ public struct RepositoryPaths: Sendable {
         var dir = Self.parent(absolute)
         var found: String?
         while true {
-            var st = stat()
-            if lstat(dir + "/.git", &st) == 0 {
+            if FileStatus(dir + "/.git") != nil {
                 found = dir
                 break
             }

@@ -30,9 +30,8 @@ func copyFile(_ source: String, to destination: String, mode: mode_t = 0o644) th
 
 /// Removes a file tree without following symlinks (used for scratch and staging directories only).
 func removeTree(_ path: String) {
-    var st = stat()
-    guard lstat(path, &st) == 0 else { return }
-    if (st.st_mode & S_IFMT) == S_IFDIR {
+    guard let status = FileStatus(path) else { return }
+    if status.type == .directory {
         if let dir = opendir(path) {
             var names: [String] = []
             while let entry = readdir(dir) {

@@ -26,7 +26,7 @@ final class UnpackedInputs: @unchecked Sendable {
     func directory(for resolved: ResolvedInput) throws -> String {
         if let known = directories[resolved.input.name] { return known }
         let result: String
-        if resolved.input.kind == .path, isDirectory(resolved.file) {
+        if resolved.input.kind == .path, FileStatus.isDirectory(resolved.file) {
             result = resolved.file
         } else if resolved.input.unpack == .none {
             // The file alone, under its own name.
@@ -37,7 +37,7 @@ final class UnpackedInputs: @unchecked Sendable {
             if link(resolved.file, target) != 0 { try copyFile(resolved.file, to: target) }
         } else {
             let final = cache.root + "/unpacked/\(resolved.sha256)-\(resolved.input.unpack.rawValue)"
-            if !isDirectory(final) {
+            if !FileStatus.isDirectory(final) {
                 try makeDirectory(cache.root + "/unpacked")
                 let staging = cache.root + "/unpacked/.tmp-\(getpid())-\(resolved.input.name)"
                 removeTree(staging)
@@ -51,7 +51,7 @@ final class UnpackedInputs: @unchecked Sendable {
                 if rename(staging, final) != 0 {
                     // Another build unpacked the same archive first: keep theirs.
                     removeTree(staging)
-                    guard isDirectory(final) else {
+                    guard FileStatus.isDirectory(final) else {
                         throw SystemError("move into the cache", path: final, errno: errno)
                     }
                 }
@@ -62,10 +62,6 @@ final class UnpackedInputs: @unchecked Sendable {
         return result
     }
 
-    private func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-    }
 }
 
 /// Turns `input:NAME/PATH` and `step:NAME/PATH` references into host paths, never leaving the input's
@@ -88,7 +84,7 @@ struct ReferenceResolver {
         switch reference.origin {
         case .input(let name):
             guard let input = resolved[name] else { throw UsageError("\(what): no input named '\(name)'") }
-            if reference.path.isEmpty && expect == .file && !(input.input.kind == .path && isDirectoryPath(input.file))
+            if reference.path.isEmpty && expect == .file && !(input.input.kind == .path && FileStatus.isDirectory(input.file))
             {
                 return input.file
             }
@@ -102,8 +98,4 @@ struct ReferenceResolver {
         }
     }
 
-    private func isDirectoryPath(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-    }
 }

@@ -53,7 +53,7 @@ public enum ReleaseBuilder {
         var clock = Stopwatch()
         let recipe = try Recipe.load(path: options.recipePath)
         let lock = try RecipeLock.loadIfPresent(path: recipe.lockPath)
-        let cache = try options.cacheDirectory.map { InputCache(root: $0) } ?? InputCache.default()
+        let cache = options.cacheDirectory.map { InputCache(root: $0) } ?? InputCache.default()
         let selected = try selectTargets(recipe, options.targets)
         let output = options.outputDirectory ?? "out/\(recipe.name)-\(recipe.version)"
         let staging = try StagingDirectory(final: output)

@@ -6,11 +6,7 @@ import Subprocess
     import Musl
 #endif
 
-#if canImport(System)
-    import System
-#else
-    import SystemPackage
-#endif
+import SystemPackage
 
 /// The build-step sandbox: runs one ``SandboxStep`` under bubblewrap (`bwrap`, Debian's `bubblewrap`)
 /// exactly as `Recipes/README.md`, "Build steps and the sandbox", describes: new user, PID, IPC, UTS,

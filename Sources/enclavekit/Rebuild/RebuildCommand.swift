@@ -2,6 +2,7 @@ import ArgumentParser
 import Builder
 import EnclaveCore
 import Rebuild
+import Release
 
 /// `enclavekit rebuild`: an auditor's "does this release reproduce?" (issue #7 item 4).
 struct RebuildCommand: AsyncParsableCommand {
