@@ -41,7 +41,6 @@ final class UnpackedInputs: @unchecked Sendable {
                 try makeDirectory(cache.root + "/unpacked")
                 let staging = cache.root + "/unpacked/.tmp-\(getpid())-\(resolved.input.name)"
                 removeTree(staging)
-                try makeDirectory(staging)
                 do {
                     try Unpacker.unpack(resolved, into: staging)
                 } catch {
@@ -84,7 +83,8 @@ struct ReferenceResolver {
         switch reference.origin {
         case .input(let name):
             guard let input = resolved[name] else { throw UsageError("\(what): no input named '\(name)'") }
-            if reference.path.isEmpty && expect == .file && !(input.input.kind == .path && FileStatus.isDirectory(input.file))
+            if reference.path.isEmpty && expect == .file
+                && !(input.input.kind == .path && FileStatus.isDirectory(input.file))
             {
                 return input.file
             }

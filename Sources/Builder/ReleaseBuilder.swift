@@ -56,7 +56,7 @@ public enum ReleaseBuilder {
         let cache = options.cacheDirectory.map { InputCache(root: $0) } ?? InputCache.default()
         let selected = try selectTargets(recipe, options.targets)
         let output = options.outputDirectory ?? "out/\(recipe.name)-\(recipe.version)"
-        let staging = try StagingDirectory(final: output)
+        let staging = try StagingDirectory(final: RepositoryPaths.absolute(output))
         let work = staging.path + ".work"
         removeTree(work)
         try makeDirectory(work)
@@ -106,9 +106,12 @@ public enum ReleaseBuilder {
             var mounts: [SandboxMount] = []
             for name in step.inputs {
                 if let r = resolved[name] {
-                    mounts.append(SandboxMount(hostPath: try unpacked.directory(for: r), sandboxPath: "/inputs/" + name))
+                    mounts.append(
+                        SandboxMount(
+                            hostPath: RepositoryPaths.absolute(try unpacked.directory(for: r)),
+                            sandboxPath: "/inputs/" + name))
                 } else if let dir = stepOutputs[name] {
-                    mounts.append(SandboxMount(hostPath: dir, sandboxPath: "/steps/" + name))
+                    mounts.append(SandboxMount(hostPath: RepositoryPaths.absolute(dir), sandboxPath: "/steps/" + name))
                 }
             }
             let out = work + "/steps/" + step.name
@@ -130,9 +133,11 @@ public enum ReleaseBuilder {
         var rootfs = RootfsTree()
         for file in recipe.rootfs.files {
             if file.from.isDirectory {
-                try rootfs.addTree(at: file.path, from: try references.directory(file.from), mode: file.mode.map(UInt32.init))
+                try rootfs.addTree(
+                    at: file.path, from: try references.directory(file.from), mode: file.mode.map(UInt32.init))
             } else {
-                try rootfs.addFile(at: file.path, source: try references.file(file.from), mode: file.mode.map(UInt32.init))
+                try rootfs.addFile(
+                    at: file.path, source: try references.file(file.from), mode: file.mode.map(UInt32.init))
             }
         }
         let context = TargetContext(
@@ -157,13 +162,15 @@ public enum ReleaseBuilder {
         let manifest = ReleaseManifest(
             name: recipe.name, version: recipe.version, enclavekitVersion: EnclaveKitVersion.string,
             sourceDateEpoch: recipe.sourceDateEpoch, source: nil,
-            recipe: .init(path: repository.relative(recipe.path), sha256: try FileStream.hash(path: recipe.path, .sha256).hex),
+            recipe: .init(
+                path: repository.relative(recipe.path), sha256: try FileStream.hash(path: recipe.path, .sha256).hex),
             lock: .init(
                 path: repository.relative(recipe.lockPath),
                 sha256: try FileStream.hash(path: recipe.lockPath, .sha256).hex),
             inputs: recipe.inputs.compactMap { input in
                 resolved[input.name].map {
-                    ReleaseManifest.Input(name: input.name, kind: input.kind.rawValue, source: input.source, sha256: $0.sha256)
+                    ReleaseManifest.Input(
+                        name: input.name, kind: input.kind.rawValue, source: input.source, sha256: $0.sha256)
                 }
             },
             artifacts: artifacts, targets: built.map(\.manifest))

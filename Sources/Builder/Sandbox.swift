@@ -1,12 +1,11 @@
 import Subprocess
+import SystemPackage
 
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
 #endif
-
-import SystemPackage
 
 /// The build-step sandbox: runs one ``SandboxStep`` under bubblewrap (`bwrap`, Debian's `bubblewrap`)
 /// exactly as `Recipes/README.md`, "Build steps and the sandbox", describes: new user, PID, IPC, UTS,

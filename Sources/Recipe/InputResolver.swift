@@ -187,9 +187,11 @@ public struct InputResolver: Sendable {
         if let tag = best, tag.count >= 3 {
             let implementation = tag.prefix(2)
             let digits = tag.dropFirst(2)
+            // A bare major version (py3) is left to pip, which then takes the running interpreter's:
+            // `--python-version 3` means 3.0 and fails every wheel that requires Python ≥ 3.x.
             if digits.allSatisfy(\.isNumber), let major = digits.first {
                 let minor = digits.dropFirst()
-                options += ["--python-version", minor.isEmpty ? String(major) : "\(major).\(minor)"]
+                if !minor.isEmpty { options += ["--python-version", "\(major).\(minor)"] }
                 options += ["--implementation", String(implementation)]
             }
         }

@@ -177,11 +177,13 @@ struct BuildCLITests {
             ("syntax", "name = \"toy\"\n[inputs.x\n", "recipe.toml"),
             ("unknown key", "recipe = 1\nname = \"t\"\nversion = \"1\"\nsource-date-epoch = 1\nkernal = 1\n", "kernal"),
             (
-                "escape", ToyRepository.toml(stepScript: "true").replacingOccurrences(
+                "escape",
+                ToyRepository.toml(stepScript: "true").replacingOccurrences(
                     of: "source = \"src\"", with: "source = \"../outside\""), "outside"
             ),
             (
-                "missing kernel", ToyRepository.toml(stepScript: "true").replacingOccurrences(
+                "missing kernel",
+                ToyRepository.toml(stepScript: "true").replacingOccurrences(
                     of: "kernel = \"input:src/kernel.bin\"\n", with: ""), "kernel"
             ),
         ])
