@@ -6,6 +6,12 @@ let strictSettings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+// Builder and Rebuild load Foundation (through swift-subprocess and swift-crypto). Then Glibc's `struct stat`
+// may be attributed to CoreFoundation's clang module, and MemberImportVisibility rejects `st_mode` in a file
+// that imports only Glibc, depending on module load order (seen with --build-tests). Those two targets keep
+// ExistentialAny and leave MemberImportVisibility off.
+let foundationLoadingSettings: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
 let package = Package(
     name: "EnclaveKit",
     platforms: [.macOS(.v14)],
@@ -76,7 +82,7 @@ let package = Package(
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe",
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
-            swiftSettings: strictSettings),
+            swiftSettings: foundationLoadingSettings),
         // Rebuild and compare: drill-down diff of manifests, EIFs, ramdisks, archives and directories.
         .target(
             name: "Rebuild",
@@ -84,7 +90,7 @@ let package = Package(
                 "EnclaveCore", "Archive", "Nitro", "Release", "Builder",
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
-            swiftSettings: strictSettings),
+            swiftSettings: foundationLoadingSettings),
 
         // The command line: argument mapping only.
         .executableTarget(

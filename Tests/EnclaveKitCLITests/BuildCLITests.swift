@@ -92,7 +92,7 @@ struct BuildCLITests {
 
         @discardableResult
         func lock() throws -> CLIRunner.Result {
-            let r = try CLIRunner.run(["lock", recipe, "--cache", cache])
+            let r = try CLIRunner.run(["lock", recipe], environment: ["XDG_CACHE_HOME": cache])
             #expect(r.status == 0, "\(r.stderr)")
             return r
         }
@@ -146,7 +146,7 @@ struct BuildCLITests {
 
         let second = try repo.build(out: out, extra: ["--json"])
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stdout.contains("\"cached\" : true"))
+        #expect(second.stdout.contains("\"cached\": true"), "\(second.stdout)")
         #expect(Self.bytes(out + "/manifest.json") == manifest)
     }
 
