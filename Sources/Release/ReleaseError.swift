@@ -6,7 +6,7 @@
 /// inputs that parse but are not acceptable. `description` is the one line the CLI prints.
 ///
 /// ```swift
-/// throw ReleaseError(.thresholdNotMet, "1 of 2 required trusted keys signed")
+/// throw ReleaseError(.thresholdNotMet, "1 trusted key signed, 2 required")
 /// ```
 public struct ReleaseError: Error, Sendable, Hashable, CustomStringConvertible {
     /// What went wrong, coarse enough for tests and scripts to match on.

@@ -100,7 +100,7 @@ import Testing
         let strict = try ReleaseVerifier.verify(
             bytes: twoSigned.fileBytes, format: "env", policy: Example.policy(named, threshold: 3))
         #expect(strict.error?.kind == .thresholdNotMet)
-        #expect(strict.error?.message.contains("2 of 3 required") == true)
+        #expect(strict.error?.message.contains("2 trusted keys signed, 3 required") == true)
         #expect(strict.statement == nil)
     }
 

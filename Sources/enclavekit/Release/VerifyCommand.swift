@@ -93,8 +93,8 @@ struct VerifyCommand: ParsableCommand {
         Output.table(rows)
         let t = report.threshold
         print(
-            "threshold: \(t.signers.count) of \(t.threshold) required trusted keys signed "
-                + "(\(t.signers.joined(separator: ", "))): \(t.isMet ? "met" : "NOT met")")
+            "threshold: \(t.signers.count) trusted \(t.signers.count == 1 ? "key" : "keys") signed, "
+                + "\(t.threshold) required (\(t.signers.joined(separator: ", "))): \(t.isMet ? "met" : "NOT met")")
         if !report.artifacts.isEmpty {
             print("artifacts:")
             Output.table(
