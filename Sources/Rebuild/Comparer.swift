@@ -438,7 +438,14 @@ final class Session {
                 let ka = try Comparer.detectKind(pa)
                 let kb = try Comparer.detectKind(pb)
                 if ka == kb {
-                    try compare(pa, pb, kind: ka)
+                    do {
+                        try compare(pa, pb, kind: ka)
+                    } catch let error as FormatError {
+                        // A damaged rebuilt artifact is a finding of the comparison, not a failure of it.
+                        c.add(
+                            ["content"], expected: nil, actual: nil,
+                            detail: ["not readable as \(ka.rawValue): \(error)"])
+                    }
                 } else {
                     c.add(["kind"], expected: ka.rawValue, actual: kb.rawValue)
                 }
