@@ -25,7 +25,7 @@ struct CompareCommand: ParsableCommand {
             Examples:
               enclavekit compare release/example-node.eif rebuilt/example-node.eif
               enclavekit compare a/app.cpio b/app.cpio --json
-              enclavekit compare Manifests/example-node-0.1.0.dsse.json rebuilt/manifest.json \\
+              enclavekit compare release.dsse.json rebuilt/manifest.json \\
                 --expected-artifacts release --actual-artifacts rebuilt
               enclavekit compare out-1 out-2 --diffoscope --max-differences 20
               enclavekit compare out-1 out-2 --exclude-directory-metadata
