@@ -39,6 +39,9 @@ public struct Comparer: Sendable {
         public var diffoscopeLimit = 64 << 10
         /// diffoscope runs per comparison (each can take a while).
         public var diffoscopeRuns = 8
+        /// For two directories on disk: also compare each entry's uid, gid and mtime (inside archives
+        /// they are always compared).
+        public var directoryMetadata = true
 
         public init() {}
     }
@@ -332,9 +335,12 @@ final class Session {
         }
         field("type", ea.kind.rawValue, eb.kind.rawValue)
         field("mode", TreeEntry.octal(ea.permissions), TreeEntry.octal(eb.permissions))
-        field("uid", String(ea.uid), String(eb.uid))
-        field("gid", String(ea.gid), String(eb.gid))
-        field("mtime", Self.time(ea.mtime, ea.mtimeNanoseconds), Self.time(eb.mtime, eb.mtimeNanoseconds))
+        // On-disk trees: owner and times only when asked (they record when and by whom a build ran).
+        if !nested || options.directoryMetadata {
+            field("uid", String(ea.uid), String(eb.uid))
+            field("gid", String(ea.gid), String(eb.gid))
+            field("mtime", Self.time(ea.mtime, ea.mtimeNanoseconds), Self.time(eb.mtime, eb.mtimeNanoseconds))
+        }
         field(
             "link target", ea.linkTarget.map { String(decoding: $0, as: UTF8.self) },
             eb.linkTarget.map { String(decoding: $0, as: UTF8.self) })
@@ -351,10 +357,16 @@ final class Session {
             let kind = try Comparer.detectKind(pa)
             if [.eif, .cpio, .tar].contains(kind), try Comparer.detectKind(pb) == kind {
                 try collector.within([label]) {
+                    let index = collector.differences.count
                     collector.add(
                         ["content"], expected: "\(kind.rawValue), \(ea.size) bytes, sha256 \(ea.sha256?.hex ?? "")",
                         actual: "\(kind.rawValue), \(eb.size) bytes, sha256 \(eb.sha256?.hex ?? "")")
-                    try compareDiffering(pa, pb, kind: kind, sha: (ea.sha256 ?? [], eb.sha256 ?? []))
+                    do {
+                        try compareDiffering(pa, pb, kind: kind, sha: (ea.sha256 ?? [], eb.sha256 ?? []))
+                    } catch let error as FormatError {
+                        // A damaged file inside a tree is a difference of that tree, not a failure of the whole.
+                        collector.setDetail(at: index, ["not readable as \(kind.rawValue): \(error)"])
+                    }
                 }
                 return
             }
@@ -366,7 +378,9 @@ final class Session {
 
     static func time(_ seconds: Int64, _ nanoseconds: Int) -> String {
         let text = EIFMetadata.rfc3339(epochSeconds: seconds)
-        return nanoseconds == 0 ? "\(seconds) (\(text))" : "\(seconds).\(nanoseconds) (\(text))"
+        guard nanoseconds != 0 else { return "\(seconds) (\(text))" }
+        let fraction = String(nanoseconds)
+        return "\(seconds).\(String(repeating: "0", count: max(0, 9 - fraction.count)) + fraction) (\(text))"
     }
 
     // MARK: - Manifests
@@ -424,7 +438,14 @@ final class Session {
                 let ka = try Comparer.detectKind(pa)
                 let kb = try Comparer.detectKind(pb)
                 if ka == kb {
-                    try compare(pa, pb, kind: ka)
+                    do {
+                        try compare(pa, pb, kind: ka)
+                    } catch let error as FormatError {
+                        // A damaged rebuilt artifact is a finding of the comparison, not a failure of it.
+                        c.add(
+                            ["content"], expected: nil, actual: nil,
+                            detail: ["not readable as \(ka.rawValue): \(error)"])
+                    }
                 } else {
                     c.add(["kind"], expected: ka.rawValue, actual: kb.rawValue)
                 }

@@ -133,6 +133,11 @@ final class DifferenceCollector {
         differences.append(Difference(location: prefix + location, expected: expected, actual: actual, detail: detail))
     }
 
+    /// Replaces the detail of the difference recorded as number `index` (if it was listed).
+    func setDetail(at index: Int, _ detail: [String]) {
+        if index < differences.count { differences[index].detail = detail }
+    }
+
     func note(_ text: String) {
         if !notes.contains(text) { notes.append(text) }
     }

@@ -120,6 +120,37 @@ struct CompareCLITests {
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
 
+    @Test func manifestsDrillIntoTheirArtifacts() throws {
+        let dir = try Self.inputs()
+        let fm = FileManager.default
+        for (side, eif) in [("A", "a.eif"), ("B", "b.eif")] {
+            try fm.createDirectory(atPath: dir.path + "/" + side, withIntermediateDirectories: true)
+            try fm.copyItem(atPath: dir.path + "/" + eif, toPath: dir.path + "/\(side)/example-node.eif")
+            let sha = try FileStream.hash(path: dir.path + "/" + eif, .sha256).hex
+            let original = try Fixtures.text("compare-manifest.json")
+            let size = try FileInput(path: dir.path + "/" + eif).size
+            let text = original.replacingOccurrences(
+                of: #""sha256":"7f8ba8efcfab937f04be28e6aa8fb0aa530b17628f57abd84b9937f801c56cea","size":82"#,
+                with: #""sha256":"\#(sha)","size":\#(size)"#)
+            #expect(text != original)
+            try Data(text.utf8).write(to: URL(fileURLWithPath: dir.path + "/\(side).json"))
+        }
+        let r = try CLIRunner.run([
+            "compare", dir.path + "/A.json", dir.path + "/B.json", "--expected-artifacts", dir.path + "/A",
+            "--actual-artifacts", dir.path + "/B",
+        ])
+        #expect(r.status == 3)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "artifact example-node.eif")
+        #expect(lines.contains { $0.hasPrefix("  sha256: expected ") })
+        #expect(lines.contains { $0.hasPrefix("  measurement PCR2: expected ") })
+        #expect(lines.contains("  section Ramdisk[1] (app)"))
+        #expect(lines.contains("    entry etc/motd"))
+        let plain = try CLIRunner.run(["compare", dir.path + "/A.json", dir.path + "/B.json"])
+        #expect(plain.status == 3)
+        #expect(!plain.stdout.contains("section"))
+    }
+
     @Test(arguments: [["onlyone"], ["a", "b", "--max-differences", "0"], ["a", "b", "--expected-artifacts", "x"]])
     func usageErrorsExit64(args: [String]) throws {
         let r = try CLIRunner.run(["compare"] + args)

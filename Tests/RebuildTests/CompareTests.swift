@@ -539,3 +539,38 @@ struct TextDiffTests {
         #expect(lines.count == 3001)
     }
 }
+
+@Suite("compare: directory details")
+struct DirectoryDetailTests {
+    @Test(arguments: [true, false])
+    func directoryMetadataIsOptional(include: Bool) throws {
+        let dir = try TemporaryDirectory()
+        _ = try dir.write("A/f", [1])
+        _ = try dir.write("B/f", [1])
+        for (side, t) in [("A", 1_700_000_000.0), ("B", 1_700_000_100.5)] {
+            try FileManager.default.setAttributes(
+                [.modificationDate: Date(timeIntervalSince1970: t)], ofItemAtPath: dir.file("\(side)/f"))
+        }
+        var options = Comparer.Options()
+        options.directoryMetadata = include
+        let report = try Comparer.compareFiles(dir.file("A"), dir.file("B"), options: options)
+        #expect(report.differences.map(\.location) == (include ? [["entry f", "mtime"]] : []))
+        if include {
+            #expect(report.differences[0].actual == "1700000100.500000000 (2023-11-14T22:15:00+00:00)")
+        }
+    }
+
+    @Test func damagedArchiveInATreeIsADifference() throws {
+        let dir = try TemporaryDirectory()
+        let good = try Build.cpio(Build.app)
+        var bad = good
+        bad[300] = UInt8(ascii: "z")
+        _ = try dir.write("A/app.cpio", good)
+        _ = try dir.write("B/app.cpio", bad)
+        var options = Comparer.Options()
+        options.directoryMetadata = false
+        let report = try Comparer.compareFiles(dir.file("A"), dir.file("B"), options: options)
+        #expect(report.differences.map(\.location) == [["entry app.cpio", "content"]])
+        #expect(report.differences[0].detail.first?.hasPrefix("not readable as cpio archive: ") == true)
+    }
+}

@@ -25,9 +25,10 @@ struct CompareCommand: ParsableCommand {
             Examples:
               enclavekit compare release/example-node.eif rebuilt/example-node.eif
               enclavekit compare a/app.cpio b/app.cpio --json
-              enclavekit compare Manifests/example-node-0.1.0.dsse.json rebuilt/manifest.json \\
+              enclavekit compare release.dsse.json rebuilt/manifest.json \\
                 --expected-artifacts release --actual-artifacts rebuilt
               enclavekit compare out-1 out-2 --diffoscope --max-differences 20
+              enclavekit compare out-1 out-2 --exclude-directory-metadata
             """)
 
     @Argument(help: "The expected input (file or directory).")
@@ -41,6 +42,9 @@ struct CompareCommand: ParsableCommand {
 
     @Flag(help: "Add diffoscope's view of each differing entry (when diffoscope is installed).")
     var diffoscope = false
+
+    @Flag(help: "For two directories: ignore each entry's uid, gid and mtime (build outputs made at different times).")
+    var excludeDirectoryMetadata = false
 
     @Option(help: "List at most N differences (the rest are counted).")
     var maxDifferences = 1000
@@ -62,6 +66,7 @@ struct CompareCommand: ParsableCommand {
         var options = Comparer.Options()
         options.maxDifferences = maxDifferences
         options.diffoscope = diffoscope
+        options.directoryMetadata = !excludeDirectoryMetadata
         let report = try Comparer(options: options).compare(
             a, b, expectedArtifacts: expectedArtifacts, actualArtifacts: actualArtifacts)
         if json {
