@@ -104,7 +104,9 @@ let package = Package(
         // Fuzz harnesses for every parser (libFuzzer with -sanitize=fuzzer, a corpus replayer otherwise).
         .executableTarget(
             name: "EnclaveKitFuzz",
-            dependencies: ["EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe"],
+            dependencies: [
+                "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe", "Rebuild",
+            ],
             swiftSettings: strictSettings),
 
         // One test target per module; fixtures live in each target's Fixtures/ folder.

@@ -28,23 +28,27 @@ func copyFile(_ source: String, to destination: String, mode: mode_t = 0o644) th
     try out.commit()
 }
 
+/// The names in a directory, without `.` and `..`, in no particular order.
+func directoryNames(_ path: String) throws -> [String] {
+    guard let dir = opendir(path) else { throw SystemError("read the directory", path: path, errno: errno) }
+    defer { closedir(dir) }
+    var names: [String] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafePointer(to: entry.pointee.d_name) {
+            $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+        }
+        if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+}
+
 /// Removes a file tree without following symlinks (used for scratch and staging directories only).
 func removeTree(_ path: String) {
     guard let status = FileStatus(path) else { return }
     if status.type == .directory {
-        if let dir = opendir(path) {
-            var names: [String] = []
-            while let entry = readdir(dir) {
-                let name = withUnsafePointer(to: entry.pointee.d_name) {
-                    $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
-                }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            closedir(dir)
-            // Make it writable first: sandbox outputs may have read-only directories.
-            chmod(path, 0o755)
-            for name in names { removeTree(path + "/" + name) }
-        }
+        // Make it writable first: sandbox outputs may have read-only directories.
+        chmod(path, 0o755)
+        for name in (try? directoryNames(path)) ?? [] { removeTree(path + "/" + name) }
         rmdir(path)
     } else {
         unlink(path)

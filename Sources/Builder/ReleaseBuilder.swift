@@ -176,11 +176,13 @@ public enum ReleaseBuilder {
             artifacts: artifacts, targets: built.map(\.manifest))
         let manifestPath: String
         if let explicit = options.manifestPath {
+            try staging.normalizeMetadata(sourceDateEpoch: Int64(recipe.sourceDateEpoch))
             try staging.commit()
             try manifest.write(to: explicit)
             manifestPath = explicit
         } else {
             try manifest.write(to: staging.path + "/manifest.json")
+            try staging.normalizeMetadata(sourceDateEpoch: Int64(recipe.sourceDateEpoch))
             try staging.commit()
             manifestPath = output + "/manifest.json"
         }

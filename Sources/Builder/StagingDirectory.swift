@@ -31,6 +31,26 @@ public final class StagingDirectory {
         guard mkdir(path, 0o755) == 0 else { throw SystemError("create the directory", path: path, errno: errno) }
     }
 
+    /// Gives every entry below the staged directory (and itself) the mtime `sourceDateEpoch`, and every
+    /// directory mode 0755, so two builds' output trees are identical in their metadata too, whatever the
+    /// umask and the clock (files already get an explicit mode when written).
+    public func normalizeMetadata(sourceDateEpoch: Int64) throws {
+        var times = [
+            timespec(tv_sec: Int(sourceDateEpoch), tv_nsec: 0), timespec(tv_sec: Int(sourceDateEpoch), tv_nsec: 0),
+        ]
+        func visit(_ path: String) throws {
+            guard let status = FileStatus(path) else { throw SystemError("read", path: path, errno: errno) }
+            if status.type == .directory {
+                guard chmod(path, 0o755) == 0 else { throw SystemError("chmod", path: path, errno: errno) }
+                for name in try directoryNames(path) { try visit(path + "/" + name) }
+            }
+            guard utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0 else {
+                throw SystemError("set the time of", path: path, errno: errno)
+            }
+        }
+        try visit(path)
+    }
+
     /// Replaces `final` with the staged directory.
     public func commit() throws {
         let old = final + ".old-\(getpid())"

@@ -86,5 +86,28 @@ struct ExampleNodeCLITests {
         }
         let compare = try CLIRunner.run(["compare", outputs[0], outputs[1]])
         #expect(compare.status == 0, "\(compare.stdout)")
+
+        // An auditor's rebuild of the signed release from checkout "a" (its steps are cached by now).
+        let rebuild = try CLIRunner.run([
+            "rebuild", Self.packageRoot + "/Manifests/example-node-0.1.0.dsse.json", "--source", temp.path + "/a",
+            "--cache", temp.path + "/a/cache", "--out", temp.path + "/rebuild", "--artifacts", outputs[0],
+        ])
+        #expect(rebuild.status == 0, "\(rebuild.stdout)\(rebuild.stderr)")
+        #expect(rebuild.stdout.contains("reproduced: example-node 0.1.0, 8 artifacts"), "\(rebuild.stdout)")
+    }
+
+    @Test("the committed signed release verifies against the committed policy and carries the committed manifest")
+    func signedRelease() throws {
+        let manifests = Self.packageRoot + "/Manifests/"
+        let verify = try CLIRunner.run([
+            "verify", manifests + "example-node-0.1.0.dsse.json", manifests + "example-node-0.1.0.sigstore.json",
+            "--policy", manifests + "policy.json",
+        ])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(verify.stdout.contains("threshold: 3 trusted keys signed, 2 required (alice, carol, bob): met"))
+        for document in ["example-node-0.1.0.dsse.json", "example-node-0.1.0.sigstore.json"] {
+            let same = try CLIRunner.run(["compare", manifests + "example-node-0.1.0.json", manifests + document])
+            #expect(same.status == 0, "\(document): \(same.stdout)")
+        }
     }
 }
