@@ -199,7 +199,8 @@ public struct ThresholdResult: Sendable, Equatable {
     /// signature that did not count was rejected.
     public var failureReason: String {
         guard !isMet else { return "" }
-        var parts = ["threshold not met: \(signers.count) trusted \(signers.count == 1 ? "key" : "keys") signed, \(threshold) required"]
+        let keys = signers.count == 1 ? "key" : "keys"
+        var parts = ["threshold not met: \(signers.count) trusted \(keys) signed, \(threshold) required"]
         if entries.isEmpty { parts.append("the envelope has no signatures") }
         for e in entries {
             let id = e.keyid.map { "keyid \(ThresholdResult.short($0))" } ?? "no keyid"
