@@ -36,29 +36,101 @@ final class UnpackedInputs: @unchecked Sendable {
             unlink(target)
             if link(resolved.file, target) != 0 { try copyFile(resolved.file, to: target) }
         } else {
-            let final = cache.root + "/unpacked/\(resolved.sha256)-\(resolved.input.unpack.rawValue)"
-            if !FileStatus.isDirectory(final) {
-                try makeDirectory(cache.root + "/unpacked")
-                let staging = cache.root + "/unpacked/.tmp-\(getpid())-\(resolved.input.name)"
-                removeTree(staging)
-                do {
-                    try Unpacker.unpack(resolved, into: staging)
-                } catch {
-                    removeTree(staging)
-                    throw error
-                }
-                if rename(staging, final) != 0 {
-                    // Another build unpacked the same archive first: keep theirs.
-                    removeTree(staging)
-                    guard FileStatus.isDirectory(final) else {
-                        throw SystemError("move into the cache", path: final, errno: errno)
-                    }
-                }
-            }
-            result = final
+            result = try unpackIfNeeded(resolved)
         }
         directories[resolved.input.name] = result
         return result
+    }
+
+    // MARK: Unpacked archives, verified
+
+    // An unpacked tree is derived data, so it is checked against the listing (`TreeDigest`) written when it
+    // was unpacked: the whole tree before a step sees it, and each file a target or the rootfs takes from
+    // it. A tree that no longer matches is dropped and unpacked again from the (verified) archive.
+    private var verifiedTrees: Set<String> = []
+    private var listings: [String: [String: String]] = [:]
+
+    private func unpackedPath(_ resolved: ResolvedInput) -> String {
+        cache.root + "/unpacked/\(resolved.sha256)-\(resolved.input.unpack.rawValue)"
+    }
+
+    private func unpackIfNeeded(_ resolved: ResolvedInput) throws -> String {
+        let final = unpackedPath(resolved)
+        if FileStatus.isDirectory(final), FileStatus(final + ".listing") != nil { return final }
+        removeTree(final)
+        try makeDirectory(cache.root + "/unpacked")
+        let staging = cache.root + "/unpacked/.tmp-\(getpid())-\(resolved.input.name)"
+        removeTree(staging)
+        do {
+            try Unpacker.unpack(resolved, into: staging)
+            try AtomicOutput.write(try TreeDigest.listing(directory: staging), to: final + ".listing")
+        } catch {
+            removeTree(staging)
+            throw error
+        }
+        if rename(staging, final) != 0 {
+            // Another build unpacked the same archive first: keep theirs (the listing is the same).
+            removeTree(staging)
+            guard FileStatus.isDirectory(final) else {
+                throw SystemError("move into the cache", path: final, errno: errno)
+            }
+        }
+        verifiedTrees.insert(final)
+        return final
+    }
+
+    private func isUnpackedArchive(_ resolved: ResolvedInput) -> Bool {
+        resolved.input.unpack != .none && !(resolved.input.kind == .path)
+    }
+
+    /// The input's directory, every file of it checked against its listing first (for a step mount).
+    func verifiedDirectory(for resolved: ResolvedInput) throws -> String {
+        let dir = try directory(for: resolved)
+        guard isUnpackedArchive(resolved), !verifiedTrees.contains(dir) else { return dir }
+        let stored = try FileInput.contents(of: dir + ".listing", limit: 256 << 20, format: "listing")
+        if try TreeDigest.listing(directory: dir) != stored {
+            drop(resolved)
+            return try directory(for: resolved)
+        }
+        verifiedTrees.insert(dir)
+        return dir
+    }
+
+    /// Checks one file taken from an unpacked input against its listing; returns its (possibly
+    /// re-unpacked) host path.
+    func verifiedFile(_ relative: String, of resolved: ResolvedInput, at path: String) throws -> String {
+        guard isUnpackedArchive(resolved) else { return path }
+        let dir = try directory(for: resolved)
+        if verifiedTrees.contains(dir) { return path }
+        let listing = try listing(of: dir)
+        let actual = try FileStream.hash(path: path, .sha256).hex
+        if listing[relative] == actual { return path }
+        drop(resolved)
+        return try directory(for: resolved) + "/" + relative
+    }
+
+    private func listing(of dir: String) throws -> [String: String] {
+        if let known = listings[dir] { return known }
+        let bytes = try FileInput.contents(of: dir + ".listing", limit: 256 << 20, format: "listing")
+        var map: [String: String] = [:]
+        // Lines are `TYPE MODE SIZE SHA256 PATH` (Recipes/README.md, tree digest).
+        for line in bytes.split(separator: UInt8(ascii: "\n")) {
+            let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 4)
+            guard fields.count == 5, fields[0] == [UInt8(ascii: "f")] else { continue }
+            map[String(decoding: fields[4], as: UTF8.self)] = String(decoding: fields[3], as: UTF8.self)
+        }
+        listings[dir] = map
+        return map
+    }
+
+    private func drop(_ resolved: ResolvedInput) {
+        let final = unpackedPath(resolved)
+        StandardError.write("note: the unpacked cache of input '\(resolved.input.name)' changed; unpacking it again\n")
+        removeTree(final)
+        unlink(final + ".listing")
+        listings[final] = nil
+        verifiedTrees.remove(final)
+        directories[resolved.input.name] = nil
     }
 
 }
@@ -88,8 +160,9 @@ struct ReferenceResolver {
             {
                 return input.file
             }
-            return try PathResolution.inside(
+            let path = try PathResolution.inside(
                 root: try unpacked.directory(for: input), relative: reference.path, what: what, expect: expect)
+            return expect == .file ? try unpacked.verifiedFile(reference.path, of: input, at: path) : path
         case .step(let name):
             guard let output = stepOutputs[name] else {
                 throw UsageError("\(what): no step named '\(name)' ran", hint: "steps run in the recipe's order")

@@ -108,7 +108,7 @@ public enum ReleaseBuilder {
                 if let r = resolved[name] {
                     mounts.append(
                         SandboxMount(
-                            hostPath: RepositoryPaths.absolute(try unpacked.directory(for: r)),
+                            hostPath: RepositoryPaths.absolute(try unpacked.verifiedDirectory(for: r)),
                             sandboxPath: "/inputs/" + name))
                 } else if let dir = stepOutputs[name] {
                     mounts.append(SandboxMount(hostPath: RepositoryPaths.absolute(dir), sandboxPath: "/steps/" + name))
