@@ -57,9 +57,9 @@ public struct InputResolver: Sendable {
         let origin = self.origin(of: input)
         if input.localPath != nil {
             let path = try PathInputs.locate(input, in: recipe)
-            let digest = try PathInputs.digest(of: path)
+            let digest = try PathInputs.digest(of: path, input: input.name)
             if let pin, pin != digest { throw mismatch(input, origin: origin, expected: pin, actual: digest) }
-            if pin == nil, !fetchUnpinned, input.kind == .path { throw unpinned(input) }
+            if pin == nil, !fetchUnpinned { throw unpinned(input) }
             return ResolvedInput(input: input, sha256: digest, file: path, origin: origin)
         }
         if let pin, let cached = try cache.lookup(sha256: pin) {
