@@ -10,6 +10,7 @@ struct RecipeParser {
         if text.utf8.contains(0) {
             throw RecipeError(.syntax, file: file, "the recipe contains a NUL byte; TOML text cannot")
         }
+        try TOMLPrecheck.check(text, file: file)
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
