@@ -71,6 +71,17 @@ public struct InputResolver: Sendable {
         return ResolvedInput(input: input, sha256: digest, file: cache.inputPath(sha256: digest), origin: origin)
     }
 
+    /// Resolves every input of the recipe in build mode: each needs a pin in the recipe or in `lock`
+    /// (same kind and source), and is fetched only when the cache does not hold its pinned bytes.
+    /// Results follow `recipe.inputs` (sorted by name).
+    public func resolveAll(lock: RecipeLock) async throws -> [ResolvedInput] {
+        var resolved: [ResolvedInput] = []
+        for input in recipe.inputs {
+            resolved.append(try await resolve(input, pin: lock.pin(for: input)))
+        }
+        return resolved
+    }
+
     /// Where `input` is fetched from, as shown in messages and reports.
     public func origin(of input: RecipeInput) -> String {
         if let local = input.localPath { return recipe.directory == "." ? local : recipe.directory + "/" + local }

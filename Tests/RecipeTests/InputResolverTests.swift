@@ -96,6 +96,13 @@ struct InputResolverTests {
         #expect(locked.file == world.cache.inputPath(sha256: expected))
         #expect(try sha256sum(locked.file) == expected)
 
+        // Build mode with the lock: the pin comes from the lock entry of the same kind and source.
+        let lock = RecipeLock(entries: ["blob": .init(kind: .url, source: url, sha256: expected)])
+        #expect(try await resolver.resolveAll(lock: lock).map(\.sha256) == [expected])
+        let stale = RecipeLock(entries: ["blob": .init(kind: .url, source: url + "?v=2", sha256: expected)])
+        let staleError = await #expect(throws: RecipeError.self) { try await resolver.resolveAll(lock: stale) }
+        #expect(staleError?.kind == .unpinned)
+
         // Pinned and cached: no fetch at all (the server's file changes, the cache still answers).
         try Data("changed upstream\n".utf8).write(to: URL(fileURLWithPath: world.served + "/blob.bin"))
         #expect(try await resolver.resolve(blob, pin: expected).file == locked.file)
