@@ -193,18 +193,20 @@ public struct InputResolver: Sendable {
         if platformTags == ["any"] { return [] }
         var options: [String] = []
         for tag in platformTags { options += ["--platform", String(tag)] }
-        // The highest interpreter tag: cp311 → implementation cp, version 3.11; py3 → py, 3.
-        let best = pythonTags.max { $0.count == $1.count ? $0 < $1 : $0.count < $1.count }
-        if let tag = best, tag.count >= 3 {
+        // An interpreter-specific tag fixes the interpreter: cp311 → --python-version 3.11, --implementation
+        // cp, and the ABI tags. A generic tag (py3, py2.py3) fits every Python 3, so pip keeps the running
+        // interpreter's version (`--python-version 3` would mean 3.0 and fail `Requires-Python ~=3.5`).
+        let specific = pythonTags.filter { !$0.hasPrefix("py") }
+        if let tag = specific.max(by: { $0.count == $1.count ? $0 < $1 : $0.count < $1.count }), tag.count >= 3 {
             let implementation = tag.prefix(2)
             let digits = tag.dropFirst(2)
             if digits.allSatisfy(\.isNumber), let major = digits.first {
                 let minor = digits.dropFirst()
                 options += ["--python-version", minor.isEmpty ? String(major) : "\(major).\(minor)"]
                 options += ["--implementation", String(implementation)]
+                for abi in abiTags { options += ["--abi", String(abi)] }
             }
         }
-        for tag in abiTags { options += ["--abi", String(tag)] }
         return options
     }
 }

@@ -266,7 +266,7 @@ struct InputResolverTests {
             "ziglang-0.13.0-py3-none-manylinux_2_12_x86_64.manylinux2010_x86_64.musllinux_1_1_x86_64.whl",
             [
                 "--platform", "manylinux_2_12_x86_64", "--platform", "manylinux2010_x86_64", "--platform",
-                "musllinux_1_1_x86_64", "--python-version", "3", "--implementation", "py", "--abi", "none",
+                "musllinux_1_1_x86_64",
             ]
         ),
         (
