@@ -437,6 +437,8 @@ struct RecipeParserTests {
         ("duplicate key", "recipe = 1\nrecipe = 1", .syntax, "r.toml:2:"),
         ("header not a key", head + "[é]\n", .syntax, "r.toml:5:2: TOML syntax error: a table header must start"),
         ("array header not a key", head + "[[ +]]\n", .syntax, "r.toml:5:4: TOML syntax error"),
+        ("nul in input name", head + "[inputs.\"a\\u0000b\"]\nkind = \"url\"\n", .syntax, "contains a NUL character"),
+        ("nul in key", head + "\"name\\u0000x\" = 1\n", .syntax, "contains a NUL character"),
         ("unknown top key", head + "colour = 1", .unknownKey, "r.toml: unknown key 'colour'"),
         ("inputs not a table", head + "inputs = 3", .badValue, "key 'inputs': expected a table, found a int"),
         ("steps not an array", head + "steps = 3", .badValue, "key 'steps': expected an array"),
