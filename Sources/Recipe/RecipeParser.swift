@@ -10,6 +10,13 @@ struct RecipeParser {
         if text.utf8.contains(0) {
             throw RecipeError(.syntax, file: file, "the recipe contains a NUL byte; TOML text cannot")
         }
+        // TOMLKit hands strings to Swift as C strings, so an escaped NUL would silently cut a value short.
+        if RecipeParser.firstIndex(of: "\\u0000", in: text) != nil
+            || RecipeParser.firstIndex(of: "\\U00000000", in: text) != nil
+        {
+            throw RecipeError(
+                .syntax, file: file, "the recipe contains an escaped NUL character (\\u0000); values cannot")
+        }
         try TOMLPrecheck.check(text, file: file)
         let root: TOMLTable
         do {
