@@ -57,9 +57,9 @@ public struct InputResolver: Sendable {
         let origin = self.origin(of: input)
         if input.localPath != nil {
             let path = try PathInputs.locate(input, in: recipe)
-            let digest = try PathInputs.digest(of: path)
+            let digest = try PathInputs.digest(of: path, input: input.name)
             if let pin, pin != digest { throw mismatch(input, origin: origin, expected: pin, actual: digest) }
-            if pin == nil, !fetchUnpinned, input.kind == .path { throw unpinned(input) }
+            if pin == nil, !fetchUnpinned { throw unpinned(input) }
             return ResolvedInput(input: input, sha256: digest, file: path, origin: origin)
         }
         if let pin, let cached = try cache.lookup(sha256: pin) {
@@ -69,6 +69,17 @@ public struct InputResolver: Sendable {
         let digest = try await fetch(input)
         if let pin, pin != digest { throw mismatch(input, origin: origin, expected: pin, actual: digest) }
         return ResolvedInput(input: input, sha256: digest, file: cache.inputPath(sha256: digest), origin: origin)
+    }
+
+    /// Resolves every input of the recipe in build mode: each needs a pin in the recipe or in `lock`
+    /// (same kind and source), and is fetched only when the cache does not hold its pinned bytes.
+    /// Results follow `recipe.inputs` (sorted by name).
+    public func resolveAll(lock: RecipeLock) async throws -> [ResolvedInput] {
+        var resolved: [ResolvedInput] = []
+        for input in recipe.inputs {
+            resolved.append(try await resolve(input, pin: lock.pin(for: input)))
+        }
+        return resolved
     }
 
     /// Where `input` is fetched from, as shown in messages and reports.
@@ -182,20 +193,20 @@ public struct InputResolver: Sendable {
         if platformTags == ["any"] { return [] }
         var options: [String] = []
         for tag in platformTags { options += ["--platform", String(tag)] }
-        // The highest interpreter tag: cp311 → implementation cp, version 3.11; py3 → py, 3.
-        let best = pythonTags.max { $0.count == $1.count ? $0 < $1 : $0.count < $1.count }
-        if let tag = best, tag.count >= 3 {
+        // An interpreter-specific tag fixes the interpreter: cp311 → --python-version 3.11, --implementation
+        // cp, and the ABI tags. A generic tag (py3, py2.py3) fits every Python 3, so pip keeps the running
+        // interpreter's version (`--python-version 3` would mean 3.0 and fail `Requires-Python ~=3.5`).
+        let specific = pythonTags.filter { !$0.hasPrefix("py") }
+        if let tag = specific.max(by: { $0.count == $1.count ? $0 < $1 : $0.count < $1.count }), tag.count >= 3 {
             let implementation = tag.prefix(2)
             let digits = tag.dropFirst(2)
-            // A bare major version (py3) is left to pip, which then takes the running interpreter's:
-            // `--python-version 3` means 3.0 and fails every wheel that requires Python ≥ 3.x.
             if digits.allSatisfy(\.isNumber), let major = digits.first {
                 let minor = digits.dropFirst()
-                if !minor.isEmpty { options += ["--python-version", "\(major).\(minor)"] }
+                options += ["--python-version", minor.isEmpty ? String(major) : "\(major).\(minor)"]
                 options += ["--implementation", String(implementation)]
+                for abi in abiTags { options += ["--abi", String(abi)] }
             }
         }
-        for tag in abiTags { options += ["--abi", String(tag)] }
         return options
     }
 }

@@ -10,6 +10,14 @@ struct RecipeParser {
         if text.utf8.contains(0) {
             throw RecipeError(.syntax, file: file, "the recipe contains a NUL byte; TOML text cannot")
         }
+        // TOMLKit hands strings to Swift as C strings, so an escaped NUL would silently cut a value short.
+        if RecipeParser.firstIndex(of: "\\u0000", in: text) != nil
+            || RecipeParser.firstIndex(of: "\\U00000000", in: text) != nil
+        {
+            throw RecipeError(
+                .syntax, file: file, "the recipe contains an escaped NUL character (\\u0000); values cannot")
+        }
+        try TOMLPrecheck.check(text, file: file)
         let root: TOMLTable
         do {
             root = try TOMLTable(string: text)
@@ -39,7 +47,7 @@ struct RecipeParser {
         var inputs: [RecipeInput] = []
         if let table = try top.table("inputs") {
             let inputsFields = Fields(table, table: "[inputs]", file: file)
-            for key in inputsFields.keys {
+            for key in try inputsFields.keys() {
                 try checkName(key, fields: inputsFields, what: "input")
                 guard let sub = try inputsFields.table(key) else { continue }
                 inputs.append(try parseInput(name: key, Fields(sub, table: "[inputs.\(key)]", file: file)))
@@ -70,7 +78,7 @@ struct RecipeParser {
         var targets: [RecipeTarget] = []
         if let table = try top.table("targets") {
             let targetsFields = Fields(table, table: "[targets]", file: file)
-            for key in targetsFields.keys {
+            for key in try targetsFields.keys() {
                 try checkName(key, fields: targetsFields, what: "target")
                 guard let sub = try targetsFields.table(key) else { continue }
                 let settings = try TargetParser(
@@ -310,7 +318,7 @@ struct RecipeParser {
         var environment: [RecipeStep.EnvironmentVariable] = []
         if let env = try f.table("env") {
             let envFields = Fields(env, table: f.table + " env", file: file)
-            for key in envFields.keys {
+            for key in try envFields.keys() {
                 guard Self.isEnvironmentName(key) else {
                     throw envFields.bad(key, "is not an environment variable name ([A-Za-z_][A-Za-z0-9_]*)")
                 }
@@ -472,12 +480,20 @@ struct Fields {
     }
 
     /// The keys, sorted.
-    var keys: [String] { toml.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) } }
+    /// The keys, sorted. A key TOMLKit cannot give back (one with a NUL character, which its C bridge
+    /// truncates) is an error rather than a silently dropped entry.
+    func keys() throws -> [String] {
+        let keys = toml.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        for (index, key) in keys.enumerated() where toml[key] == nil || (index > 0 && keys[index - 1] == key) {
+            throw RecipeError(.syntax, file: file, table: table, "a key contains a NUL character ('\(key)…')")
+        }
+        return keys
+    }
 
     func value(_ key: String) -> (any TOMLValueConvertible)? { toml[key] }
 
     func allow(_ known: Set<String>) throws {
-        for key in keys where !known.contains(key) {
+        for key in try keys() where !known.contains(key) {
             throw RecipeError(.unknownKey, file: file, table: table, "unknown key '\(key)'")
         }
     }

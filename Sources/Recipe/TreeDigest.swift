@@ -1,3 +1,4 @@
+import Archive
 import EnclaveCore
 
 #if canImport(Glibc)
@@ -27,6 +28,8 @@ public enum TreeDigest {
         public var sha256: String
         /// Relative, `/`-separated, raw bytes.
         public var path: [UInt8]
+        /// A symlink's target (not part of the line; its digest is).
+        public var linkTarget: [UInt8]? = nil
 
         /// The listing line, newline included.
         public var line: [UInt8] {
@@ -64,7 +67,7 @@ public enum TreeDigest {
                     entries.append(
                         Entry(
                             type: "l", mode: "0755", size: UInt64(target.count), sha256: Digest.sha256(target).hex,
-                            path: path))
+                            path: path, linkTarget: target))
                 case .other:
                     throw RecipeError(
                         .badValue, file: entryPath,
@@ -119,9 +122,26 @@ enum PathInputs {
         return resolved
     }
 
-    /// The sha256 of a local input: the file's digest, or the directory's tree digest.
-    static func digest(of path: String) throws -> String {
-        if FileSystem.isDirectory(path) { return try TreeDigest.digest(directory: path) }
-        return try FileStream.hash(path: path, .sha256).hex
+    /// The sha256 of a local input: the file's digest, or the directory's tree digest. A symlink in the
+    /// directory that is absolute or climbs out of it is an error: the input would reach outside the
+    /// recipe folder through it.
+    static func digest(of path: String, input: String) throws -> String {
+        guard FileSystem.isDirectory(path) else { return try FileStream.hash(path: path, .sha256).hex }
+        let entries = try TreeDigest.entries(directory: path)
+        for entry in entries {
+            guard let target = entry.linkTarget else { continue }
+            let parts = entry.path.split(separator: UInt8(ascii: "/")).map { Array($0) }
+            if target.first == UInt8(ascii: "/") || !SafePath.symlinkStaysInside(linkComponents: parts, target: target)
+            {
+                throw RecipeError(
+                    .unsafePath,
+                    "input '\(input)': symlink '\(String(decoding: entry.path, as: UTF8.self))' points to "
+                        + "'\(String(decoding: target, as: UTF8.self))', outside the input's folder; "
+                        + "path inputs may not reach out of the recipe folder")
+            }
+        }
+        let hash = Digest(.sha256)
+        for entry in entries { hash.update(entry.line) }
+        return hash.finalize().hex
     }
 }

@@ -96,6 +96,13 @@ struct InputResolverTests {
         #expect(locked.file == world.cache.inputPath(sha256: expected))
         #expect(try sha256sum(locked.file) == expected)
 
+        // Build mode with the lock: the pin comes from the lock entry of the same kind and source.
+        let lock = RecipeLock(entries: ["blob": .init(kind: .url, source: url, sha256: expected)])
+        #expect(try await resolver.resolveAll(lock: lock).map(\.sha256) == [expected])
+        let stale = RecipeLock(entries: ["blob": .init(kind: .url, source: url + "?v=2", sha256: expected)])
+        let staleError = await #expect(throws: RecipeError.self) { try await resolver.resolveAll(lock: stale) }
+        #expect(staleError?.kind == .unpinned)
+
         // Pinned and cached: no fetch at all (the server's file changes, the cache still answers).
         try Data("changed upstream\n".utf8).write(to: URL(fileURLWithPath: world.served + "/blob.bin"))
         #expect(try await resolver.resolve(blob, pin: expected).file == locked.file)
@@ -198,13 +205,68 @@ struct InputResolverTests {
         #expect(error?.kind == .fetch)
     }
 
+    @Test func debianThroughAptGetDownload() async throws {
+        let world = try World()
+        // A stand-in for apt-get that records its arguments and leaves a .deb in its working directory.
+        let fake = try world.tmp.file(
+            "bin/apt-get",
+            """
+            #!/bin/sh
+            echo "$@" > "$FAKE_ARGS"
+            [ "$2" = "ovmf:arm64=9.9" ] && { echo "E: Version '9.9' for 'ovmf' was not found" >&2; exit 100; }
+            printf 'deb for %s\\n' "$2" > "$(echo "$2" | tr ':=' '__')_arm64.deb"
+            """, mode: 0o755)
+        let recipe = try world.recipe(
+            "[inputs.ovmf]\nkind = \"debian\"\nsource = \"ovmf=1.0-1\"\narch = \"arm64\"\nunpack = \"none\"\n")
+        var resolver = InputResolver(cache: world.cache, recipe: recipe)
+        resolver.aptGet = fake
+        resolver.environment = ["FAKE_ARGS": world.tmp.path + "/args"]
+        let ovmf = try #require(recipe.input(named: "ovmf"))
+        let resolved = try await resolver.resolve(ovmf, pin: nil, fetchUnpinned: true)
+        #expect(try String(contentsOfFile: world.tmp.path + "/args", encoding: .utf8) == "download ovmf:arm64=1.0-1\n")
+        let reference = try world.tmp.file("expected.deb", "deb for ovmf:arm64=1.0-1\n")
+        #expect(resolved.sha256 == (try sha256sum(reference)))
+        #expect(resolved.origin == "apt-get download ovmf:arm64=1.0-1")
+
+        // Unpacked with unpack = "none", the file is named as apt-get names it.
+        try Unpacker.unpack(resolved, into: world.tmp.path + "/inputs/ovmf")
+        #expect(FileManager.default.fileExists(atPath: world.tmp.path + "/inputs/ovmf/ovmf_1.0-1_arm64.deb"))
+
+        var missing = ovmf
+        missing.source = "ovmf=9.9"
+        let error = await #expect(throws: RecipeError.self) {
+            try await resolver.resolve(missing, pin: nil, fetchUnpinned: true)
+        }
+        #expect(error?.kind == .fetch)
+        #expect(
+            error?.description.contains("failed (exit status 100): E: Version '9.9' for 'ovmf' was not found") == true)
+    }
+
+    @Test func pathInputSymlinksMayNotPointOut() async throws {
+        let world = try World()
+        try world.tmp.symlink("recipe/src/inside", to: "node.c")
+        let recipe = try world.recipe("[inputs.src]\nkind = \"path\"\nsource = \"src\"\n")
+        let resolver = InputResolver(cache: world.cache, recipe: recipe)
+        let src = try #require(recipe.input(named: "src"))
+        #expect(try await resolver.resolve(src, pin: nil, fetchUnpinned: true).sha256.count == 64)
+        for (name, target) in [("up", "../key.pem"), ("abs", "/etc/passwd")] {
+            try world.tmp.symlink("recipe/src/" + name, to: target)
+            let error = await #expect(throws: RecipeError.self) {
+                try await resolver.resolve(src, pin: nil, fetchUnpinned: true)
+            }
+            #expect(error?.kind == .unsafePath)
+            #expect(error?.description.contains("symlink '\(name)' points to '\(target)'") == true)
+            try FileManager.default.removeItem(atPath: world.recipeDirectory + "/src/" + name)
+        }
+    }
+
     static let wheelTags: [(String, [String])] = [
         ("demo-1.0-py3-none-any.whl", []),
         (
             "ziglang-0.13.0-py3-none-manylinux_2_12_x86_64.manylinux2010_x86_64.musllinux_1_1_x86_64.whl",
             [
                 "--platform", "manylinux_2_12_x86_64", "--platform", "manylinux2010_x86_64", "--platform",
-                "musllinux_1_1_x86_64", "--implementation", "py", "--abi", "none",
+                "musllinux_1_1_x86_64",
             ]
         ),
         (

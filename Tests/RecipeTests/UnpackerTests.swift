@@ -222,6 +222,25 @@ struct UnpackerTests {
         #expect(!FileManager.default.fileExists(atPath: tmp.path + "/etc"), "\(label): nothing written outside")
     }
 
+    @Test(arguments: [("../evil", "contains '..'"), ("/abs", "is absolute"), ("a/../../b", "contains '..'")])
+    func zipRefusesEscapingNames(name: String, fragment: String) throws {
+        let tmp = try TemporaryDirectory()
+        let zip = tmp.path + "/bad.zip"
+        _ = try runProgram(
+            "python3",
+            [
+                "-c",
+                "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1], 'w'); z.writestr(sys.argv[2], 'x'); z.close()",
+                zip, name,
+            ])
+        let input = RecipeInput(name: "z", kind: .url, source: "http://h/bad.zip", unpack: .zip)
+        let error = #expect(throws: RecipeError.self) {
+            try Unpacker.unpack(ResolvedInput(input: input, sha256: "", file: zip, origin: ""), into: tmp.path + "/out")
+        }
+        #expect(error?.description == "input 'z': archive 'bad.zip': entry '\(name)' \(fragment)")
+        #expect(!FileManager.default.fileExists(atPath: tmp.path + "/out"))
+    }
+
     @Test func imageIsFlattened() throws {
         let tmp = try TemporaryDirectory()
         // A docker-archive with two layers: the second deletes a file of the first (whiteout).
