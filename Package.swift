@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
     ],
     targets: [
         // C libraries from Debian, imported as system libraries.
@@ -70,9 +71,10 @@ let package = Package(
         .target(
             name: "Recipe",
             dependencies: [
-                "EnclaveCore", "Archive",
+                "EnclaveCore", "Archive", "CLibArchive",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strictSettings),
         // Builds: the bubblewrap sandbox, rootfs assembly, per-target images, measurements and the manifest.
@@ -81,6 +83,7 @@ let package = Package(
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe",
                 .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: foundationLoadingSettings),
         // Rebuild and compare: drill-down diff of manifests, EIFs, ramdisks, archives and directories.
