@@ -64,7 +64,7 @@ public struct DirectoryExport: ExportSource, Sendable {
                 entry.size = UInt64(st.st_size)
                 entry.data = .file(full)
             case S_IFLNK:
-                entry.kind = .symlink(target: try Self.readLink(full, size: Int(st.st_size)))
+                entry.kind = .symlink(target: try SymbolicLink.target(of: full, sizeHint: Int(st.st_size)))
             case S_IFCHR, S_IFBLK:
                 entry.kind = fileType == S_IFCHR ? .characterDevice : .blockDevice
                 entry.rdevMajor = Self.major(UInt64(st.st_rdev))
@@ -117,18 +117,4 @@ public struct DirectoryExport: ExportSource, Sendable {
         return names[...]
     }
 
-    static func readLink(_ path: String, size: Int) throws -> [UInt8] {
-        var capacity = max(size, 255) + 1
-        while true {
-            var buffer = [UInt8](repeating: 0, count: capacity)
-            let n = buffer.withUnsafeMutableBufferPointer { ptr in
-                ptr.baseAddress.map { base in
-                    base.withMemoryRebound(to: CChar.self, capacity: capacity) { readlink(path, $0, capacity) }
-                } ?? -1
-            }
-            guard n >= 0 else { throw SystemError("read the link", path: path, errno: errno) }
-            if n < capacity { return Array(buffer[0..<n]) }
-            capacity *= 2
-        }
-    }
 }

@@ -320,10 +320,7 @@ enum DirectoryListing {
                 entry.sha256 = try FileStream.hash(path: full, .sha256)
                 entry.content = .range(path: full, 0..<entry.size)
             case .symlink:
-                var buffer = [CChar](repeating: 0, count: 4097)
-                let n = readlink(full, &buffer, 4096)
-                guard n >= 0 else { throw SystemError("read link", path: full, errno: errno) }
-                entry.linkTarget = buffer.prefix(n).map { UInt8(bitPattern: $0) }
+                entry.linkTarget = try SymbolicLink.target(of: full, sizeHint: Int(st.st_size))
             case .characterDevice, .blockDevice:
                 let dev = UInt64(st.st_rdev)
                 let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~UInt64(0xfff))

@@ -91,21 +91,6 @@ enum FileSystem {
         parent + "/" + String(decoding: name, as: UTF8.self)
     }
 
-    static func readLink(_ path: String) throws -> [UInt8] {
-        var capacity = 256
-        while true {
-            var buffer = [UInt8](repeating: 0, count: capacity)
-            let n = buffer.withUnsafeMutableBufferPointer { ptr in
-                ptr.baseAddress.map { base in
-                    base.withMemoryRebound(to: CChar.self, capacity: capacity) { readlink(path, $0, capacity) }
-                } ?? -1
-            }
-            guard n >= 0 else { throw SystemError("read the link", path: path, errno: errno) }
-            if n < capacity { return Array(buffer[0..<n]) }
-            capacity *= 2
-        }
-    }
-
     /// Creates a symlink at `path` pointing to `target` (raw bytes).
     static func makeSymlink(target: [UInt8], at path: String) throws {
         let status = (target + [0]).withUnsafeBufferPointer { buffer in
@@ -158,7 +143,7 @@ enum FileSystem {
         case .regular:
             try copyFile(from: from, to: to, mode: permissions)
         case .symlink:
-            try makeSymlink(target: try readLink(from), at: to)
+            try makeSymlink(target: try SymbolicLink.target(of: from), at: to)
         case .other:
             throw RecipeError(
                 .io, file: from,

@@ -1,3 +1,4 @@
+import EnclaveCore
 import TOMLKit
 
 /// Reads one `[targets.NAME]` table (`Recipes/README.md`, "Targets").
@@ -193,21 +194,7 @@ struct TargetParser {
             guard i > 0 else { throw f.bad("memory", why) }
             return UInt64(i)
         }
-        guard var s = value.string?.uppercased() else { throw f.bad("memory", why) }
-        for suffix in ["IB", "B"] where s.hasSuffix(suffix) && s.count > suffix.count {
-            s.removeLast(suffix.count)
-            break
-        }
-        let shifts: [Character: UInt64] = ["K": 10, "M": 20, "G": 30, "T": 40]
-        var shift: UInt64 = 20
-        if let last = s.last, let sh = shifts[last] {
-            shift = sh
-            s.removeLast()
-        }
-        guard s.allSatisfy({ $0.isASCII && $0.isNumber }), let n = UInt64(s), n > 0, n <= (UInt64(1) << (62 - shift))
-        else {
-            throw f.bad("memory", why)
-        }
-        return n << shift
+        guard let text = value.string, let bytes = MemorySize.parse(text) else { throw f.bad("memory", why) }
+        return bytes
     }
 }

@@ -63,7 +63,7 @@ public enum TreeDigest {
                     let mode = st.st_mode & 0o100 != 0 ? "0755" : "0644"
                     entries.append(Entry(type: "f", mode: mode, size: UInt64(st.st_size), sha256: digest, path: path))
                 case .symlink:
-                    let target = try FileSystem.readLink(entryPath)
+                    let target = try SymbolicLink.target(of: entryPath)
                     entries.append(
                         Entry(
                             type: "l", mode: "0755", size: UInt64(target.count), sha256: Digest.sha256(target).hex,

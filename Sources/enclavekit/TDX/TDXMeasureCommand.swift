@@ -160,23 +160,3 @@ struct TDXMeasureCommand: ParsableCommand {
         for note in m.notes { StandardError.write("note: \(note)\n") }
     }
 }
-
-/// Sizes as QEMU's `-m` takes them: a number with an optional K/M/G/T suffix (binary units, optional
-/// "iB"/"B"); a bare number is MiB.
-enum MemorySize {
-    static func parse(_ text: String) -> UInt64? {
-        var s = text.uppercased()
-        for suffix in ["IB", "B"] where s.hasSuffix(suffix) && s.count > suffix.count {
-            s.removeLast(suffix.count)
-            break
-        }
-        let shifts: [Character: UInt64] = ["K": 10, "M": 20, "G": 30, "T": 40]
-        var shift: UInt64 = 20
-        if let last = s.last, let sh = shifts[last] {
-            shift = sh
-            s.removeLast()
-        }
-        guard let n = UInt64(s), n > 0, n <= (UInt64(1) << (62 - shift)) else { return nil }
-        return n << shift
-    }
-}
