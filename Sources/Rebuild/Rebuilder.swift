@@ -58,6 +58,7 @@ public enum Rebuilder {
         build.targets = expected.targets.map(\.name)
         build.cacheDirectory = options.cacheDirectory
         build.pathInputsMayDiffer = true
+        build.reuseUpToDate = false
         build.showProgress = options.showProgress
         let report = try await ReleaseBuilder.build(build)
         let comparison = try Comparer.compareManifests(

@@ -148,6 +148,18 @@ struct BuildCLITests {
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("\"cached\": true"), "\(second.stdout)")
         #expect(Self.bytes(out + "/manifest.json") == manifest)
+        #expect(second.stdout.contains("\"upToDate\": true"), "\(second.stdout)")
+
+        // A tampered artifact is not up to date: the build runs again and writes the original bytes.
+        let eif = out + "/nitro/toy.eif"
+        let original = try #require(Self.bytes(eif))
+        var tampered = original
+        tampered[tampered.count - 1] ^= 1
+        try tampered.write(to: URL(fileURLWithPath: eif))
+        let third = try repo.build(out: out, extra: ["--json"])
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(third.stdout.contains("\"upToDate\": false"), "\(third.stdout)")
+        #expect(Self.bytes(eif) == original)
     }
 
     @Test("two builds under different time zone, locale, umask, directories and cache give the same bytes")

@@ -71,6 +71,9 @@ enum BuildSummary {
         for a in m.artifacts { artifactRows.append([a.name, String(a.size), a.sha256]) }
         lines += table(artifactRows)
         lines.append("")
+        if report.upToDate {
+            lines.append("up to date: the output already holds this build (\(m.artifacts.count) artifacts verified)")
+        }
         let steps = report.steps.map { "\($0.name) \($0.cached ? "cached" : String(format1($0.seconds)) + " s")" }
         if !steps.isEmpty { lines.append("steps: " + steps.joined(separator: ", ")) }
         lines.append("time: " + report.phases.map { "\($0.name) \(format1($0.seconds)) s" }.joined(separator: ", "))
@@ -83,6 +86,7 @@ enum BuildSummary {
         return .object([
             ("name", .string(m.name)), ("version", .string(m.version)),
             ("outputDirectory", .string(report.outputDirectory)), ("manifest", .string(report.manifestPath)),
+            ("upToDate", .bool(report.upToDate)),
             (
                 "targets",
                 .array(
