@@ -1,3 +1,4 @@
+import Dispatch
 import EnclaveCore
 
 #if canImport(Glibc)
@@ -26,26 +27,51 @@ struct Stopwatch {
     }
 }
 
-/// One status line on stderr while building (only when stderr is a terminal): the phase and the
-/// elapsed time, rewritten in place.
+/// One status line on stderr while building (only when stderr is a terminal): the elapsed time and the
+/// phase, redrawn in place every second, so a long step (a compiler building its libc) visibly runs.
 final class BuildStatus: @unchecked Sendable {
-    // Only the building task touches it; @unchecked because it holds mutable display state.
+    // @unchecked: the text and the timer are only touched on `queue`.
     private let enabled: Bool
     private let start = Stopwatch.now()
-    private var shown = false
+    private let queue = DispatchQueue(label: "enclavekit.build-status")
+    private var text: String?
+    private var timer: (any DispatchSourceTimer)?
 
-    init(enabled: Bool) { self.enabled = enabled && isatty(2) != 0 }
+    init(enabled: Bool) {
+        self.enabled = enabled && isatty(2) != 0
+        guard self.enabled else { return }
+        let timer = DispatchSource.makeTimerSource(queue: queue)
+        timer.schedule(deadline: .now() + 1, repeating: 1)
+        timer.setEventHandler { [weak self] in self?.draw() }
+        timer.resume()
+        self.timer = timer
+    }
+
+    deinit { timer?.cancel() }
 
     func phase(_ text: String) {
         guard enabled else { return }
-        let seconds = Int(Stopwatch.now() - start)
-        StandardError.write("\r\u{1B}[K[\(seconds / 60):\(seconds % 60 < 10 ? "0" : "")\(seconds % 60)] \(text)")
-        shown = true
+        queue.sync {
+            self.text = text
+            draw()
+        }
     }
 
     func finish() {
-        if shown { StandardError.write("\r\u{1B}[K") }
-        shown = false
+        guard enabled else { return }
+        queue.sync {
+            timer?.cancel()
+            timer = nil
+            if text != nil { StandardError.write("\r\u{1B}[K") }
+            text = nil
+        }
+    }
+
+    /// On `queue`.
+    private func draw() {
+        guard let text else { return }
+        let seconds = Int(Stopwatch.now() - start)
+        StandardError.write("\r\u{1B}[K[\(seconds / 60):\(seconds % 60 < 10 ? "0" : "")\(seconds % 60)] \(text)")
     }
 }
 
