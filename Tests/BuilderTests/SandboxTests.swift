@@ -408,14 +408,21 @@ struct SandboxTests {
         #expect(capped.droppedOutputBytes == UInt64(all.count - 1000))
     }
 
+    /// No wall-clock bounds here or below: when other suites block the cooperative thread pool (the CLI
+    /// tests wait on child processes), an async test can be held back for minutes without being wrong.
+    /// What is checked is that the background process is gone once the step has returned.
     @Test func backgroundProcessesDieWithTheStep() async throws {
-        let clock = ContinuousClock()
-        let start = clock.now
+        let marker = "enclavekit-daemon-\(getpid())"
         let (result, output) = try await SandboxFixture.run(
-            "daemon", ["sh", "-c", "(sleep 60 &); echo started"])
+            "daemon", ["sh", "-c", "(sh -c 'sleep 600' \(marker) &); echo started"])
         SandboxFixture.remove(output)
         #expect(result.output == Array("started\n".utf8))
-        #expect(clock.now - start < .seconds(30))
+        var remaining = Self.processes(containing: marker)
+        for _ in 0..<200 where remaining > 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            remaining = Self.processes(containing: marker)
+        }
+        #expect(remaining == 0, "the step's background process outlived the step")
     }
 
     @Test func cancellingTheTaskStopsTheSandbox() async throws {
@@ -429,16 +436,18 @@ struct SandboxTests {
         let start = clock.now
         let started = ChunkLog()
         let task = Task { try await sandbox.run(step) { started.append($0) } }
-        while started.bytes.isEmpty && clock.now - start < .seconds(20) { try await Task.sleep(for: .milliseconds(20)) }
+        while started.bytes.isEmpty && clock.now - start < .seconds(300) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
         // bwrap (whose arguments hold the marker) and the step's shell.
         #expect(Self.processes(containing: marker) >= 2)
         task.cancel()
         let result = await task.result
-        #expect(clock.now - start < .seconds(30))
         #expect(throws: CancellationError.self) { try result.get() }
         // The step's shell (named by the marker) is gone with the sandbox.
         var remaining = Self.processes(containing: marker)
-        while remaining > 0 && clock.now - start < .seconds(30) {
+        let cancelled = clock.now
+        while remaining > 0 && clock.now - cancelled < .seconds(300) {
             try await Task.sleep(for: .milliseconds(50))
             remaining = Self.processes(containing: marker)
         }
