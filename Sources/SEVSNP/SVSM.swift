@@ -160,6 +160,11 @@ extension SNPMeasure {
                 "the OVMF variables store (\(request.varsSize) bytes) does not fit below OVMF at GPA "
                     + "0x\(String(ovmfGPA, radix: 16))", hint: "check --vars-size/--vars-file")
         }
+        // sev-snp-measure parses OVMF's ASEV table too (unused here), so a damaged one is an error in both; an
+        // OVMF without a GUID table has no metadata to check.
+        do {
+            _ = try ovmf.metadata()
+        } catch let error as FormatError where error.kind == .missing && error.offset == ovmf.size - 48 {}
         let svsmImage = try OpenImage(svsmInput)
         let svsm = try SNPSVSMImage(svsmImage, endGPA: ovmfGPA - request.varsSize)
         let vmsa = SNPVMSA.svsmPage(eip: svsm.entryPoint, vcpuSignature: signature)

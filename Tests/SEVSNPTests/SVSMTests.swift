@@ -172,6 +172,32 @@ struct SVSMImageBuilder {
         #expect(error.kind == .unsupported)
     }
 
+    /// OVMF's own ASEV table is checked (sev-snp-measure parses it too); an OVMF without a GUID table is
+    /// measured as plain pages, as upstream does.
+    @Test func ovmfMetadataIsChecked() throws {
+        let dir = try ScratchDirectory()
+        let svsm = try dir.write("svsm.bin", SVSMImageBuilder().build())
+        var ovmf = Array(try Data(contentsOf: URL(fileURLWithPath: Reference.debianCode)))
+        let asev = try #require(try OVMFSEVMetadata(firmware: ovmf).descriptorOffset)
+        ovmf[Int(asev)] = UInt8(ascii: "X")
+        let damaged = try dir.write("damaged.fd", ovmf)
+        let blank = try dir.write("blank.fd", [UInt8](repeating: 0xff, count: 65536))
+        let args = ["--mode", "snp:svsm", "--vcpus", "1", "--vcpu-sig", "0x800f12", "--svsm", svsm, "--vars-size"]
+
+        var r = request(svsm: SVSMImageBuilder().build())
+        r.firmware = .path(damaged)
+        let error = try #require(throws: FormatError.self) { try SNPMeasure.measure(r) }
+        #expect(error.kind == .badMagic)
+        let refused = try Reference.run(args + ["131072", "--ovmf", damaged])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("Wrong SEV metadata signature"))
+
+        r.firmware = .path(blank)
+        let reference = try Reference.run(args + ["131072", "--ovmf", blank])
+        #expect(reference.status == 0, "\(reference.stderr)")
+        #expect(try SNPMeasure.measure(r).digest.hex == reference.output)
+    }
+
     @Test func requestErrors() throws {
         let image = SVSMImageBuilder().build()
         var r = request(svsm: image)
