@@ -67,6 +67,11 @@ public struct SNPSVSMImage: Sendable {
             var shifted = error
             if let offset = shifted.offset { shifted.offset = offset + tailStart }
             shifted.format = Self.format
+            if shifted.kind == .missing {
+                shifted.message =
+                    "no GUID table footer (\(EFIGUID.tableFooter)), so no SVSM_INFO entry with the entry point; "
+                    + "is this a COCONUT-SVSM image (svsm.bin)?"
+            }
             throw located(shifted)
         }
         guard let entry = table.entry(.svsmInfo) else {

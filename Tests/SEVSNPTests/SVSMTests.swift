@@ -137,9 +137,12 @@ struct SVSMImageBuilder {
         entry[lastEntryLength] = 0xf0
         #expect(throws: FormatError.self) { try SNPMeasure.measure(request(svsm: entry)) }
         // No footer at all.
-        #expect(throws: FormatError.self) {
+        let noFooter = try #require(throws: FormatError.self) {
             try SNPMeasure.measure(request(svsm: [UInt8](repeating: 0, count: 8192)))
         }
+        #expect(noFooter.kind == .missing)
+        #expect(noFooter.offset == 8192 - 48)
+        #expect(noFooter.message.contains("COCONUT-SVSM"))
     }
 
     @Test func svsmLargerThanTheSpaceBelowOVMF() throws {
