@@ -15,6 +15,8 @@ public enum SEVGuestMode: String, Sendable, CaseIterable, CustomStringConvertibl
     case snp
     /// The SEV-SNP launch digest after the firmware pages only, for `--snp-ovmf-hash`.
     case snpOVMFHash = "snp:ovmf-hash"
+    /// SEV-SNP with a COCONUT-SVSM image below OVMF and its variables (see ``SNPMeasure`` and `SVSM.swift`).
+    case snpSVSM = "snp:svsm"
 
     /// Accepts the spellings sev-snp-measure accepts (`snp`, `sev-snp`, `SNP`, `SEV-ES`, …).
     public init?(name: String) {
@@ -23,6 +25,7 @@ public enum SEVGuestMode: String, Sendable, CaseIterable, CustomStringConvertibl
         case "seves", "sev-es", "SEVES", "SEV-ES": self = .seves
         case "snp", "sev-snp", "SNP", "SEV-SNP": self = .snp
         case "snp:ovmf-hash": self = .snpOVMFHash
+        case "snp:svsm", "sev-snp:svsm": self = .snpSVSM
         default: return nil
         }
     }
@@ -33,6 +36,7 @@ public enum SEVGuestMode: String, Sendable, CaseIterable, CustomStringConvertibl
         case .sev: "SEV"
         case .seves: "SEV_ES"
         case .snp, .snpOVMFHash: "SEV_SNP"
+        case .snpSVSM: "SEV_SNP_SVSM"
         }
     }
 
@@ -67,6 +71,10 @@ public struct SNPMeasureRequest: Sendable {
     public var guestFeatures: UInt64 = 0x1
     /// A precomputed digest of the firmware pages (`--snp-ovmf-hash`): the firmware's pages are then not hashed.
     public var ovmfHash: [UInt8]?
+    /// The COCONUT-SVSM image (`--svsm`), required in `snp:svsm` mode.
+    public var svsm: SNPFirmwareImage?
+    /// The size of the OVMF variables store (`--vars-size`/`--vars-file`) between the SVSM and OVMF.
+    public var varsSize: UInt64 = 0
 
     public init(firmware: SNPFirmwareImage, mode: SEVGuestMode = .snp) {
         self.firmware = firmware
@@ -131,7 +139,7 @@ public enum SNPMeasure {
                 file: image.path)
         }
         if request.ovmfHash != nil, request.mode != .snp {
-            throw UsageError("--snp-ovmf-hash only applies to --mode snp", hint: "drop it or use --mode snp")
+            throw UsageError("SNP OVMF hash only works with SNP", hint: "drop --snp-ovmf-hash or use --mode snp")
         }
         if let hash = request.ovmfHash, hash.count != SNPLaunchDigest.size {
             throw UsageError(
@@ -157,6 +165,8 @@ public enum SNPMeasure {
             return try measureSEV(request, image: image)
         case .seves, .snp:
             return try measureWithVMSAs(request, image: image, gpa: gpa)
+        case .snpSVSM:
+            return try measureSVSM(request, ovmf: image, ovmfGPA: gpa)
         }
     }
 
@@ -374,6 +384,13 @@ struct OpenImage {
         } catch let error as FormatError {
             throw path.map { error.in(file: $0) } ?? error
         }
+    }
+
+    /// The last `count` bytes of the image (fewer when it is smaller).
+    func tail(_ count: Int) throws -> [UInt8] {
+        let n = Int(min(size, UInt64(count)))
+        if let file { return try file.read(at: size - UInt64(n), count: n, format: SNPMeasure.firmwareFormat) }
+        return Array(bytes[(bytes.count - n)...])
     }
 
     /// Hands runs of whole pages to `body(offsetInImage, pages)`, reading the file once in bounded chunks.

@@ -22,6 +22,8 @@ struct SNPMeasureCommand: ParsableCommand {
                 --guest-features 0x21 --ovmf OVMF.amdsev.fd --kernel bzImage \\
                 --initrd initrd.img --append "console=ttyS0"
               enclavekit snp measure --mode snp:ovmf-hash --ovmf OVMF.fd
+              enclavekit snp measure --mode snp:svsm --vcpus 2 --vcpu-type EPYC-v4 \\
+                --ovmf OVMF_CODE.fd --svsm svsm.bin --vars-file OVMF_VARS.fd
               enclavekit snp measure --mode snp --vcpus 1 --vmm-type gce \\
                 --ovmf suffix.bin --snp-ovmf-hash HEX
               enclavekit snp measure --mode snp --vcpus 1 --vcpu-type EPYC-v4 \\
@@ -30,7 +32,7 @@ struct SNPMeasureCommand: ParsableCommand {
                 --ovmf OVMF.fd --expected MEASUREMENT_FROM_REPORT
             """)
 
-    @Option(help: "Guest mode: sev, seves, snp or snp:ovmf-hash.")
+    @Option(help: "Guest mode: sev, seves, snp, snp:ovmf-hash or snp:svsm.")
     var mode: String
 
     @Option(
@@ -90,8 +92,24 @@ struct SNPMeasureCommand: ParsableCommand {
     )
     var snpOVMFHash: String?
 
-    @Flag(name: .customLong("dump-vmsa"), help: "Write the measured VMSAs to vmsa<N>.bin (seves and snp modes).")
+    @Flag(
+        name: .customLong("dump-vmsa"),
+        help: "Write the measured VMSAs to vmsa<N>.bin (seves, snp and snp:svsm modes).")
     var dumpVMSA = false
+
+    @Option(help: ArgumentHelp("SVSM binary (snp:svsm mode).", valueName: "PATH"))
+    var svsm: String?
+
+    @Option(
+        name: .customLong("vars-size"),
+        help: ArgumentHelp(
+            "Size of the OVMF_VARS file in bytes (snp:svsm mode; conflicts with --vars-file).", valueName: "SIZE"))
+    var varsSize: String?
+
+    @Option(
+        name: .customLong("vars-file"),
+        help: ArgumentHelp("OVMF_VARS file (snp:svsm mode; conflicts with --vars-size).", valueName: "PATH"))
+    var varsFile: String?
 
     @Flag(name: [.short, .long], help: "Print 'Calculated <MODE> guest measurement: ' before the value.")
     var verbose = false
@@ -172,7 +190,7 @@ struct SNPMeasureCommand: ParsableCommand {
         guard let mode = SEVGuestMode(name: mode) else {
             throw UsageError(
                 "unknown mode '\(self.mode)'",
-                hint: "use one of sev, seves, snp, snp:ovmf-hash (snp:svsm is not supported)")
+                hint: "use one of sev, seves, snp, snp:ovmf-hash, snp:svsm")
         }
         guard ["hex", "base64"].contains(outputFormat) else {
             throw UsageError("unknown output format '\(outputFormat)'", hint: "use hex or base64")
@@ -232,8 +250,35 @@ struct SNPMeasureCommand: ParsableCommand {
             }
             request.ovmfHash = hash
         }
-        if dumpVMSA, mode != .seves, mode != .snp {
-            throw UsageError("--dump-vmsa is only available in seves and snp modes")
+        if varsSize != nil, varsFile != nil {
+            throw UsageError("argument --vars-file: not allowed with argument --vars-size", hint: "give one of them")
+        }
+        if mode == .snpSVSM {
+            if let varsFile {
+                request.varsSize = try FileInput(path: varsFile).size
+            } else if let varsSize {
+                // argparse's int(): decimal only.
+                guard
+                    let size = UInt64(
+                        varsSize.trimmingCharacters(in: .whitespaces).replacingOccurrences(
+                            of: "_", with: ""))
+                else {
+                    throw UsageError(
+                        "argument --vars-size: invalid int value: '\(varsSize)'",
+                        hint: "give the size of OVMF_VARS.fd in bytes, in decimal")
+                }
+                request.varsSize = size
+            }
+            guard varsFile != nil || request.varsSize != 0 else {
+                throw UsageError(
+                    "snp:svsm mode requires --vars-size or --vars-file",
+                    hint: "pass --vars-file OVMF_VARS.fd (or its size in bytes with --vars-size)")
+            }
+            guard let svsm else { throw UsageError("snp:svsm mode requires --svsm", hint: "pass --svsm svsm.bin") }
+            request.svsm = .path(svsm)
+        }
+        if dumpVMSA, mode != .seves, mode != .snp, mode != .snpSVSM {
+            throw UsageError("--dump-vmsa is only available in seves, snp and snp:svsm modes")
         }
         request.kernel = kernel
         request.initrd = initrd
@@ -265,6 +310,10 @@ struct SNPMeasureCommand: ParsableCommand {
             if request.mode != .sev {
                 fields.append(("vcpu_sig", .string("0x" + String(request.vcpuSignature ?? 0, radix: 16))))
                 fields.append(("vmm_type", .string(request.vmm.rawValue)))
+            }
+            if request.mode == .snpSVSM {
+                fields.append(("svsm", .string(svsm ?? "")))
+                fields.append(("vars_size", .int(Int(request.varsSize))))
             }
             if request.mode == .snp {
                 fields.append(("guest_features", .string("0x" + String(request.guestFeatures, radix: 16))))
