@@ -15,7 +15,7 @@ struct SandboxArgumentsTests {
             SandboxMount(hostPath: "/repo/src", sandboxPath: "/inputs/src"),
             SandboxMount(hostPath: "/cache/steps/abc", sandboxPath: "/steps/gen"),
         ],
-        outputDirectory: "/work/out/node",
+        outputDirectory: "/srv/enclavekit/out/node",
         environment: [("ZIG_GLOBAL_CACHE_DIR", "/tmp/zig")],
         sourceDateEpoch: 1_700_000_000)
 
@@ -38,7 +38,7 @@ struct SandboxArgumentsTests {
             "--ro-bind", "/cache/zig", "/inputs/zig",
             "--ro-bind", "/repo/src", "/inputs/src",
             "--ro-bind", "/cache/steps/abc", "/steps/gen",
-            "--dir", "/build", "--bind", "/work/out/node", "/build/out",
+            "--dir", "/build", "--bind", "/srv/enclavekit/out/node", "/build/out",
             "--tmpfs", "/tmp", "--tmpfs", "/home/builder",
             "--remount-ro", "/dev", "--remount-ro", "/proc", "--remount-ro", "/",
             "--chdir", "/build", "--",
