@@ -31,7 +31,7 @@ public struct DirectoryExport: ExportSource, Sendable {
         }
         var seen: [InodeKey: [UInt8]] = [:]
         // Explicit stack of (relative directory, sorted remaining names), so deep trees cannot overflow.
-        var stack: [(dir: [UInt8], names: ArraySlice<[UInt8]>)] = [([], try Self.sortedNames(root))]
+        var stack: [(dir: [UInt8], names: ArraySlice<[UInt8]>)] = [([], try FileTree.sortedNames(root)[...])]
         while !stack.isEmpty {
             guard let name = stack[stack.count - 1].names.first else {
                 stack.removeLast()
@@ -56,7 +56,7 @@ public struct DirectoryExport: ExportSource, Sendable {
                 entry.kind = .directory
                 entry.name = relative + [UInt8(ascii: "/")]
                 try body(entry)
-                stack.append((entry.name, try Self.sortedNames(full)))
+                stack.append((entry.name, try FileTree.sortedNames(full)[...]))
                 continue
             case S_IFSOCK:
                 continue
@@ -100,21 +100,6 @@ public struct DirectoryExport: ExportSource, Sendable {
     struct InodeKey: Hashable {
         var device: UInt64
         var inode: UInt64
-    }
-
-    static func sortedNames(_ path: String) throws -> ArraySlice<[UInt8]> {
-        guard let dir = opendir(path) else { throw SystemError("list the directory", path: path, errno: errno) }
-        defer { closedir(dir) }
-        var names: [[UInt8]] = []
-        while let item = readdir(dir) {
-            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
-                Array(raw.prefix { $0 != 0 })
-            }
-            if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
-            names.append(name)
-        }
-        names.sort { $0.lexicographicallyPrecedes($1) }
-        return names[...]
     }
 
 }

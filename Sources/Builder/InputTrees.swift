@@ -31,7 +31,7 @@ final class UnpackedInputs: @unchecked Sendable {
         } else if resolved.input.unpack == .none {
             // The file alone, under its own name.
             result = work + "/" + resolved.input.name
-            try makeDirectory(result)
+            try FileTree.makeDirectories(result)
             let target = result + "/" + resolved.input.fileName
             unlink(target)
             if link(resolved.file, target) != 0 { try copyFile(resolved.file, to: target) }
@@ -57,20 +57,20 @@ final class UnpackedInputs: @unchecked Sendable {
     private func unpackIfNeeded(_ resolved: ResolvedInput) throws -> String {
         let final = unpackedPath(resolved)
         if FileStatus.isDirectory(final), FileStatus(final + ".listing") != nil { return final }
-        removeTree(final)
-        try makeDirectory(cache.root + "/unpacked")
+        FileTree.removeTree(final)
+        try FileTree.makeDirectories(cache.root + "/unpacked")
         let staging = cache.root + "/unpacked/.tmp-\(getpid())-\(resolved.input.name)"
-        removeTree(staging)
+        FileTree.removeTree(staging)
         do {
             try Unpacker.unpack(resolved, into: staging)
             try AtomicOutput.write(try TreeDigest.listing(directory: staging), to: final + ".listing")
         } catch {
-            removeTree(staging)
+            FileTree.removeTree(staging)
             throw error
         }
         if rename(staging, final) != 0 {
             // Another build unpacked the same archive first: keep theirs (the listing is the same).
-            removeTree(staging)
+            FileTree.removeTree(staging)
             guard FileStatus.isDirectory(final) else {
                 throw SystemError("move into the cache", path: final, errno: errno)
             }
@@ -126,7 +126,7 @@ final class UnpackedInputs: @unchecked Sendable {
     private func drop(_ resolved: ResolvedInput) {
         let final = unpackedPath(resolved)
         StandardError.write("note: the unpacked cache of input '\(resolved.input.name)' changed; unpacking it again\n")
-        removeTree(final)
+        FileTree.removeTree(final)
         unlink(final + ".listing")
         listings[final] = nil
         verifiedTrees.remove(final)

@@ -54,28 +54,3 @@ enum PathResolution {
         return path
     }
 }
-
-/// What `lstat` (or `stat`) says of a path: the type bits, permission bits and size. One place for the
-/// C `stat` struct in this module.
-struct FileStatus {
-    enum FileType { case regular, directory, symlink, other }
-
-    var type: FileType
-    var permissions: UInt32
-    var size: UInt64
-
-    init?(_ path: String, followLinks: Bool = false) {
-        var st = stat()
-        guard (followLinks ? stat(path, &st) : lstat(path, &st)) == 0 else { return nil }
-        switch st.st_mode & S_IFMT {
-        case S_IFREG: type = .regular
-        case S_IFDIR: type = .directory
-        case S_IFLNK: type = .symlink
-        default: type = .other
-        }
-        permissions = UInt32(st.st_mode & 0o7777)
-        size = UInt64(st.st_size)
-    }
-
-    static func isDirectory(_ path: String) -> Bool { FileStatus(path, followLinks: true)?.type == .directory }
-}

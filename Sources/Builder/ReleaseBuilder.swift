@@ -62,9 +62,9 @@ public enum ReleaseBuilder {
         let output = options.outputDirectory ?? "out/\(recipe.name)-\(recipe.version)"
         let staging = try StagingDirectory(final: RepositoryPaths.absolute(output))
         let work = staging.path + ".work"
-        removeTree(work)
-        try makeDirectory(work)
-        defer { removeTree(work) }
+        FileTree.removeTree(work)
+        try FileTree.makeDirectories(work)
+        defer { FileTree.removeTree(work) }
 
         // 1. Inputs: every one pinned, fetched into the cache or found there, verified.
         let status = BuildStatus(enabled: options.showProgress)
@@ -138,7 +138,7 @@ public enum ReleaseBuilder {
                 }
             }
             let out = work + "/steps/" + step.name
-            try makeDirectory(out)
+            try FileTree.makeDirectories(out)
             let sandbox = try Sandbox()
             _ = try await sandbox.run(
                 SandboxStep(

@@ -25,9 +25,9 @@ public final class StagingDirectory {
     public init(final: String) throws {
         self.final = final
         let parent = Self.parent(of: final)
-        try makeDirectory(parent)
+        try FileTree.makeDirectories(parent)
         path = final + ".partial-\(getpid())"
-        removeTree(path)
+        FileTree.removeTree(path)
         guard mkdir(path, 0o755) == 0 else { throw SystemError("create the directory", path: path, errno: errno) }
     }
 
@@ -42,7 +42,7 @@ public final class StagingDirectory {
             guard let status = FileStatus(path) else { throw SystemError("read", path: path, errno: errno) }
             if status.type == .directory {
                 guard chmod(path, 0o755) == 0 else { throw SystemError("chmod", path: path, errno: errno) }
-                for name in try directoryNames(path) { try visit(path + "/" + name) }
+                for name in try FileTree.sortedNames(path) { try visit(FileTree.path(path, name)) }
             }
             guard utimensat(AT_FDCWD, path, &times, AT_SYMLINK_NOFOLLOW) == 0 else {
                 throw SystemError("set the time of", path: path, errno: errno)
@@ -54,7 +54,7 @@ public final class StagingDirectory {
     /// Replaces `final` with the staged directory.
     public func commit() throws {
         let old = final + ".old-\(getpid())"
-        removeTree(old)
+        FileTree.removeTree(old)
         var st = stat()
         let hadOld = lstat(final, &st) == 0
         if hadOld {
@@ -69,11 +69,11 @@ public final class StagingDirectory {
             throw SystemError("move into place", path: final, errno: code)
         }
         committed = true
-        if hadOld { removeTree(old) }
+        if hadOld { FileTree.removeTree(old) }
     }
 
     deinit {
-        if !committed { removeTree(path) }
+        if !committed { FileTree.removeTree(path) }
     }
 
     static func parent(of path: String) -> String {

@@ -121,7 +121,7 @@ public enum TargetAssembly {
             kernelPath: spec.kernel, cmdline: spec.cmdline, ramdiskPaths: [bootstrap, app], metadata: metadata)
         request.architecture = spec.architecture
         let eifName = "\(spec.name)/\(context.releaseName).eif"
-        try makeDirectory(context.path(spec.name))
+        try FileTree.makeDirectories(context.path(spec.name))
         let m = try EIFBuilder.build(request, to: context.path(eifName))
         let settings: JSONValue = .object([
             ("arch", .string(spec.architecture.rawValue)),
@@ -142,7 +142,7 @@ public enum TargetAssembly {
     static func bootSet(_ spec: ConfidentialVMTargetSpec, context: TargetContext) throws -> (
         names: [String], firmware: String, kernel: String?, initrd: String?
     ) {
-        try makeDirectory(context.path(spec.name))
+        try FileTree.makeDirectories(context.path(spec.name))
         var names = ["\(spec.name)/firmware.fd"]
         try copyFile(spec.firmware, to: context.path(names[0]))
         guard let kernel = spec.kernel, let initPath = spec.initPath else {
@@ -237,7 +237,7 @@ public enum TargetAssembly {
         name: String, enclave: String, signingKey: String, heapSize: UInt64, fields template: SigstructFields,
         context: TargetContext
     ) throws -> BuiltTarget {
-        try makeDirectory(context.path(name))
+        try FileTree.makeDirectories(context.path(name))
         let elfName = "\(name)/enclave.elf"
         let sigName = "\(name)/enclave.sig"
         try copyFile(enclave, to: context.path(elfName))

@@ -30,16 +30,6 @@ enum FileSystem {
         throw SystemError("stat", path: path, errno: errno)
     }
 
-    static func exists(_ path: String) -> Bool {
-        var st = stat()
-        return lstat(path, &st) == 0
-    }
-
-    static func isDirectory(_ path: String) -> Bool {
-        var st = stat()
-        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
-    }
-
     static func readFile(_ path: String, limit: UInt64) throws -> [UInt8] {
         try FileInput.contents(of: path, limit: limit)
     }
@@ -50,20 +40,9 @@ enum FileSystem {
         return String(cString: resolved)
     }
 
-    /// `mkdir -p` with mode 0755 (parents that exist are left as they are).
-    static func makeDirectories(_ path: String) throws {
-        if isDirectory(path) { return }
-        if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
-            try makeDirectories(String(path[..<slash]))
-        }
-        if mkdir(path, 0o755) != 0, errno != EEXIST {
-            throw SystemError("create the directory", path: path, errno: errno)
-        }
-    }
-
     /// A new empty directory `PARENT/PREFIXXXXXXX`.
     static func makeTemporaryDirectory(in parent: String, prefix: String) throws -> String {
-        try makeDirectories(parent)
+        try FileTree.makeDirectories(parent)
         var template = Array("\(parent)/\(prefix)XXXXXX".utf8CString)
         let ok = template.withUnsafeMutableBufferPointer { buffer -> Bool in
             guard let base = buffer.baseAddress else { return false }
@@ -71,24 +50,6 @@ enum FileSystem {
         }
         guard ok else { throw SystemError("create a temporary directory in", path: parent, errno: errno) }
         return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// The names in a directory (without `.` and `..`), sorted by bytes.
-    static func sortedNames(_ path: String) throws -> [[UInt8]] {
-        guard let dir = opendir(path) else { throw SystemError("list the directory", path: path, errno: errno) }
-        defer { closedir(dir) }
-        var names: [[UInt8]] = []
-        while let item = readdir(dir) {
-            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
-            if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
-            names.append(name)
-        }
-        names.sort { $0.lexicographicallyPrecedes($1) }
-        return names
-    }
-
-    static func path(_ parent: String, _ name: [UInt8]) -> String {
-        parent + "/" + String(decoding: name, as: UTF8.self)
     }
 
     /// Creates a symlink at `path` pointing to `target` (raw bytes).
@@ -99,19 +60,6 @@ enum FileSystem {
             } ?? -1
         }
         guard status == 0 else { throw SystemError("create the symlink", path: path, errno: errno) }
-    }
-
-    /// Removes a file or a whole tree, without following symlinks; missing paths are fine.
-    static func removeTree(_ path: String) {
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return }
-        if (st.st_mode & S_IFMT) == S_IFDIR {
-            chmod(path, 0o700)
-            for name in (try? sortedNames(path)) ?? [] { removeTree(self.path(path, name)) }
-            rmdir(path)
-        } else {
-            unlink(path)
-        }
     }
 
     /// Copies a regular file's bytes to a new file `to` (which must not exist) with `mode`.
@@ -134,8 +82,8 @@ enum FileSystem {
         switch type(of: st.st_mode) {
         case .directory:
             guard mkdir(to, 0o700) == 0 else { throw SystemError("create the directory", path: to, errno: errno) }
-            for name in try sortedNames(from) {
-                try copyTree(from: path(from, name), to: path(to, name))
+            for name in try FileTree.sortedNames(from) {
+                try copyTree(from: FileTree.path(from, name), to: FileTree.path(to, name))
             }
             guard chmod(to, permissions | 0o700) == 0 else {
                 throw SystemError("set the mode of", path: to, errno: errno)

@@ -52,7 +52,7 @@ public struct InputCache: Sendable {
         let path = inputPath(sha256: sha256)
         guard let st = try FileSystem.lstatIfPresent(path) else { return nil }
         guard FileSystem.type(of: st.st_mode) == .regular else {
-            FileSystem.removeTree(path)
+            FileTree.removeTree(path)
             return nil
         }
         let actual = try FileStream.hash(path: path, .sha256).hex
@@ -74,7 +74,7 @@ public struct InputCache: Sendable {
     @discardableResult
     public func adopt(_ temporaryFile: String) throws -> String {
         let digest = try FileStream.hash(path: temporaryFile, .sha256).hex
-        try FileSystem.makeDirectories(inputsDirectory)
+        try FileTree.makeDirectories(inputsDirectory)
         guard chmod(temporaryFile, 0o644) == 0 else {
             throw SystemError("set the mode of", path: temporaryFile, errno: errno)
         }
@@ -88,7 +88,7 @@ public struct InputCache: Sendable {
     @discardableResult
     public func store(copying file: String) throws -> String {
         let directory = try makeTemporaryDirectory()
-        defer { FileSystem.removeTree(directory) }
+        defer { FileTree.removeTree(directory) }
         let temporary = directory + "/file"
         try FileSystem.copyFile(from: file, to: temporary, mode: 0o644)
         return try adopt(temporary)
@@ -102,7 +102,7 @@ public struct InputCache: Sendable {
             throw RecipeError(.badValue, "step key '\(key)' is not a sha256 (64 lowercase hex digits)")
         }
         let path = stepsDirectory + "/" + key
-        return FileSystem.isDirectory(path) ? path : nil
+        return FileStatus.isDirectory(path) ? path : nil
     }
 
     /// Copies `directory` (files, directories and symlinks; symlinks are not followed) into
@@ -114,24 +114,24 @@ public struct InputCache: Sendable {
             throw RecipeError(.badValue, "step key '\(key)' is not a sha256 (64 lowercase hex digits)")
         }
         let final = stepsDirectory + "/" + key
-        if FileSystem.isDirectory(final) { return final }
-        try FileSystem.makeDirectories(stepsDirectory)
+        if FileStatus.isDirectory(final) { return final }
+        try FileTree.makeDirectories(stepsDirectory)
         let staging = try FileSystem.makeTemporaryDirectory(in: stepsDirectory, prefix: ".tmp-")
         let copy = staging + "/out"
         do {
             try FileSystem.copyTree(from: directory, to: copy)
         } catch {
-            FileSystem.removeTree(staging)
+            FileTree.removeTree(staging)
             throw error
         }
         if rename(copy, final) != 0 {
             let error = errno
-            FileSystem.removeTree(staging)
+            FileTree.removeTree(staging)
             // Lost the race: another build put the same key in place first; keep theirs.
-            if (error == EEXIST || error == ENOTEMPTY), FileSystem.isDirectory(final) { return final }
+            if (error == EEXIST || error == ENOTEMPTY), FileStatus.isDirectory(final) { return final }
             throw SystemError("rename into the cache", path: final, errno: error)
         }
-        FileSystem.removeTree(staging)
+        FileTree.removeTree(staging)
         return final
     }
 }

@@ -116,14 +116,14 @@ public struct InputResolver: Sendable {
     /// Fetches `input` into the cache and returns its sha256.
     func fetch(_ input: RecipeInput) async throws -> String {
         let directory = try cache.makeTemporaryDirectory()
-        defer { FileSystem.removeTree(directory) }
+        defer { FileTree.removeTree(directory) }
         let what = "input '\(input.name)' (\(input.summary))"
         if let url = input.downloadURL {
             let out = directory + "/download"
             try await ProcessRunner.check(
                 curl, ["-fsSL", "--proto", "=http,https", "--proto-redir", "=http,https", "-o", out, url],
                 environment: environment, what: what)
-            guard FileSystem.exists(out) else {
+            guard FileStatus(out) != nil else {
                 throw RecipeError(.fetch, "\(what): \(url) gave no file")
             }
             return try cache.adopt(out)
@@ -132,7 +132,7 @@ public struct InputResolver: Sendable {
         case .debian:
             try await ProcessRunner.check(
                 aptGet, ["download", aptPackageArgument(input)], in: directory, environment: environment, what: what)
-            let debs = try FileSystem.sortedNames(directory).map { String(decoding: $0, as: UTF8.self) }
+            let debs = try FileTree.sortedNames(directory).map { String(decoding: $0, as: UTF8.self) }
                 .filter { $0.hasSuffix(".deb") }
             guard debs.count == 1 else {
                 throw RecipeError(
@@ -145,8 +145,8 @@ public struct InputResolver: Sendable {
                 python, pipArguments(input, destination: destination), environment: environment, what: what)
             let expected = input.file ?? ""
             let path = destination + "/" + expected
-            guard FileSystem.exists(path) else {
-                let got = ((try? FileSystem.sortedNames(destination)) ?? []).map { String(decoding: $0, as: UTF8.self) }
+            guard FileStatus(path) != nil else {
+                let got = ((try? FileTree.sortedNames(destination)) ?? []).map { String(decoding: $0, as: UTF8.self) }
                 throw RecipeError(
                     .fetch,
                     "\(what): pip download did not give \(expected) (got \(got.isEmpty ? "nothing" : got.joined(separator: ", "))); "

@@ -95,7 +95,7 @@ public struct RecipeLock: Sendable, Hashable {
 
     /// Reads `path`, or returns an empty lock when there is no such file.
     public static func loadIfPresent(path: String) throws -> RecipeLock {
-        guard FileSystem.exists(path) else { return RecipeLock() }
+        guard FileStatus(path) != nil else { return RecipeLock() }
         return try load(path: path)
     }
 

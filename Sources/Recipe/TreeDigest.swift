@@ -43,10 +43,10 @@ public enum TreeDigest {
         // Explicit stack of relative directory paths, so deep trees cannot overflow the call stack.
         var stack: [[UInt8]] = [[]]
         while let relative = stack.popLast() {
-            let full = relative.isEmpty ? directory : FileSystem.path(directory, relative)
-            for name in try FileSystem.sortedNames(full) {
+            let full = relative.isEmpty ? directory : FileTree.path(directory, relative)
+            for name in try FileTree.sortedNames(full) {
                 let path = relative.isEmpty ? name : relative + [UInt8(ascii: "/")] + name
-                let entryPath = FileSystem.path(directory, path)
+                let entryPath = FileTree.path(directory, path)
                 if name.contains(UInt8(ascii: "\n")) {
                     throw RecipeError(
                         .badValue, file: entryPath, "a file name contains a newline; the tree digest cannot list it")
@@ -105,7 +105,7 @@ enum PathInputs {
             throw RecipeError(.badValue, "input '\(input.name)' is not a path in the recipe folder")
         }
         let candidate = recipe.directory + "/" + relative
-        guard FileSystem.exists(candidate) else {
+        guard FileStatus(candidate) != nil else {
             throw RecipeError(
                 .badValue, file: recipe.path, table: "[inputs.\(input.name)]",
                 "source '\(relative)' does not exist in the recipe's folder (\(recipe.directory))")
@@ -126,7 +126,7 @@ enum PathInputs {
     /// directory that is absolute or climbs out of it is an error: the input would reach outside the
     /// recipe folder through it.
     static func digest(of path: String, input: String) throws -> String {
-        guard FileSystem.isDirectory(path) else { return try FileStream.hash(path: path, .sha256).hex }
+        guard FileStatus.isDirectory(path) else { return try FileStream.hash(path: path, .sha256).hex }
         let entries = try TreeDigest.entries(directory: path)
         for entry in entries {
             guard let target = entry.linkTarget else { continue }

@@ -24,22 +24,22 @@ import EnclaveCore
 public enum Unpacker {
     /// Unpacks `resolved` into `directory`, which is created and must not exist yet.
     public static func unpack(_ resolved: ResolvedInput, into directory: String) throws {
-        if FileSystem.exists(directory) {
+        if FileStatus(directory) != nil {
             throw RecipeError(.io, file: directory, "already exists; unpack into a new directory")
         }
         let input = resolved.input
         let archiveName = input.fileName
         if input.localPath != nil, input.kind == .path {
-            if FileSystem.isDirectory(resolved.file) {
+            if FileStatus.isDirectory(resolved.file) {
                 try FileSystem.copyTree(from: resolved.file, to: directory)
             } else {
-                try FileSystem.makeDirectories(directory)
+                try FileTree.makeDirectories(directory)
                 try FileSystem.copyFile(
                     from: resolved.file, to: directory + "/" + archiveName, mode: fileMode(resolved.file))
             }
             return
         }
-        try FileSystem.makeDirectories(directory)
+        try FileTree.makeDirectories(directory)
         do {
             let extractor = SafeExtractor(root: directory, input: input.name, archive: archiveName)
             switch input.unpack {
@@ -63,7 +63,7 @@ public enum Unpacker {
             }
             try extractor.finish()
         } catch {
-            FileSystem.removeTree(directory)
+            FileTree.removeTree(directory)
             throw error
         }
     }
@@ -113,7 +113,7 @@ public enum Unpacker {
                 )
             }
             let scratch = try FileSystem.makeTemporaryDirectory(in: temporaryRoot(), prefix: "enclavekit-deb-")
-            defer { FileSystem.removeTree(scratch) }
+            defer { FileTree.removeTree(scratch) }
             let dataPath = scratch + "/" + member
             let fd = open(dataPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw SystemError("create", path: dataPath, errno: errno) }
