@@ -232,11 +232,8 @@ final class Session {
 
     private func manifest(_ path: String) throws -> (ReleaseManifest, Bool) {
         let bytes = try FileInput.contents(of: path, limit: 64 << 20, format: "release document")
-        switch try ReleaseDocument(bytes: bytes, format: path) {
-        case .manifest(let m): return (m, false)
-        case .envelope(let e): return (try Statement(payload: e.payload, format: path).manifest, true)
-        case .bundle(let b): return (try Statement(payload: b.envelope.payload, format: path).manifest, true)
-        }
+        let document = try ReleaseDocument(bytes: bytes, format: path)
+        return (try document.manifest(format: path), document.isSigned)
     }
 
     // MARK: - Content

@@ -41,12 +41,7 @@ public struct RebuildResult: Sendable {
 public enum Rebuilder {
     public static func rebuild(_ options: RebuildOptions) async throws -> RebuildResult {
         let bytes = try FileInput.contents(of: options.release, limit: 64 << 20, format: "release document")
-        let expected: ReleaseManifest
-        switch try ReleaseDocument(bytes: bytes, format: options.release) {
-        case .manifest(let m): expected = m
-        case .envelope(let e): expected = try Statement(payload: e.payload, format: options.release).manifest
-        case .bundle(let b): expected = try Statement(payload: b.envelope.payload, format: options.release).manifest
-        }
+        let expected = try ReleaseDocument(bytes: bytes, format: options.release).manifest(format: options.release)
         let root = options.checkout ?? RepositoryPaths(recipePath: "./.").root
         let recipePath = root + "/" + expected.recipe.path
         let lockPath = root + "/" + expected.lock.path

@@ -100,4 +100,20 @@ public enum ReleaseDocument: Sendable {
             )
         }
     }
+
+    /// The release manifest the document carries: the manifest itself, or the predicate of the Statement
+    /// an envelope or bundle signs. Signatures are not checked here (that is ``ReleaseVerifier``).
+    public func manifest(format: String) throws -> ReleaseManifest {
+        switch self {
+        case .manifest(let m): m
+        case .envelope(let e): try Statement(payload: e.payload, format: format).manifest
+        case .bundle(let b): try Statement(payload: b.envelope.payload, format: format).manifest
+        }
+    }
+
+    /// Whether it is signed (an envelope or a bundle) rather than a bare manifest.
+    public var isSigned: Bool {
+        if case .manifest = self { return false }
+        return true
+    }
 }

@@ -18,11 +18,7 @@ enum ExpectedRelease {
             }
             manifest = statement.manifest
         } else {
-            switch try ReleaseDocument(bytes: bytes, format: path) {
-            case .manifest(let m): manifest = m
-            case .envelope(let e): manifest = try Statement(payload: e.payload, format: path).manifest
-            case .bundle(let b): manifest = try Statement(payload: b.envelope.payload, format: path).manifest
-            }
+            manifest = try ReleaseDocument(bytes: bytes, format: path).manifest(format: path)
             Output.warn("\(path): signatures not checked; pass --policy POLICY to verify who signed this release")
         }
         let measured = reports.flatMap { $0.values }.map { (aliases[$0.0] ?? $0.0, $0.1) }
