@@ -19,8 +19,12 @@ head -c $(((size_mib - 12) << 20)) /dev/urandom >"$work/app"
     --ramdisk "$work/app" --output "$work/big.eif" >/dev/null
 cat "$work/big.eif" >/dev/null  # warm the page cache
 
+# PCR0 and PCR2 both hash the app ramdisk, so measuring needs two SHA-384 streams on two cores: the
+# third line, two openssl processes at once, is what this machine's two cores give for that, the ceiling.
 hyperfine --warmup 1 --runs 5 --export-json "$work/h.json" \
     -n "openssl dgst -sha384" "openssl dgst -sha384 $work/big.eif" \
+    -n "2 × openssl dgst -sha384 at once" \
+    "bash -c 'openssl dgst -sha384 $work/big.eif >/dev/null & openssl dgst -sha384 $work/big.eif >/dev/null & wait'" \
     -n "enclavekit measure" "$bin measure $work/big.eif" \
     -n "enclavekit eif describe (PCRs + CRC)" "$bin eif describe $work/big.eif --json"
 python3 - "$work/h.json" "$work/big.eif" <<'PY'
@@ -29,7 +33,8 @@ r = json.load(open(sys.argv[1]))["results"]
 size = os.path.getsize(sys.argv[2]) / 2**20
 base = r[0]["mean"]
 for x in r:
-    print(f"{x['command']:40s} {x['mean']:.3f} s  {size / x['mean']:.0f} MiB/s  throughput vs openssl: {base / x['mean']:.2f}")
+    print(f"{x['command']:40s} {x['mean']:.3f} s  {size / x['mean']:.0f} MiB/s  throughput vs openssl: {base / x['mean']:.2f}"
+          f"  vs the two-stream ceiling: {r[1]['mean'] / x['mean']:.2f}")
 PY
 for cmd in "openssl dgst -sha384 $work/big.eif" "$bin measure $work/big.eif"; do
     rss=$(/usr/bin/time -v $cmd 2>&1 >/dev/null | awk -F: '/Maximum resident/ {gsub(/ /,"",$2); print $2}')

@@ -2,9 +2,9 @@ import Dispatch
 
 /// Reads byte ranges of a file once, in bounded chunks, and hands each chunk to consumers.
 ///
-/// Memory stays at one chunk (4 MiB by default) whatever the file size. When several consumers need
-/// the same bytes (PCR0 and PCR2 both hash the app ramdisk), ``ParallelLanes`` runs them on separate
-/// cores over the same chunk, so the file is read once and the wall time is that of one hash.
+/// Memory stays at one chunk (4 MiB by default) whatever the file size. When two hashes need the same
+/// bytes (PCR0 and PCR2 both hash the app ramdisk), the overlapping form hands each chunk to a second
+/// core as well, so the file is read once and the wall time is that of one hash.
 public enum FileStream {
     public static let defaultChunkSize = 4 << 20
 
@@ -33,6 +33,61 @@ public enum FileStream {
                         file: file.path)
                 }
                 try body(index, UnsafeRawBufferPointer(window))
+                offset += UInt64(want)
+                progress?.advance(by: UInt64(want))
+            }
+        }
+    }
+
+    /// Like ``forEachChunk(of:ranges:chunkSize:progress:_:)``, with a second core: `body` may pass the
+    /// chunk it is given to `background(digest)`, which hashes the same bytes into `digest` on another
+    /// thread while `body` goes on with its own work. Reads go round a ring of `slots` chunks, so the
+    /// background lane may fall up to `slots - 1` chunks behind without stalling the reader; memory is
+    /// `slots × chunkSize` whatever the file size. Background hashes run in the order they were asked
+    /// for and are all finished when this returns (or throws).
+    ///
+    /// ```swift
+    /// try FileStream.forEachChunk(of: file, ranges: [app], overlapping: { _, chunk, background in
+    ///     background(pcr2)    // on the second core
+    ///     pcr0.update(chunk)  // on this one, at the same time
+    /// })
+    /// ```
+    public static func forEachChunk(
+        of file: FileInput, ranges: [Range<UInt64>], chunkSize: Int = 1 << 20, slots: Int = 4,
+        progress: ProgressBar? = nil,
+        overlapping body: (Int, UnsafeRawBufferPointer, _ background: (Digest) -> Void) throws -> Void
+    ) throws {
+        precondition(chunkSize > 0 && slots > 1, "a ring needs at least two slots")
+        let ring = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize * slots, alignment: 64)
+        defer { ring.deallocate() }
+        let lane = DispatchQueue(label: "enclavekit.hash-lane")
+        // One count per slot: the reader takes one before filling a slot, the lane gives it back after
+        // the last job on that chunk. The lane runs jobs in order, so the slot taken is the oldest one.
+        let free = DispatchSemaphore(value: slots)
+        defer { lane.sync {} }  // runs before the deallocation above: no job outlives the ring
+        var next = 0
+        for (index, range) in ranges.enumerated() {
+            guard range.upperBound <= file.size else {
+                throw FormatError(
+                    .truncated, format: "file", offset: file.size,
+                    "expected data up to offset \(range.upperBound), the file ends at \(file.size)", file: file.path)
+            }
+            var offset = range.lowerBound
+            while offset < range.upperBound {
+                let want = Int(min(UInt64(chunkSize), range.upperBound - offset))
+                free.wait()
+                let start = (next % slots) * chunkSize
+                next += 1
+                let window = UnsafeMutableRawBufferPointer(rebasing: ring[start..<start + want])
+                let got = try file.read(into: window, at: offset)
+                guard got == want else {
+                    throw FormatError(
+                        .truncated, format: "file", offset: offset + UInt64(got), "file shrank while reading",
+                        file: file.path)
+                }
+                nonisolated(unsafe) let chunk = UnsafeRawBufferPointer(window)
+                defer { lane.async { free.signal() } }
+                try body(index, chunk) { digest in lane.async { digest.update(chunk) } }
                 offset += UInt64(want)
                 progress?.advance(by: UInt64(want))
             }

@@ -181,14 +181,13 @@ public enum EIFBuilder {
                 }
             case .file(let file, let range):
                 try sectionHeader(type, range.upperBound - range.lowerBound)
-                var writeError: SystemError?
-                try FileStream.forEachChunk(of: file, ranges: [range], progress: progress) { _, chunk in
-                    pcrs.feed(chunk, role: role) { buffer in
-                        body.update(buffer)
-                        do throws(SystemError) { try out.write(buffer) } catch { writeError = error }
-                    }
-                    if let writeError { throw writeError }
-                }
+                try FileStream.forEachChunk(
+                    of: file, ranges: [range], progress: progress,
+                    overlapping: { _, chunk, background in
+                        pcrs.feed(chunk, role: role, background: background)
+                        body.update(chunk)
+                        try out.write(chunk)
+                    })
             }
             pcrs.finishSection(role)
         }

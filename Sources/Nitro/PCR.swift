@@ -49,7 +49,8 @@ public struct EIFMeasurements: Sendable, Equatable {
 /// Streams a byte source section by section into the PCR hashers, reading every byte once.
 ///
 /// PCR0 and PCR1 share the kernel‖cmdline‖ramdisk0 prefix, which is hashed once and forked; PCR0 and
-/// PCR2 both need the application ramdisks, which two lanes hash at the same time on two cores.
+/// PCR2 both need the application ramdisks: PCR2 is hashed on a second core while PCR0 hashes the same
+/// chunk on the reading thread.
 struct PCRAccumulator {
     enum Role { case kernel, cmdline, ramdisk, unmeasured }
 
@@ -81,11 +82,17 @@ struct PCRAccumulator {
         }
     }
 
-    /// Feeds one chunk of a section to its lanes, in parallel when there are two.
-    func feed(_ chunk: UnsafeRawBufferPointer, role: Role, extra: ((UnsafeRawBufferPointer) -> Void)? = nil) {
-        var work: [(UnsafeRawBufferPointer) -> Void] = lanes(for: role).map { d in { d.update($0) } }
-        if let extra { work.append(extra) }
-        ParallelLanes.run(chunk, work)
+    /// Feeds one chunk of a section to its hashers: the first on this thread, any other through
+    /// `background` (a second core, see ``FileStream/forEachChunk(of:ranges:chunkSize:slots:progress:overlapping:)``).
+    func feed(_ chunk: UnsafeRawBufferPointer, role: Role, background: (Digest) -> Void) {
+        let digests = lanes(for: role)
+        for digest in digests.dropFirst() { background(digest) }
+        digests.first?.update(chunk)
+    }
+
+    /// Feeds one chunk to every hasher on this thread (for small sections).
+    func feed(_ chunk: UnsafeRawBufferPointer, role: Role) {
+        for digest in lanes(for: role) { digest.update(chunk) }
     }
 
     /// Called after the last chunk of a section.
@@ -147,14 +154,12 @@ extension EIFImage {
                 progress?.advance(by: section.size)
                 continue
             }
-            try FileStream.forEachChunk(of: file, ranges: [section.dataOffset..<section.end], progress: progress) {
-                _, chunk in
-                if checkCRC {
-                    pcrs.feed(chunk, role: role) { crc.update($0) }
-                } else {
-                    pcrs.feed(chunk, role: role)
-                }
-            }
+            try FileStream.forEachChunk(
+                of: file, ranges: [section.dataOffset..<section.end], progress: progress,
+                overlapping: { _, chunk, background in
+                    pcrs.feed(chunk, role: role, background: background)
+                    if checkCRC { crc.update(chunk) }
+                })
             pcrs.finishSection(role)
         }
         let (pcr0, pcr1, pcr2) = pcrs.finalize()

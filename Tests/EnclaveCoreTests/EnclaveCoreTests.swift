@@ -43,6 +43,63 @@ import Testing
         try AtomicOutput.write(bytes, to: path)
         #expect(try FileStream.hash(path: path, .sha256) == Digest.sha256(bytes))
     }
+
+    /// The overlapping reader: the background lane sees every chunk once, in order, even when it is
+    /// the slower lane and the ring wraps many times; the foreground sees the same bytes.
+    @Test(arguments: [
+        (chunkSize: 1 << 20, slots: 4, ranges: [0..<UInt64(9 << 20) + 17]),
+        (chunkSize: 4096, slots: 2, ranges: [0..<100_000, 100_000..<100_001, 5..<70_000]),
+        (chunkSize: 777, slots: 3, ranges: [0..<0, 13..<300_013]),
+    ])
+    func overlappingReaderHashesEveryChunkOnBothLanes(chunkSize: Int, slots: Int, ranges: [Range<UInt64>]) throws {
+        let dir = try TemporaryDirectory()
+        let bytes = (0..<(9 << 20) + 17).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ $0 >> 11) }
+        let path = dir.path + "/big.bin"
+        try AtomicOutput.write(bytes, to: path)
+        let file = try FileInput(path: path)
+        let expected = ranges.map { Digest.sha384(Array(bytes[Int($0.lowerBound)..<Int($0.upperBound)])) }
+        let foreground = ranges.map { _ in Digest(.sha384) }
+        let background = ranges.map { _ in Digest(.sha384) }
+        try FileStream.forEachChunk(
+            of: file, ranges: ranges, chunkSize: chunkSize, slots: slots,
+            overlapping: { index, chunk, hashInBackground in
+                hashInBackground(background[index])
+                foreground[index].update(chunk)
+            })
+        #expect(foreground.map { $0.finalize() } == expected)
+        #expect(background.map { $0.finalize() } == expected)
+    }
+
+    @Test func overlappingReaderStopsCleanlyWhenTheBodyThrows() throws {
+        struct Stop: Error {}
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/f.bin"
+        try AtomicOutput.write([UInt8](repeating: 7, count: 1 << 16), to: path)
+        let file = try FileInput(path: path)
+        let digest = Digest(.sha256)
+        var seen = 0
+        #expect(throws: Stop.self) {
+            try FileStream.forEachChunk(
+                of: file, ranges: [0..<file.size], chunkSize: 4096, slots: 2,
+                overlapping: { _, _, background in
+                    background(digest)
+                    seen += 1
+                    if seen == 5 { throw Stop() }
+                })
+        }
+        #expect(seen == 5)
+        #expect(digest.finalize() == Digest.sha256([UInt8](repeating: 7, count: 5 * 4096)))
+    }
+
+    @Test func overlappingReaderRefusesARangePastTheEnd() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/f.bin"
+        try AtomicOutput.write([1, 2, 3], to: path)
+        let file = try FileInput(path: path)
+        #expect(throws: FormatError.self) {
+            try FileStream.forEachChunk(of: file, ranges: [0..<4], overlapping: { _, _, _ in })
+        }
+    }
 }
 
 @Suite struct ByteReaderTests {
