@@ -12,12 +12,28 @@ public enum HashAlgorithm: String, Sendable, CaseIterable, Codable {
         }
     }
 
+    /// The algorithm's implementation, fetched from OpenSSL's default provider once per process.
+    /// Initialising a context with `EVP_sha384()` instead makes OpenSSL 3 look the implementation up
+    /// again on every init (about 2 µs), which dominated hashing thousands of 112-byte SNP PAGE_INFOs.
     fileprivate var evp: OpaquePointer? {
         switch self {
-        case .sha256: EVP_sha256()
-        case .sha384: EVP_sha384()
-        case .sha512: EVP_sha512()
+        case .sha256: FetchedDigests.sha256
+        case .sha384: FetchedDigests.sha384
+        case .sha512: FetchedDigests.sha512
         }
+    }
+}
+
+/// The fetched `EVP_MD`s, never freed: one reference each for the life of the process.
+private enum FetchedDigests {
+    // nonisolated(unsafe): each is written once by Swift's thread-safe lazy global initialisation and only
+    // read afterwards; a fetched EVP_MD is immutable and may be used from any thread.
+    nonisolated(unsafe) static let sha256 = fetch("SHA256", fallback: EVP_sha256())
+    nonisolated(unsafe) static let sha384 = fetch("SHA384", fallback: EVP_sha384())
+    nonisolated(unsafe) static let sha512 = fetch("SHA512", fallback: EVP_sha512())
+
+    private static func fetch(_ name: String, fallback: OpaquePointer?) -> OpaquePointer? {
+        EVP_MD_fetch(nil, name, nil) ?? fallback
     }
 }
 

@@ -14,7 +14,10 @@ public enum FileStream {
         progress: ProgressBar? = nil,
         _ body: (Int, UnsafeRawBufferPointer) throws -> Void
     ) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 64)
+        // No bigger than the largest range: a 2 MiB firmware should not fault in a 4 MiB buffer.
+        let longest = ranges.map { $0.upperBound - $0.lowerBound }.max() ?? 0
+        let buffer = UnsafeMutableRawBufferPointer.allocate(
+            byteCount: max(1, Int(min(UInt64(chunkSize), longest))), alignment: 64)
         defer { buffer.deallocate() }
         for (index, range) in ranges.enumerated() {
             guard range.upperBound <= file.size else {
