@@ -19,27 +19,9 @@ public enum FileStream {
         let buffer = UnsafeMutableRawBufferPointer.allocate(
             byteCount: max(1, Int(min(UInt64(chunkSize), longest))), alignment: 64)
         defer { buffer.deallocate() }
-        for (index, range) in ranges.enumerated() {
-            guard range.upperBound <= file.size else {
-                throw FormatError(
-                    .truncated, format: "file", offset: file.size,
-                    "expected data up to offset \(range.upperBound), the file ends at \(file.size)", file: file.path)
-            }
-            var offset = range.lowerBound
-            while offset < range.upperBound {
-                let want = Int(min(UInt64(chunkSize), range.upperBound - offset))
-                let window = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want])
-                let got = try file.read(into: window, at: offset)
-                guard got == want else {
-                    throw FormatError(
-                        .truncated, format: "file", offset: offset + UInt64(got), "file shrank while reading",
-                        file: file.path)
-                }
-                try body(index, UnsafeRawBufferPointer(window))
-                offset += UInt64(want)
-                progress?.advance(by: UInt64(want))
-            }
-        }
+        try stream(
+            file, ranges: ranges, chunkSize: chunkSize, progress: progress,
+            window: { UnsafeMutableRawBufferPointer(rebasing: buffer[0..<$0]) }, body)
     }
 
     /// Like ``forEachChunk(of:ranges:chunkSize:progress:_:)``, with a second core: `body` may pass the
@@ -69,6 +51,27 @@ public enum FileStream {
         let free = DispatchSemaphore(value: slots)
         defer { lane.sync {} }  // runs before the deallocation above: no job outlives the ring
         var next = 0
+        try stream(
+            file, ranges: ranges, chunkSize: chunkSize, progress: progress,
+            window: { want in
+                free.wait()
+                let start = (next % slots) * chunkSize
+                next += 1
+                return UnsafeMutableRawBufferPointer(rebasing: ring[start..<start + want])
+            },
+            { index, window in
+                nonisolated(unsafe) let chunk = window
+                defer { lane.async { free.signal() } }
+                try body(index, chunk) { digest in lane.async { digest.update(chunk) } }
+            })
+    }
+
+    /// The loop both forms share: checks each range against the file, cuts it into chunks of at most
+    /// `chunkSize` bytes, reads each into the buffer `window(count)` gives and hands it to `body`.
+    private static func stream(
+        _ file: FileInput, ranges: [Range<UInt64>], chunkSize: Int, progress: ProgressBar?,
+        window: (Int) -> UnsafeMutableRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void
+    ) throws {
         for (index, range) in ranges.enumerated() {
             guard range.upperBound <= file.size else {
                 throw FormatError(
@@ -78,19 +81,14 @@ public enum FileStream {
             var offset = range.lowerBound
             while offset < range.upperBound {
                 let want = Int(min(UInt64(chunkSize), range.upperBound - offset))
-                free.wait()
-                let start = (next % slots) * chunkSize
-                next += 1
-                let window = UnsafeMutableRawBufferPointer(rebasing: ring[start..<start + want])
-                let got = try file.read(into: window, at: offset)
+                let buffer = window(want)
+                let got = try file.read(into: buffer, at: offset)
                 guard got == want else {
                     throw FormatError(
                         .truncated, format: "file", offset: offset + UInt64(got), "file shrank while reading",
                         file: file.path)
                 }
-                nonisolated(unsafe) let chunk = UnsafeRawBufferPointer(window)
-                defer { lane.async { free.signal() } }
-                try body(index, chunk) { digest in lane.async { digest.update(chunk) } }
+                try body(index, UnsafeRawBufferPointer(buffer))
                 offset += UInt64(want)
                 progress?.advance(by: UInt64(want))
             }
