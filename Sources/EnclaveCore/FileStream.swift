@@ -25,8 +25,8 @@ public enum FileStream {
     }
 
     /// Like ``forEachChunk(of:ranges:chunkSize:progress:_:)``, with a second core: `body` may pass the
-    /// chunk it is given to `background(digest)`, which hashes the same bytes into `digest` on another
-    /// thread while `body` goes on with its own work. Reads go round a ring of `slots` chunks, so the
+    /// chunk it is given to `background(consumer)`, which feeds the same bytes to `consumer` (a
+    /// ``Digest`` or a ``RunningCRC32``) on another thread while `body` goes on with its own work. Reads go round a ring of `slots` chunks, so the
     /// background lane may fall up to `slots - 1` chunks behind without stalling the reader; memory is
     /// `slots × chunkSize` whatever the file size. Background hashes run in the order they were asked
     /// for and are all finished when this returns (or throws).
@@ -40,7 +40,7 @@ public enum FileStream {
     public static func forEachChunk(
         of file: FileInput, ranges: [Range<UInt64>], chunkSize: Int = 1 << 20, slots: Int = 4,
         progress: ProgressBar? = nil,
-        overlapping body: (Int, UnsafeRawBufferPointer, _ background: (Digest) -> Void) throws -> Void
+        overlapping body: (Int, UnsafeRawBufferPointer, _ background: (any ChunkConsumer) -> Void) throws -> Void
     ) throws {
         precondition(chunkSize > 0 && slots > 1, "a ring needs at least two slots")
         let ring = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize * slots, alignment: 64)
@@ -62,7 +62,7 @@ public enum FileStream {
             { index, window in
                 nonisolated(unsafe) let chunk = window
                 defer { lane.async { free.signal() } }
-                try body(index, chunk) { digest in lane.async { digest.update(chunk) } }
+                try body(index, chunk) { consumer in lane.async { consumer.update(chunk) } }
             })
     }
 
@@ -102,6 +102,25 @@ public enum FileStream {
         try forEachChunk(of: file, ranges: [0..<file.size], progress: progress) { _, chunk in digest.update(chunk) }
         return digest.finalize()
     }
+}
+
+/// What the overlapping reader's background lane can feed: a running hash or checksum that it updates in
+/// place. The lane and the caller never update one at the same time: the lane has drained when
+/// ``FileStream/forEachChunk(of:ranges:chunkSize:slots:progress:overlapping:)`` returns.
+public protocol ChunkConsumer: AnyObject, Sendable {
+    func update(_ buffer: UnsafeRawBufferPointer)
+}
+
+extension Digest: ChunkConsumer {}
+
+/// A ``CRC32`` that the background lane can update in place (the EIF checksum in `eif describe`).
+public final class RunningCRC32: ChunkConsumer, @unchecked Sendable {
+    // @unchecked: updated by one thread at a time, as ChunkConsumer requires.
+    public private(set) var crc = CRC32()
+    public init() {}
+    public func update(_ buffer: UnsafeRawBufferPointer) { crc.update(buffer) }
+    public func update(_ bytes: [UInt8]) { crc.update(bytes) }
+    public var value: UInt32 { crc.value }
 }
 
 /// Runs several consumers of one buffer at once, one per core (a consumer must only touch its own state).

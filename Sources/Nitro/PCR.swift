@@ -84,7 +84,7 @@ struct PCRAccumulator {
 
     /// Feeds one chunk of a section to its hashers: the first on this thread, any other through
     /// `background` (a second core, see ``FileStream/forEachChunk(of:ranges:chunkSize:slots:progress:overlapping:)``).
-    func feed(_ chunk: UnsafeRawBufferPointer, role: Role, background: (Digest) -> Void) {
+    func feed(_ chunk: UnsafeRawBufferPointer, role: Role, background: (any ChunkConsumer) -> Void) {
         let digests = lanes(for: role)
         for digest in digests.dropFirst() { background(digest) }
         digests.first?.update(chunk)
@@ -138,7 +138,9 @@ extension EIFImage {
         algorithm: HashAlgorithm = .sha384, checkCRC: Bool = false, progress: ProgressBar? = nil
     ) throws -> EIFVerification {
         var pcrs = PCRAccumulator(algorithm: algorithm, roles: sections.map { .init($0.type) })
-        var crc = CRC32()
+        // With checkCRC the checksum runs on the second core beside PCR2; the headers between sections are
+        // added here, once the lane has drained.
+        let crc = RunningCRC32()
         if checkCRC {
             let header = try file.read(at: 0, count: EIFLayout.crcOffset, format: Self.format)
             crc.update(header)
@@ -157,8 +159,8 @@ extension EIFImage {
             try FileStream.forEachChunk(
                 of: file, ranges: [section.dataOffset..<section.end], progress: progress,
                 overlapping: { _, chunk, background in
+                    if checkCRC { background(crc) }
                     pcrs.feed(chunk, role: role, background: background)
-                    if checkCRC { crc.update(chunk) }
                 })
             pcrs.finishSection(role)
         }
