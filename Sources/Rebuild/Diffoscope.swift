@@ -1,4 +1,3 @@
-import Dispatch
 import EnclaveCore
 import Subprocess
 
@@ -52,7 +51,7 @@ enum Diffoscope {
             "--text", report, "--no-progress", "--max-report-size", String(limit), "--timeout", "60",
             "\(pa)/\(safeName)", "\(pb)/\(safeName)",
         ]
-        let status = try blocking { try await Self.spawn(tool, arguments) }
+        let status = try Blocking.run { try await Self.spawn(tool, arguments) }
         guard status == 0 || status == 1 else { return ["diffoscope exited with status \(status)"] }
         let file = try FileInput(path: report)
         let bytes = try file.read(at: 0, count: Int(min(file.size, UInt64(limit))), format: "diffoscope report")
@@ -85,28 +84,5 @@ enum Diffoscope {
             try out.write(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
         }
         try out.commit()
-    }
-
-    /// Holds the child's result between the task that runs it and the thread waiting for it:
-    /// written once by the task before it signals, read once after the wait.
-    private final class Box: @unchecked Sendable {
-        var result: Result<Int32, any Error> = .success(-1)
-    }
-
-    /// Runs an async child-process call from synchronous code (the comparison is synchronous, and so
-    /// is every command that calls it): a detached task does the work while this thread waits.
-    private static func blocking(_ body: @escaping @Sendable () async throws -> Int32) throws -> Int32 {
-        let box = Box()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do {
-                box.result = .success(try await body())
-            } catch {
-                box.result = .failure(error)
-            }
-            done.signal()
-        }
-        done.wait()
-        return try box.result.get()
     }
 }

@@ -1,4 +1,3 @@
-import Dispatch
 import EnclaveCore
 import Subprocess
 import SystemPackage
@@ -54,33 +53,4 @@ enum ProcessRunner {
     static func lastLines(_ text: String, _ count: Int) -> String {
         text.split(whereSeparator: \.isNewline).suffix(count).joined(separator: " | ")
     }
-}
-
-/// Runs async work from synchronous code (a `ParsableCommand.run()`), waiting for its result.
-///
-/// ```swift
-/// let report = try Blocking.run { try await Locker(recipe: recipe, cache: .default()).lock() }
-/// ```
-public enum Blocking {
-    public static func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-        let box = ResultBox<T>()
-        let done = DispatchSemaphore(value: 0)
-        Task.detached {
-            do {
-                box.result = .success(try await body())
-            } catch {
-                box.result = .failure(error)
-            }
-            done.signal()
-        }
-        done.wait()
-        guard let result = box.result else { throw RecipeError(.io, "the task ended without a result") }
-        return try result.get()
-    }
-}
-
-/// `@unchecked Sendable`: written once by the task before it signals the semaphore, read only after
-/// the wait returns, so the semaphore orders every access.
-private final class ResultBox<T>: @unchecked Sendable {
-    var result: Result<T, any Error>?
 }
