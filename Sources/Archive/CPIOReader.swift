@@ -48,10 +48,10 @@ public enum CPIOListing {
                 let text = try reader.readBytes(8, "header field \(index)")
                 var value: UInt32 = 0
                 for c in text {
-                    guard let digit = hexValue(c) else {
+                    guard let digit = Hex.digitValue(c) else {
                         throw reader.error(.badValue, "header field \(index) is not 8 hex digits", at: at)
                     }
-                    value = value << 4 | digit
+                    value = value << 4 | UInt32(digit)
                 }
                 fields.append(value)
             }
@@ -84,13 +84,4 @@ public enum CPIOListing {
     }
 
     private static func padding(_ position: Int) -> Int { (4 - position % 4) % 4 }
-
-    private static func hexValue(_ c: UInt8) -> UInt32? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(c - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(c - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(c - UInt8(ascii: "A") + 10)
-        default: nil
-        }
-    }
 }

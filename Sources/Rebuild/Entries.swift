@@ -118,11 +118,11 @@ enum CPIOStream {
             for index in 0..<13 {
                 var value: UInt32 = 0
                 for c in header[(6 + 8 * index)..<(14 + 8 * index)] {
-                    guard let digit = hexValue(c) else {
+                    guard let digit = Hex.digitValue(c) else {
                         throw fail(
                             .badValue, start + UInt64(6 + 8 * index), "header field \(index) is not 8 hex digits")
                     }
-                    value = value << 4 | digit
+                    value = value << 4 | UInt32(digit)
                 }
                 fields.append(value)
             }
@@ -202,15 +202,6 @@ enum CPIOStream {
             offset += UInt64(count)
         }
         return nil
-    }
-
-    private static func hexValue(_ c: UInt8) -> UInt32? {
-        switch c {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt32(c - UInt8(ascii: "0"))
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt32(c - UInt8(ascii: "a") + 10)
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt32(c - UInt8(ascii: "A") + 10)
-        default: nil
-        }
     }
 }
 
