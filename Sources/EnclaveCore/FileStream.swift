@@ -116,7 +116,7 @@ extension Digest: ChunkConsumer {}
 /// A ``CRC32`` that the background lane can update in place (the EIF checksum in `eif describe`).
 public final class RunningCRC32: ChunkConsumer, @unchecked Sendable {
     // @unchecked: updated by one thread at a time, as ChunkConsumer requires.
-    public private(set) var crc = CRC32()
+    private var crc = CRC32()
     public init() {}
     public func update(_ buffer: UnsafeRawBufferPointer) { crc.update(buffer) }
     public func update(_ bytes: [UInt8]) { crc.update(bytes) }
