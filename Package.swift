@@ -95,12 +95,25 @@ let package = Package(
             ],
             swiftSettings: foundationLoadingSettings),
 
+        // Attestation: evidence parsers (Nitro document, SNP report, DCAP quotes, collateral), chains to pinned
+        // roots, TCB status, and checks against a release.
+        .target(
+            name: "Attestation",
+            dependencies: [
+                "EnclaveCore", "COpenSSL", "Nitro", "Release",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: strictSettings),
+
         // The command line: argument mapping only.
         .executableTarget(
             name: "enclavekit",
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe",
-                "Builder", "Rebuild",
+                "Builder", "Rebuild", "Attestation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
@@ -109,6 +122,7 @@ let package = Package(
             name: "EnclaveKitFuzz",
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe", "Rebuild",
+                "Attestation",
             ],
             swiftSettings: strictSettings),
 
@@ -146,6 +160,9 @@ let package = Package(
         .testTarget(
             name: "RebuildTests", dependencies: ["Rebuild", "Archive", "Nitro", "Release", "EnclaveCore"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "AttestationTests", dependencies: ["Attestation", "EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "EnclaveKitCLITests", dependencies: ["EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
