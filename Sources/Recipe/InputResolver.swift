@@ -98,10 +98,30 @@ public struct InputResolver: Sendable {
         }
     }
 
+    /// A pin the bytes no longer match, with the way out for where the pin came from: a pin in the
+    /// recipe is edited there (`lock` leaves those alone); a lock pin of a local input is renewed by
+    /// `lock`; a lock pin of a fetched input is kept by `lock` while kind and source stay, so its entry
+    /// is deleted first.
     func mismatch(_ input: RecipeInput, origin: String, expected: String, actual: String) -> RecipeError {
-        RecipeError(
+        let lockCommand = "enclavekit lock \(recipe.path)"
+        let fix: String
+        if input.sha256 == expected {
+            fix =
+                "if the new bytes are the ones you want, set sha256 = \"\(actual)\" in [inputs.\(input.name)] of "
+                + "\(recipe.path), or remove that sha256 and run \(lockCommand)"
+        } else if input.localPath != nil {
+            fix =
+                "the files changed since \(recipe.lockPath) was written: run \(lockCommand) to pin them "
+                + "(or restore them)"
+        } else {
+            fix =
+                "the source now gives other bytes: if they are the ones you want, delete inputs.\(input.name) from "
+                + "\(recipe.lockPath) and run \(lockCommand)"
+        }
+        return RecipeError(
             .pinMismatch,
-            "input '\(input.name)' (\(input.summary), from \(origin)): expected sha256 \(expected), got \(actual)")
+            "input '\(input.name)' (\(input.summary), from \(origin)): expected sha256 \(expected), got \(actual); "
+                + fix)
     }
 
     func unpinned(_ input: RecipeInput) -> RecipeError {
