@@ -182,6 +182,7 @@ final class Session {
     func compare(_ a: String, _ b: String, kind: Comparer.InputKind) throws {
         switch kind {
         case .directory:
+            if try compareOutputDirectories(a, b) { return }
             try compareEntries(DirectoryListing.entries(root: a), DirectoryListing.entries(root: b), nested: true)
         case .json:
             try compareDocuments(a, b, nil, nil)
@@ -224,6 +225,34 @@ final class Session {
             collector.note("signatures are not checked by compare; use enclavekit verify for that")
         }
         try compareManifests(ma, mb, dirA, dirB)
+    }
+
+    /// Two build output directories, each holding a `manifest.json` that is a release manifest: the
+    /// manifests field by field (as for two manifest files), each differing artifact drilled into, then
+    /// the rest of the trees entry by entry (files no manifest lists; the artifacts' type, mode, owner
+    /// and time, their content being covered by the manifests). False when either directory has no such
+    /// manifest (then they are compared as plain trees).
+    func compareOutputDirectories(_ a: String, _ b: String) throws -> Bool {
+        let pa = a + "/manifest.json"
+        let pb = b + "/manifest.json"
+        guard FileStatus(pa)?.type == .regular, FileStatus(pb)?.type == .regular,
+            let (ma, _) = try? manifest(pa), let (mb, _) = try? manifest(pb)
+        else { return false }
+        try compareManifests(ma, mb, a, b)
+        let artifacts = Set((ma.artifacts + mb.artifacts).map { Array($0.name.utf8) })
+        func rest(_ root: String) throws -> [TreeEntry] {
+            try DirectoryListing.entries(root: root).compactMap { entry in
+                if entry.path == Array("manifest.json".utf8) { return nil }
+                guard artifacts.contains(entry.path), entry.kind == .regular else { return entry }
+                var metadata = entry
+                metadata.sha256 = nil
+                metadata.content = nil
+                metadata.size = 0
+                return metadata
+            }
+        }
+        try compareEntries(try rest(a), try rest(b), nested: true)
+        return true
     }
 
     private func base(_ path: String) -> String {

@@ -14,7 +14,9 @@ struct CompareCommand: ParsableCommand {
             (entries by path: type, mode, uid/gid, mtime, size, content sha256, link target), a \
             release manifest, DSSE envelope or Sigstore bundle (the manifests, field by field; \
             signatures are not checked, use 'enclavekit verify'), or a directory (entries, and files \
-            that are EIFs or archives drilled into). Text entries up to 1 MiB get a short unified \
+            that are EIFs or archives drilled into). Two build output directories (each with a \
+            manifest.json) are compared through their manifests, field by field, with each differing \
+            artifact drilled into, then the files no manifest lists. Text entries up to 1 MiB get a short unified \
             diff; binary ones their first differing offset. --diffoscope hands each differing \
             entry to diffoscope when it is installed. With --expected-artifacts/--actual-artifacts, \
             two manifests' artifacts whose sha256 differ are compared file against file.
@@ -27,6 +29,7 @@ struct CompareCommand: ParsableCommand {
               enclavekit compare a/app.cpio b/app.cpio --json
               enclavekit compare release.dsse.json rebuilt/manifest.json \\
                 --expected-artifacts release --actual-artifacts rebuilt
+              enclavekit compare out/example-node-0.1.0 out/rebuild-example-node-0.1.0   # two build outputs
               enclavekit compare out-1 out-2 --diffoscope --max-differences 20
               enclavekit compare out-1 out-2 --exclude-directory-metadata
             """)
