@@ -14,6 +14,10 @@ public struct RebuildOptions: Sendable {
     /// the artifacts that differ.
     public var publishedArtifacts: String?
     public var cacheDirectory: String?
+    /// Take step outputs from the step cache (`--reuse-steps`). Off by default: a rebuild runs every step
+    /// afresh in the sandbox (fetched inputs still come from the input cache, re-hashed on use), so its
+    /// "reproduced" is evidence that the steps give the release's bytes today.
+    public var reuseSteps = false
     public var compare = Comparer.Options()
     public var showProgress = true
 
@@ -27,11 +31,13 @@ public struct RebuildResult: Sendable {
     public var comparison: ComparisonReport
     /// True only if every field, input, artifact and measurement matched.
     public var reproduced: Bool { comparison.identical }
+    /// The steps whose output came from the step cache instead of the sandbox (only with `reuseSteps`).
+    public var cachedSteps: [String] { build.steps.filter(\.cached).map(\.name) }
 }
 
 /// `enclavekit rebuild`: takes the recipe and lock the release names from a checkout (their sha256 must
 /// match, or the checkout is not the release's), builds them into a clean directory with the same
-/// pipeline as `build`, and compares the new manifest with the published one field by field; an
+/// pipeline as `build`, running every step afresh in the sandbox unless `reuseSteps`, and compares the new manifest with the published one field by field; an
 /// artifact that differs is drilled into when the published artifacts are at hand.
 ///
 /// ```swift
@@ -54,6 +60,7 @@ public enum Rebuilder {
         build.cacheDirectory = options.cacheDirectory
         build.pathInputsMayDiffer = true
         build.reuseUpToDate = false
+        build.reuseSteps = options.reuseSteps
         build.showProgress = options.showProgress
         let report = try await ReleaseBuilder.build(build)
         let comparison = try Comparer.compareManifests(

@@ -1,3 +1,4 @@
+import EnclaveCore
 import Foundation
 import Testing
 
@@ -273,5 +274,86 @@ struct BuildCLITests {
         for mention in ["src", "nitro/toy.eif", "rootfs/etc/app.conf", "PCR2", "-port=8080", "+port=8081"] {
             #expect(changed.stdout.contains(mention), "missing \(mention) in:\n\(changed.stdout)")
         }
+    }
+
+    /// Issue #13 item 4: a rebuild runs every step in the sandbox even when the step cache holds them all;
+    /// a changed cache entry neither stands in for the step nor gets replaced; `--reuse-steps` takes the
+    /// cache and the report says so, naming the steps.
+    @Test("rebuild runs every step afresh; --reuse-steps uses the step cache and says which steps came from it")
+    func rebuildRunsStepsAfresh() throws {
+        let repo = try ToyRepository()
+        try repo.lock()
+        let release = repo.temp.path + "/release"
+        let built = try repo.build(out: release)
+        #expect(built.status == 0, "\(built.stderr)")
+        let manifest = release + "/manifest.json"
+        func rebuild(_ name: String, _ extra: [String] = []) throws -> CLIRunner.Result {
+            try CLIRunner.run(
+                ["rebuild", manifest, "--out", repo.temp.path + "/" + name, "--cache", repo.cache] + extra,
+                in: repo.root)
+        }
+
+        // The cache is warm: still, the step ran.
+        let fresh = try rebuild("rebuild-1", ["--json"])
+        #expect(fresh.status == 0, "\(fresh.stdout)\(fresh.stderr)")
+        let json = try JSONParser.parse(fresh.stdout)
+        #expect(json["reproduced"] == .bool(true))
+        #expect(json["stepCache"] == .string("not used"))
+        #expect(json["cachedSteps"] == .array([]))
+        guard case .array(let steps)? = json["rebuild"]?["steps"] else {
+            Issue.record("no steps in \(fresh.stdout)")
+            return
+        }
+        #expect(steps.count == 1)
+        #expect(steps.first?["cached"] == .bool(false), "\(fresh.stdout)")
+
+        // Change the cached output of the step: a rebuild does not use it (and says that the cache differs),
+        // and does not overwrite it.
+        let stepsDirectory = repo.cache + "/steps"
+        let keys = try FileManager.default.contentsOfDirectory(atPath: stepsDirectory).filter { $0.count == 64 }
+        #expect(keys.count == 1)
+        let cachedApp = stepsDirectory + "/" + (keys.first ?? "") + "/app"
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: cachedApp)
+        try Data("#!/bin/sh\necho poisoned\n".utf8).write(to: URL(fileURLWithPath: cachedApp))
+        let honest = try rebuild("rebuild-2")
+        #expect(honest.status == 0, "\(honest.stdout)\(honest.stderr)")
+        #expect(
+            honest.stdout.contains("step cache: not used; all 1 steps ran afresh in the sandbox"), "\(honest.stdout)")
+        #expect(honest.stdout.contains("note: step app: the fresh output"), "\(honest.stdout)")
+        #expect(Self.bytes(cachedApp) == Data("#!/bin/sh\necho poisoned\n".utf8))
+
+        // --reuse-steps takes the (changed) cache entry: not reproduced, and the report names the step.
+        let reused = try rebuild("rebuild-3", ["--reuse-steps"])
+        #expect(reused.status == 3, "\(reused.stdout)\(reused.stderr)")
+        #expect(
+            reused.stdout.contains(
+                "step cache: REUSED (--reuse-steps): 1 of 1 steps came from the cache and did not run: app"),
+            "\(reused.stdout)")
+        let reusedJSON = try rebuild("rebuild-4", ["--reuse-steps", "--json"])
+        let parsed = try JSONParser.parse(reusedJSON.stdout)
+        #expect(parsed["stepCache"] == .string("reused"))
+        #expect(parsed["cachedSteps"] == .array([.string("app")]))
+    }
+
+    /// Issue #13 item 11: with stderr not a terminal (a CI log), build prints one line per phase and step
+    /// with its time.
+    @Test("build logs each step with its time when stderr is not a terminal")
+    func progressLinesInALog() throws {
+        let repo = try ToyRepository()
+        try repo.lock()
+        let first = try repo.build(out: repo.temp.path + "/out-1", environment: ["ENCLAVEKIT_NO_PROGRESS": ""])
+        #expect(first.status == 0, "\(first.stderr)")
+        let lines = first.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.wholeMatch(of: /fetched 2 inputs: \d+\.\d s/) != nil }, "\(first.stderr)")
+        #expect(lines.contains { $0.wholeMatch(of: /step 1\/1 app: \d+\.\d s/) != nil }, "\(first.stderr)")
+        #expect(
+            lines.contains { $0.wholeMatch(of: /packed and measured 3 targets: \d+\.\d s/) != nil }, "\(first.stderr)")
+        #expect(!first.stderr.contains("\u{1B}["), "no terminal escapes in a log")
+
+        let second = try repo.build(out: repo.temp.path + "/out-2", environment: ["ENCLAVEKIT_NO_PROGRESS": ""])
+        #expect(second.stderr.contains("step 1/1 app: cached ("), "\(second.stderr)")
+        // ENCLAVEKIT_NO_PROGRESS=1 (as scripts and the other tests set it) keeps stderr quiet.
+        let quiet = try repo.build(out: repo.temp.path + "/out-3")
+        #expect(quiet.stderr == "", "\(quiet.stderr)")
     }
 }
