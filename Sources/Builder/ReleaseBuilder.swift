@@ -92,6 +92,11 @@ public enum ReleaseBuilder {
                 resolved[input.name] = try await resolver.resolve(input, pin: pin)
             }
         }
+        // The listings of directory inputs, this tree's and the lock's, by tree digest: `compare` and
+        // `rebuild` name the files in which two trees differ from them.
+        for listing in resolved.values.compactMap(\.files) + lock.entries.values.compactMap(\.files) {
+            try cache.storeListing(listing)
+        }
         phases.append(("fetch", clock.lap()))
         status.log("fetched \(recipe.inputs.count) inputs: \(BuildStatus.seconds(phases[phases.count - 1].1))")
 

@@ -2,6 +2,7 @@ import Archive
 import Dispatch
 import EnclaveCore
 import Nitro
+import Recipe
 import Release
 
 #if canImport(Glibc)
@@ -42,6 +43,9 @@ public struct Comparer: Sendable {
         /// For two directories on disk: also compare each entry's uid, gid and mtime (inside archives
         /// they are always compared).
         public var directoryMetadata = true
+        /// Where to look up the file listings of `path` inputs by tree digest (``InputCache/listing(sha256:)``;
+        /// `build` and `lock` keep them there), to name the files in which two source trees differ.
+        public var inputCache: InputCache?
 
         public init() {}
     }
@@ -442,7 +446,9 @@ final class Session {
             }
             field([label, "kind"], x.kind, y.kind)
             field([label, "source"], x.source, y.source)
-            field([label, "sha256"], x.sha256, y.sha256)
+            if x.sha256 != y.sha256 {
+                c.add([label, "sha256"], expected: x.sha256, actual: y.sha256, detail: treeChanges(x, y))
+            }
         }
         try byName(a.artifacts, b.artifacts, \.name) { name, x, y in
             let label = "artifact \(name)"
@@ -493,6 +499,21 @@ final class Session {
             }
             compareJSON(x.settings, y.settings, location: [label], key: "setting")
         }
+    }
+
+    /// For two `path` inputs with different digests: the files that changed, from the two trees'
+    /// listings in the input cache; a line saying what is missing when only one listing is there.
+    func treeChanges(_ x: ReleaseManifest.Input, _ y: ReleaseManifest.Input) -> [String] {
+        guard x.kind == "path", y.kind == "path", let cache = options.inputCache
+        else { return [] }
+        let old = try? cache.listing(sha256: x.sha256)
+        let new = try? cache.listing(sha256: y.sha256)
+        if let old, let new { return TreeDigest.changes(from: old, to: new) }
+        if old == nil, new == nil { return [] }
+        return [
+            "no file listing of the \(old == nil ? "expected" : "actual") tree on this machine (a lock written by an "
+                + "older enclavekit has none): run enclavekit lock to record one"
+        ]
     }
 
     /// Objects key by key (recursively, keys joined with `.`), anything else by its compact text.

@@ -1,5 +1,6 @@
 import Builder
 import EnclaveCore
+import Recipe
 import Release
 
 /// What `enclavekit rebuild` was asked to do.
@@ -31,6 +32,14 @@ public struct RebuildResult: Sendable {
     public var comparison: ComparisonReport
     /// True only if every field, input, artifact and measurement matched.
     public var reproduced: Bool { comparison.identical }
+    /// The files that changed in each `path` input whose tree differs from the release's, as
+    /// `input src: file node.c changed (sha256 … → …)` (from the lock's listing and the checkout's).
+    public var sourceChanges: [String] {
+        comparison.differences.flatMap { d -> [String] in
+            guard d.location.count == 2, d.location[0].hasPrefix("input "), d.location[1] == "sha256" else { return [] }
+            return d.detail.map { d.location[0] + ": " + $0 }
+        }
+    }
     /// The steps whose output came from the step cache instead of the sandbox (only with `reuseSteps`).
     public var cachedSteps: [String] { build.steps.filter(\.cached).map(\.name) }
 }
@@ -63,10 +72,13 @@ public enum Rebuilder {
         build.reuseSteps = options.reuseSteps
         build.showProgress = options.showProgress
         let report = try await ReleaseBuilder.build(build)
+        // The build left the listings of the checkout's trees and of the lock's in the cache.
+        var compare = options.compare
+        compare.inputCache = compare.inputCache ?? options.cacheDirectory.map { InputCache(root: $0) } ?? .default()
         let comparison = try Comparer.compareManifests(
             expected: expected, actual: report.manifest, expectedArtifacts: options.publishedArtifacts,
             actualArtifacts: options.publishedArtifacts == nil ? nil : report.outputDirectory,
-            options: options.compare)
+            options: compare)
         return RebuildResult(expected: expected, build: report, comparison: comparison)
     }
 

@@ -14,12 +14,15 @@ public struct ResolvedInput: Sendable, Hashable {
     public var file: String
     /// Where the bytes come from: a URL, `apt-get download …`, `pip download …`, or a path.
     public var origin: String
+    /// For a directory (a `path` input): its listing, whose digest is ``sha256``.
+    public var files: [TreeDigest.Entry]?
 
-    public init(input: RecipeInput, sha256: String, file: String, origin: String) {
+    public init(input: RecipeInput, sha256: String, file: String, origin: String, files: [TreeDigest.Entry]? = nil) {
         self.input = input
         self.sha256 = sha256
         self.file = file
         self.origin = origin
+        self.files = files
     }
 }
 
@@ -57,10 +60,10 @@ public struct InputResolver: Sendable {
         let origin = self.origin(of: input)
         if input.localPath != nil {
             let path = try PathInputs.locate(input, in: recipe)
-            let digest = try PathInputs.digest(of: path, input: input.name)
+            let (digest, files) = try PathInputs.listing(of: path, input: input.name)
             if let pin, pin != digest { throw mismatch(input, origin: origin, expected: pin, actual: digest) }
             if pin == nil, !fetchUnpinned { throw unpinned(input) }
-            return ResolvedInput(input: input, sha256: digest, file: path, origin: origin)
+            return ResolvedInput(input: input, sha256: digest, file: path, origin: origin, files: files)
         }
         if let pin, let cached = try cache.lookup(sha256: pin) {
             return ResolvedInput(input: input, sha256: pin, file: cached, origin: origin)

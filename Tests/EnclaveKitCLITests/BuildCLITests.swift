@@ -356,4 +356,49 @@ struct BuildCLITests {
         let quiet = try repo.build(out: repo.temp.path + "/out-3")
         #expect(quiet.stderr == "", "\(quiet.stderr)")
     }
+
+    /// Issue #13 item 5: the lock records the tree listing of each directory input, so a rebuild from a
+    /// changed tree names the files that changed (from the lock alone: a fresh cache), and `compare` of the
+    /// two outputs names them too.
+    @Test("rebuild and compare name the source files that changed, were added, or changed mode")
+    func rebuildNamesChangedSourceFiles() throws {
+        let repo = try ToyRepository()
+        try repo.lock()
+        let lockText = try String(contentsOfFile: repo.recipeDirectory + "/recipe.lock", encoding: .utf8)
+        let sha = { (text: String) in Digest.sha256(Array(text.utf8)).hex }
+        #expect(lockText.contains("\"f 0644 10 \(sha("port=8080\n")) app.conf\""), "\(lockText)")
+        let release = repo.temp.path + "/release"
+        let built = try repo.build(out: release)
+        #expect(built.status == 0, "\(built.stderr)")
+
+        try repo.write("src/app.conf", "port=8081\n")
+        try repo.write("src/extra.txt", "new\n")
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o755], ofItemAtPath: repo.recipeDirectory + "/src/init")
+        let freshCache = repo.temp.path + "/other-cache"
+        let out = repo.temp.path + "/rebuild"
+        let r = try CLIRunner.run(
+            ["rebuild", release + "/manifest.json", "--out", out, "--cache", freshCache], in: repo.root)
+        #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+        let changes = [
+            "input src: file app.conf changed (sha256 \(sha("port=8080\n")) → \(sha("port=8081\n")))",
+            "input src: file extra.txt added (sha256 \(sha("new\n")), mode 0644)",
+            "input src: file init changed (mode 0644 → 0755)",
+        ]
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        for change in changes { #expect(lines.contains(change), "missing \(change) in:\n\(r.stdout)") }
+        #expect(r.stdout.contains("      file app.conf changed (sha256 "), "the comparison's detail: \(r.stdout)")
+
+        let json = try CLIRunner.run(
+            ["rebuild", release + "/manifest.json", "--out", out + "-json", "--cache", freshCache, "--json"],
+            in: repo.root)
+        let parsed = try JSONParser.parse(json.stdout)
+        #expect(parsed["sourceChanges"] == .array(changes.map { .string($0) }), "\(json.stdout)")
+
+        // compare of the two output directories, with the cache that saw both trees.
+        let compared = try CLIRunner.run(["compare", release, out, "--cache", freshCache])
+        #expect(compared.status == 3)
+        #expect(compared.stdout.hasPrefix("input src\n  sha256: expected "), "\(compared.stdout)")
+        #expect(compared.stdout.contains("      file extra.txt added (sha256 "), "\(compared.stdout)")
+    }
 }

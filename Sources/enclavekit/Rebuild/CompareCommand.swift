@@ -1,6 +1,7 @@
 import ArgumentParser
 import EnclaveCore
 import Rebuild
+import Recipe
 
 /// `enclavekit compare A B`: the drill-down diff of two EIFs, ramdisks, archives, release documents
 /// or directories (issue #7 item 5).
@@ -19,7 +20,10 @@ struct CompareCommand: ParsableCommand {
             artifact drilled into, then the files no manifest lists. Text entries up to 1 MiB get a short unified \
             diff; binary ones their first differing offset. --diffoscope hands each differing \
             entry to diffoscope when it is installed. With --expected-artifacts/--actual-artifacts, \
-            two manifests' artifacts whose sha256 differ are compared file against file.
+            two manifests' artifacts whose sha256 differ are compared file against file. When a \
+            'path' input's tree differs, the files that changed are named (file node.c changed, \
+            added, removed, mode) from the trees' listings, which 'lock' and 'build' keep in the \
+            cache (--cache).
 
             Exit status: 0 identical; 3 different (not reproduced); 1 bad input (unreadable or \
             malformed file, two kinds that cannot be compared); 64 usage error.
@@ -49,6 +53,9 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "For two directories: ignore each entry's uid, gid and mtime (build outputs made at different times).")
     var excludeDirectoryMetadata = false
 
+    @Option(help: "The cache holding the source trees' file listings (default $XDG_CACHE_HOME/enclavekit).")
+    var cache: String?
+
     @Option(help: "List at most N differences (the rest are counted).")
     var maxDifferences = 1000
 
@@ -70,6 +77,7 @@ struct CompareCommand: ParsableCommand {
         options.maxDifferences = maxDifferences
         options.diffoscope = diffoscope
         options.directoryMetadata = !excludeDirectoryMetadata
+        options.inputCache = cache.map { InputCache(root: $0) } ?? InputCache.default()
         let report = try Comparer(options: options).compare(
             a, b, expectedArtifacts: expectedArtifacts, actualArtifacts: actualArtifacts)
         if json {

@@ -18,7 +18,9 @@ struct RebuildCommand: AsyncParsableCommand {
             input cache (re-hashed on use), step outputs never do, and the step cache is left as it \
             is. --reuse-steps takes step outputs from the step cache instead (faster, but no evidence \
             for those steps); the report then names the steps that came from the cache. A source file \
-            that differs from the release is built as it is and reported. \
+            that differs from the release is built as it is and reported, naming the files that \
+            changed ('input src: file node.c changed (sha256 … → …)', added, removed, mode) from the \
+            lock's listing of the tree. \
             With --artifacts (the published files), every artifact that differs is drilled into: EIF \
             section, ramdisk entry, text diff.
 
@@ -70,6 +72,7 @@ struct RebuildCommand: AsyncParsableCommand {
                 .object([
                     ("reproduced", .bool(result.reproduced)), ("rebuild", BuildSummary.json(result.build)),
                     ("stepCache", .string(result.build.reusedSteps ? "reused" : "not used")),
+                    ("sourceChanges", .array(result.sourceChanges.map { .string($0) })),
                     ("cachedSteps", .array(result.cachedSteps.map { .string($0) })),
                     (
                         "stepCacheMismatches",
@@ -94,6 +97,7 @@ struct RebuildCommand: AsyncParsableCommand {
                         + "\(result.expected.targets.reduce(0) { $0 + $1.measurements.count }) measurements match")
             } else {
                 print("NOT reproduced: \(result.expected.name) \(result.expected.version)")
+                for line in result.sourceChanges { print(line) }
                 print(result.comparison.render())
             }
         }
