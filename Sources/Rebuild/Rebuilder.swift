@@ -46,8 +46,9 @@ public struct RebuildResult: Sendable {
 
 /// `enclavekit rebuild`: takes the recipe and lock the release names from a checkout (their sha256 must
 /// match, or the checkout is not the release's), builds them into a clean directory with the same
-/// pipeline as `build`, running every step afresh in the sandbox unless `reuseSteps`, and compares the new manifest with the published one field by field; an
-/// artifact that differs is drilled into when the published artifacts are at hand.
+/// pipeline as `build`, running every step afresh in the sandbox unless `reuseSteps`, and compares the
+/// new manifest with the published one field by field; an artifact that differs is drilled into when
+/// the published artifacts are at hand, and a source tree that differs is listed file by file.
 ///
 /// ```swift
 /// let result = try await Rebuilder.rebuild(RebuildOptions(release: "Manifests/example-node-0.1.0.json"))
