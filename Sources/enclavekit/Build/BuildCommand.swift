@@ -21,7 +21,7 @@ struct BuildCommand: AsyncParsableCommand {
               enclavekit build Recipes/example-node/recipe.toml --target nitro --out out/nitro
               enclavekit build Recipes/example-node/recipe.toml --manifest Manifests/example-node-0.1.0.json
               enclavekit build Recipes/example-node/recipe.toml --json | jq '.targets[].measurements'
-              enclavekit build Recipes/example-node/recipe.toml 2> build.log   # one line per step in build.log
+              enclavekit build Recipes/example-node/recipe.toml 2> build.log
             """)
 
     @Argument(help: "The recipe (recipe.toml).")

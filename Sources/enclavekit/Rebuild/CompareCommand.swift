@@ -33,7 +33,7 @@ struct CompareCommand: ParsableCommand {
               enclavekit compare a/app.cpio b/app.cpio --json
               enclavekit compare release.dsse.json rebuilt/manifest.json \\
                 --expected-artifacts release --actual-artifacts rebuilt
-              enclavekit compare out/example-node-0.1.0 out/rebuild-example-node-0.1.0   # two build outputs
+              enclavekit compare out/example-node-0.1.0 out/rebuild-example-node-0.1.0
               enclavekit compare out-1 out-2 --diffoscope --max-differences 20
               enclavekit compare out-1 out-2 --exclude-directory-metadata
             """)

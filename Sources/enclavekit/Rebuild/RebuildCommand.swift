@@ -31,7 +31,7 @@ struct RebuildCommand: AsyncParsableCommand {
               enclavekit rebuild Manifests/example-node-0.1.0.json
               enclavekit rebuild Manifests/example-node-0.1.0.dsse.json --artifacts release-files/
               enclavekit rebuild release.json --source ~/src/node --out /tmp/rebuild --json
-              enclavekit rebuild Manifests/example-node-0.1.0.json --reuse-steps   # quick re-check, not an audit
+              enclavekit rebuild Manifests/example-node-0.1.0.json --reuse-steps
             """)
 
     @Argument(help: "The published release: manifest, DSSE envelope or Sigstore bundle.")
