@@ -511,8 +511,9 @@ final class Session {
         if let old, let new { return TreeDigest.changes(from: old, to: new) }
         if old == nil, new == nil { return [] }
         return [
-            "no file listing of the \(old == nil ? "expected" : "actual") tree on this machine (a lock written by an "
-                + "older enclavekit has none): run enclavekit lock to record one"
+            "the changed files cannot be named: neither the lock nor this machine's cache (--cache) has the file "
+                + "listing of the \(old == nil ? "expected" : "actual") tree (a lock written before enclavekit "
+                + "recorded listings has none; 'enclavekit lock' records them)"
         ]
     }
 

@@ -401,4 +401,43 @@ struct BuildCLITests {
         #expect(compared.stdout.hasPrefix("input src\n  sha256: expected "), "\(compared.stdout)")
         #expect(compared.stdout.contains("      file extra.txt added (sha256 "), "\(compared.stdout)")
     }
+
+    /// Issue #13 item 5, for a lock written before listings existed (as the committed example-node one):
+    /// the release build keeps the tree's listing in its cache, so a rebuild with that cache still names
+    /// the changed files; with another cache it says why it cannot.
+    @Test("a lock without listings: the changed files come from the cache, or the report says they cannot")
+    func oldLockWithoutListing() throws {
+        let repo = try ToyRepository()
+        try repo.lock()
+        let lockPath = repo.recipeDirectory + "/recipe.lock"
+        let withFiles = try String(contentsOfFile: lockPath, encoding: .utf8)
+        let old = withFiles.replacing(/"files": \[[^\]]*\],\s*/, with: "")
+        #expect(old != withFiles)
+        #expect(!old.contains("files"))
+        try Data(old.utf8).write(to: URL(fileURLWithPath: lockPath))
+        let release = repo.temp.path + "/release"
+        let built = try repo.build(out: release)
+        #expect(built.status == 0, "\(built.stderr)")
+
+        try repo.write("src/app.conf", "port=8081\n")
+        let sha = { (text: String) in Digest.sha256(Array(text.utf8)).hex }
+        let same = try CLIRunner.run(
+            ["rebuild", release + "/manifest.json", "--out", repo.temp.path + "/rb-1", "--cache", repo.cache],
+            in: repo.root)
+        #expect(same.status == 3)
+        #expect(
+            same.stdout.contains(
+                "input src: file app.conf changed (sha256 \(sha("port=8080\n")) → \(sha("port=8081\n")))\n"),
+            "\(same.stdout)")
+        let other = try CLIRunner.run(
+            [
+                "rebuild", release + "/manifest.json", "--out", repo.temp.path + "/rb-2", "--cache",
+                repo.temp.path + "/empty-cache",
+            ], in: repo.root)
+        #expect(other.status == 3)
+        #expect(
+            other.stdout.contains(
+                "input src: the changed files cannot be named: neither the lock nor this machine's cache (--cache) "
+                    + "has the file listing of the expected tree"), "\(other.stdout)")
+    }
 }
