@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "Rebuild",
             dependencies: [
-                "EnclaveCore", "Archive", "Nitro", "Release", "Builder",
+                "EnclaveCore", "Archive", "Nitro", "Release", "Recipe", "Builder",
                 .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: foundationLoadingSettings),

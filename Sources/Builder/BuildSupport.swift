@@ -27,18 +27,25 @@ struct Stopwatch {
     }
 }
 
-/// One status line on stderr while building (only when stderr is a terminal): the elapsed time and the
-/// phase, redrawn in place every second, so a long step (a compiler building its libc) visibly runs.
+/// Progress on stderr while building. On a terminal: one status line, the elapsed time and the phase,
+/// redrawn in place every second, so a long step (a compiler building its libc) visibly runs. Otherwise
+/// (a CI log, a pipe): one line per finished phase and step with its time, e.g.
+/// `step 3/7 compile-node: 12.4 s`, so the log of a long build is not silent. `ENCLAVEKIT_NO_PROGRESS`
+/// set to a non-empty value turns both off.
 final class BuildStatus: @unchecked Sendable {
     // @unchecked: the text and the timer are only touched on `queue`.
     private let enabled: Bool
+    private let logging: Bool
     private let start = Stopwatch.now()
     private let queue = DispatchQueue(label: "enclavekit.build-status")
     private var text: String?
     private var timer: (any DispatchSourceTimer)?
 
     init(enabled: Bool) {
-        self.enabled = enabled && isatty(2) != 0
+        let quiet = getenv("ENCLAVEKIT_NO_PROGRESS").map { $0.pointee != 0 } ?? false
+        let terminal = isatty(2) != 0
+        self.enabled = enabled && !quiet && terminal
+        self.logging = enabled && !quiet && !terminal
         guard self.enabled else { return }
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + 1, repeating: 1)
@@ -55,6 +62,18 @@ final class BuildStatus: @unchecked Sendable {
             self.text = text
             draw()
         }
+    }
+
+    /// One line in the log when stderr is not a terminal (nothing on a terminal: the status line shows it).
+    func log(_ line: String) {
+        guard logging else { return }
+        StandardError.write(line + "\n")
+    }
+
+    /// `12.4 s`.
+    static func seconds(_ value: Double) -> String {
+        let tenths = Int((value * 10).rounded())
+        return "\(tenths / 10).\(tenths % 10) s"
     }
 
     func finish() {

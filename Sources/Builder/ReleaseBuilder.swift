@@ -23,6 +23,11 @@ public struct BuildOptions: Sendable {
     public var pathInputsMayDiffer = false
     /// Skip the work when the output already holds this exact build (checked by digests).
     public var reuseUpToDate = true
+    /// Take a step's output from the step cache when it holds one under the step's key, and store new
+    /// outputs there (`build`). When false (`rebuild` without `--reuse-steps`), every step runs in the
+    /// sandbox and its fresh output is used as it is: the step cache is neither read nor written, so a
+    /// cached output can neither stand in for a step nor be replaced by one.
+    public var reuseSteps = true
     public var showProgress = true
 
     public init(recipePath: String) { self.recipePath = recipePath }
@@ -41,6 +46,11 @@ public struct BuildReport: Sendable {
     public var changedInputs: [(name: String, pinned: String, actual: String)]
     /// The output already held this build; its artifacts were verified, nothing was rebuilt.
     public var upToDate: Bool
+    /// Whether the step cache was consulted (``BuildOptions/reuseSteps``).
+    public var reusedSteps = true
+    /// Steps run afresh whose output differs from the step cache's entry under the same key (a step that is
+    /// not deterministic, or a cache entry that was changed), with both tree digests.
+    public var stepCacheMismatches: [(name: String, cached: String, fresh: String)] = []
 }
 
 /// `enclavekit build`: recipe → pinned inputs → sandboxed steps → rootfs → per-target images →
@@ -82,7 +92,13 @@ public enum ReleaseBuilder {
                 resolved[input.name] = try await resolver.resolve(input, pin: pin)
             }
         }
+        // The listings of directory inputs, this tree's and the lock's, by tree digest: `compare` and
+        // `rebuild` name the files in which two trees differ from them.
+        for listing in resolved.values.compactMap(\.files) + lock.entries.values.compactMap(\.files) {
+            try cache.storeListing(listing)
+        }
         phases.append(("fetch", clock.lap()))
+        status.log("fetched \(recipe.inputs.count) inputs: \(BuildStatus.seconds(phases[phases.count - 1].1))")
 
         // A no-op build: the output already holds a manifest for the same recipe, lock, inputs, targets and
         // EnclaveKit, and every artifact it lists still has its size and sha256. The pipeline is
@@ -108,6 +124,7 @@ public enum ReleaseBuilder {
         var stepOutputs: [String: String] = [:]
         var stepKeys: [String: String] = [:]
         var stepReport: [(String, Bool, Double)] = []
+        var mismatches: [(name: String, cached: String, fresh: String)] = []
         for (index, step) in recipe.steps.enumerated() {
             var stepClock = Stopwatch()
             let key = StepKey.compute(
@@ -119,13 +136,16 @@ public enum ReleaseBuilder {
                     return (name, "step:" + (stepKeys[name] ?? ""))
                 })
             stepKeys[step.name] = key
-            if let cached = try cache.stepOutput(key: key) {
+            let label = "step \(index + 1)/\(recipe.steps.count) \(step.name)"
+            if options.reuseSteps, let cached = try cache.stepOutput(key: key) {
                 stepOutputs[step.name] = cached
-                stepReport.append((step.name, true, stepClock.lap()))
-                status.phase("step \(index + 1)/\(recipe.steps.count) \(step.name): cached")
+                let seconds = stepClock.lap()
+                stepReport.append((step.name, true, seconds))
+                status.phase("\(label): cached")
+                status.log("\(label): cached (\(BuildStatus.seconds(seconds)))")
                 continue
             }
-            status.phase("step \(index + 1)/\(recipe.steps.count) \(step.name): running in the sandbox")
+            status.phase("\(label): running in the sandbox")
             var mounts: [SandboxMount] = []
             for name in step.inputs {
                 if let r = resolved[name] {
@@ -145,8 +165,20 @@ public enum ReleaseBuilder {
                     name: step.name, arguments: step.run, mounts: mounts, outputDirectory: out,
                     environment: step.environment.map { SandboxVariable(name: $0.key, value: $0.value) },
                     sourceDateEpoch: recipe.sourceDateEpoch))
-            stepOutputs[step.name] = try cache.storeStepOutput(key: key, from: out)
-            stepReport.append((step.name, false, stepClock.lap()))
+            if options.reuseSteps {
+                stepOutputs[step.name] = try cache.storeStepOutput(key: key, from: out)
+            } else {
+                stepOutputs[step.name] = out
+                // Only a note: a tree the digest cannot list (a name with a newline) gets none.
+                if let cached = try cache.stepOutput(key: key), let fresh = try? TreeDigest.digest(directory: out),
+                    let old = try? TreeDigest.digest(directory: cached), fresh != old
+                {
+                    mismatches.append((step.name, old, fresh))
+                }
+            }
+            let seconds = stepClock.lap()
+            stepReport.append((step.name, false, seconds))
+            status.log("\(label): \(BuildStatus.seconds(seconds))")
         }
         phases.append(("steps", clock.lap()))
 
@@ -199,12 +231,14 @@ public enum ReleaseBuilder {
             manifestPath = output + "/manifest.json"
         }
         phases.append(("pack+measure", clock.lap()))
+        status.log("packed and measured \(selected.count) targets: \(BuildStatus.seconds(phases[phases.count - 1].1))")
         status.finish()
         return BuildReport(
             manifest: manifest, outputDirectory: output, manifestPath: manifestPath,
             steps: stepReport.map { (name: $0.0, cached: $0.1, seconds: $0.2) },
             phases: phases.map { (name: $0.0, seconds: $0.1) },
-            changedInputs: changed.map { (name: $0.0, pinned: $0.1, actual: $0.2) }, upToDate: false)
+            changedInputs: changed.map { (name: $0.0, pinned: $0.1, actual: $0.2) }, upToDate: false,
+            reusedSteps: options.reuseSteps, stepCacheMismatches: mismatches)
     }
 
     static func selectTargets(_ recipe: Recipe, _ names: [String]) throws -> [RecipeTarget] {

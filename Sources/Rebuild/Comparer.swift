@@ -2,6 +2,7 @@ import Archive
 import Dispatch
 import EnclaveCore
 import Nitro
+import Recipe
 import Release
 
 #if canImport(Glibc)
@@ -42,6 +43,9 @@ public struct Comparer: Sendable {
         /// For two directories on disk: also compare each entry's uid, gid and mtime (inside archives
         /// they are always compared).
         public var directoryMetadata = true
+        /// Where to look up the file listings of `path` inputs by tree digest (``InputCache/listing(sha256:)``;
+        /// `build` and `lock` keep them there), to name the files in which two source trees differ.
+        public var inputCache: InputCache?
 
         public init() {}
     }
@@ -182,6 +186,7 @@ final class Session {
     func compare(_ a: String, _ b: String, kind: Comparer.InputKind) throws {
         switch kind {
         case .directory:
+            if try compareOutputDirectories(a, b) { return }
             try compareEntries(DirectoryListing.entries(root: a), DirectoryListing.entries(root: b), nested: true)
         case .json:
             try compareDocuments(a, b, nil, nil)
@@ -224,6 +229,34 @@ final class Session {
             collector.note("signatures are not checked by compare; use enclavekit verify for that")
         }
         try compareManifests(ma, mb, dirA, dirB)
+    }
+
+    /// Two build output directories, each holding a `manifest.json` that is a release manifest: the
+    /// manifests field by field (as for two manifest files), each differing artifact drilled into, then
+    /// the rest of the trees entry by entry (files no manifest lists; the artifacts' type, mode, owner
+    /// and time, their content being covered by the manifests). False when either directory has no such
+    /// manifest (then they are compared as plain trees).
+    func compareOutputDirectories(_ a: String, _ b: String) throws -> Bool {
+        let pa = a + "/manifest.json"
+        let pb = b + "/manifest.json"
+        guard FileStatus(pa)?.type == .regular, FileStatus(pb)?.type == .regular,
+            let (ma, _) = try? manifest(pa), let (mb, _) = try? manifest(pb)
+        else { return false }
+        try compareManifests(ma, mb, a, b)
+        let artifacts = Set((ma.artifacts + mb.artifacts).map { Array($0.name.utf8) })
+        func rest(_ root: String) throws -> [TreeEntry] {
+            try DirectoryListing.entries(root: root).compactMap { entry in
+                if entry.path == Array("manifest.json".utf8) { return nil }
+                guard artifacts.contains(entry.path), entry.kind == .regular else { return entry }
+                var metadata = entry
+                metadata.sha256 = nil
+                metadata.content = nil
+                metadata.size = 0
+                return metadata
+            }
+        }
+        try compareEntries(try rest(a), try rest(b), nested: true)
+        return true
     }
 
     private func base(_ path: String) -> String {
@@ -413,7 +446,9 @@ final class Session {
             }
             field([label, "kind"], x.kind, y.kind)
             field([label, "source"], x.source, y.source)
-            field([label, "sha256"], x.sha256, y.sha256)
+            if x.sha256 != y.sha256 {
+                c.add([label, "sha256"], expected: x.sha256, actual: y.sha256, detail: treeChanges(x, y))
+            }
         }
         try byName(a.artifacts, b.artifacts, \.name) { name, x, y in
             let label = "artifact \(name)"
@@ -464,6 +499,22 @@ final class Session {
             }
             compareJSON(x.settings, y.settings, location: [label], key: "setting")
         }
+    }
+
+    /// For two `path` inputs with different digests: the files that changed, from the two trees'
+    /// listings in the input cache; a line saying what is missing when only one listing is there.
+    func treeChanges(_ x: ReleaseManifest.Input, _ y: ReleaseManifest.Input) -> [String] {
+        guard x.kind == "path", y.kind == "path", let cache = options.inputCache
+        else { return [] }
+        let old = try? cache.listing(sha256: x.sha256)
+        let new = try? cache.listing(sha256: y.sha256)
+        if let old, let new { return TreeDigest.changes(from: old, to: new) }
+        if old == nil, new == nil { return [] }
+        return [
+            "the changed files cannot be named: neither the lock nor this machine's cache (--cache) has the file "
+                + "listing of the \(old == nil ? "expected" : "actual") tree (a lock written before enclavekit "
+                + "recorded listings has none; 'enclavekit lock' records them)"
+        ]
     }
 
     /// Objects key by key (recursively, keys joined with `.`), anything else by its compact text.

@@ -1,5 +1,6 @@
 import Builder
 import EnclaveCore
+import Recipe
 import Release
 
 /// What `enclavekit rebuild` was asked to do.
@@ -14,6 +15,10 @@ public struct RebuildOptions: Sendable {
     /// the artifacts that differ.
     public var publishedArtifacts: String?
     public var cacheDirectory: String?
+    /// Take step outputs from the step cache (`--reuse-steps`). Off by default: a rebuild runs every step
+    /// afresh in the sandbox (fetched inputs still come from the input cache, re-hashed on use), so its
+    /// "reproduced" is evidence that the steps give the release's bytes today.
+    public var reuseSteps = false
     public var compare = Comparer.Options()
     public var showProgress = true
 
@@ -27,12 +32,23 @@ public struct RebuildResult: Sendable {
     public var comparison: ComparisonReport
     /// True only if every field, input, artifact and measurement matched.
     public var reproduced: Bool { comparison.identical }
+    /// The files that changed in each `path` input whose tree differs from the release's, as
+    /// `input src: file node.c changed (sha256 … → …)` (from the lock's listing and the checkout's).
+    public var sourceChanges: [String] {
+        comparison.differences.flatMap { d -> [String] in
+            guard d.location.count == 2, d.location[0].hasPrefix("input "), d.location[1] == "sha256" else { return [] }
+            return d.detail.map { d.location[0] + ": " + $0 }
+        }
+    }
+    /// The steps whose output came from the step cache instead of the sandbox (only with `reuseSteps`).
+    public var cachedSteps: [String] { build.steps.filter(\.cached).map(\.name) }
 }
 
 /// `enclavekit rebuild`: takes the recipe and lock the release names from a checkout (their sha256 must
 /// match, or the checkout is not the release's), builds them into a clean directory with the same
-/// pipeline as `build`, and compares the new manifest with the published one field by field; an
-/// artifact that differs is drilled into when the published artifacts are at hand.
+/// pipeline as `build`, running every step afresh in the sandbox unless `reuseSteps`, and compares the
+/// new manifest with the published one field by field; an artifact that differs is drilled into when
+/// the published artifacts are at hand, and a source tree that differs is listed file by file.
 ///
 /// ```swift
 /// let result = try await Rebuilder.rebuild(RebuildOptions(release: "Manifests/example-node-0.1.0.json"))
@@ -54,12 +70,16 @@ public enum Rebuilder {
         build.cacheDirectory = options.cacheDirectory
         build.pathInputsMayDiffer = true
         build.reuseUpToDate = false
+        build.reuseSteps = options.reuseSteps
         build.showProgress = options.showProgress
         let report = try await ReleaseBuilder.build(build)
+        // The build left the listings of the checkout's trees and of the lock's in the cache.
+        var compare = options.compare
+        compare.inputCache = compare.inputCache ?? options.cacheDirectory.map { InputCache(root: $0) } ?? .default()
         let comparison = try Comparer.compareManifests(
             expected: expected, actual: report.manifest, expectedArtifacts: options.publishedArtifacts,
             actualArtifacts: options.publishedArtifacts == nil ? nil : report.outputDirectory,
-            options: options.compare)
+            options: compare)
         return RebuildResult(expected: expected, build: report, comparison: comparison)
     }
 

@@ -94,6 +94,39 @@ public struct InputCache: Sendable {
         return try adopt(temporary)
     }
 
+    // MARK: - Tree listings
+
+    /// `trees/HEX`: the ``TreeDigest`` listing whose sha256 (the tree digest) is HEX.
+    public var listingsDirectory: String { root + "/trees" }
+
+    /// Keeps the listing of a directory input under its tree digest (its own sha256), so that a later
+    /// `compare` or `rebuild` can name the files in which two trees differ. Returns the digest.
+    @discardableResult
+    public func storeListing(_ entries: [TreeDigest.Entry]) throws -> String {
+        let digest = TreeDigest.digest(of: entries)
+        let path = listingsDirectory + "/" + digest
+        if FileStatus(path)?.type == .regular { return digest }
+        try FileTree.makeDirectories(listingsDirectory)
+        try AtomicOutput.write(entries.flatMap(\.line), to: path, mode: 0o644)
+        return digest
+    }
+
+    /// The listing of the tree whose digest is `sha256`, if the cache holds it (re-hashed; a file that
+    /// does not match its name is dropped).
+    public func listing(sha256: String) throws -> [TreeDigest.Entry]? {
+        guard RecipeParser.isSHA256(sha256) else {
+            throw RecipeError(.badValue, "'\(sha256)' is not a sha256 (64 lowercase hex digits)")
+        }
+        let path = listingsDirectory + "/" + sha256
+        guard FileStatus(path)?.type == .regular else { return nil }
+        let bytes = try FileSystem.readFile(path, limit: 256 << 20)
+        guard Digest.sha256(bytes).hex == sha256, let entries = TreeDigest.entries(listing: bytes) else {
+            unlink(path)
+            return nil
+        }
+        return entries
+    }
+
     // MARK: - Step outputs
 
     /// The cached output directory of the step whose key is `key`, if there is one.

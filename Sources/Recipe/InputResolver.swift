@@ -14,12 +14,15 @@ public struct ResolvedInput: Sendable, Hashable {
     public var file: String
     /// Where the bytes come from: a URL, `apt-get download …`, `pip download …`, or a path.
     public var origin: String
+    /// For a directory (a `path` input): its listing, whose digest is ``sha256``.
+    public var files: [TreeDigest.Entry]?
 
-    public init(input: RecipeInput, sha256: String, file: String, origin: String) {
+    public init(input: RecipeInput, sha256: String, file: String, origin: String, files: [TreeDigest.Entry]? = nil) {
         self.input = input
         self.sha256 = sha256
         self.file = file
         self.origin = origin
+        self.files = files
     }
 }
 
@@ -57,10 +60,10 @@ public struct InputResolver: Sendable {
         let origin = self.origin(of: input)
         if input.localPath != nil {
             let path = try PathInputs.locate(input, in: recipe)
-            let digest = try PathInputs.digest(of: path, input: input.name)
+            let (digest, files) = try PathInputs.listing(of: path, input: input.name)
             if let pin, pin != digest { throw mismatch(input, origin: origin, expected: pin, actual: digest) }
             if pin == nil, !fetchUnpinned { throw unpinned(input) }
-            return ResolvedInput(input: input, sha256: digest, file: path, origin: origin)
+            return ResolvedInput(input: input, sha256: digest, file: path, origin: origin, files: files)
         }
         if let pin, let cached = try cache.lookup(sha256: pin) {
             return ResolvedInput(input: input, sha256: pin, file: cached, origin: origin)
@@ -98,10 +101,30 @@ public struct InputResolver: Sendable {
         }
     }
 
+    /// A pin the bytes no longer match, with the way out for where the pin came from: a pin in the
+    /// recipe is edited there (`lock` leaves those alone); a lock pin of a local input is renewed by
+    /// `lock`; a lock pin of a fetched input is kept by `lock` while kind and source stay, so its entry
+    /// is deleted first.
     func mismatch(_ input: RecipeInput, origin: String, expected: String, actual: String) -> RecipeError {
-        RecipeError(
+        let lockCommand = "enclavekit lock \(recipe.path)"
+        let fix: String
+        if input.sha256 == expected {
+            fix =
+                "if the new bytes are the ones you want, set sha256 = \"\(actual)\" in [inputs.\(input.name)] of "
+                + "\(recipe.path), or remove that sha256 and run \(lockCommand)"
+        } else if input.localPath != nil {
+            fix =
+                "the files changed since \(recipe.lockPath) was written: run \(lockCommand) to pin them "
+                + "(or restore them)"
+        } else {
+            fix =
+                "the source now gives other bytes: if they are the ones you want, delete inputs.\(input.name) from "
+                + "\(recipe.lockPath) and run \(lockCommand)"
+        }
+        return RecipeError(
             .pinMismatch,
-            "input '\(input.name)' (\(input.summary), from \(origin)): expected sha256 \(expected), got \(actual)")
+            "input '\(input.name)' (\(input.summary), from \(origin)): expected sha256 \(expected), got \(actual); "
+                + fix)
     }
 
     func unpinned(_ input: RecipeInput) -> RecipeError {

@@ -1,5 +1,6 @@
 /// `enclavekit lock RECIPE` as a library call (`Recipes/README.md`, "The lock file"): inputs pinned in
-/// the recipe are left alone; path inputs (and local docker-archive/oci files) are re-hashed; an input
+/// the recipe are left alone; path inputs (and local docker-archive/oci files) are re-hashed, a
+/// directory's listing recorded with its pin (and kept in the cache under its digest); an input
 /// whose lock entry still matches its kind and source keeps that pin; every other input is fetched into
 /// the cache and hashed. The new lock (entries only for inputs that are not pinned in the recipe) is
 /// written atomically next to the recipe.
@@ -67,8 +68,12 @@ public struct Locker: Sendable {
             let previous = old.entries[input.name]
             let status: Status
             let digest: String
+            var files: [TreeDigest.Entry]?
             if input.localPath != nil {
-                digest = try await resolver.resolve(input, pin: nil, fetchUnpinned: true).sha256
+                let resolved = try await resolver.resolve(input, pin: nil, fetchUnpinned: true)
+                digest = resolved.sha256
+                files = RecipeLock.recordable(resolved.files)
+                if let files { try cache.storeListing(files) }
                 status = .hashed
             } else if let kept = old.pin(for: input) {
                 digest = kept
@@ -77,7 +82,8 @@ public struct Locker: Sendable {
                 digest = try await resolver.resolve(input, pin: nil, fetchUnpinned: true).sha256
                 status = .fetched
             }
-            new.entries[input.name] = RecipeLock.Entry(kind: input.kind, source: input.source, sha256: digest)
+            new.entries[input.name] = RecipeLock.Entry(
+                kind: input.kind, source: input.source, sha256: digest, files: files)
             items.append(
                 Item(
                     name: input.name, kind: input.kind, source: input.source, sha256: digest, status: status,

@@ -3,7 +3,10 @@ import EnclaveCore
 /// The lock file, `recipe.lock` next to the recipe (`Recipes/README.md`, "The lock file"):
 /// `{"inputs": {"NAME": {"kind": …, "sha256": …, "source": …}}, "lock": 1}`, pretty printed with keys
 /// sorted. An entry pins an input only while the input's `kind` and `source` are unchanged; a pin in the
-/// recipe wins over the lock.
+/// recipe wins over the lock. A directory `path` input's entry also lists its files (`"files"`: the
+/// lines of its ``TreeDigest`` listing, `TYPE MODE SIZE SHA256 PATH`), so that a rebuild from a changed
+/// tree can name the files that changed; the listing must hash to the entry's `sha256`. The key is
+/// optional: locks written before it existed stay valid (and keep their bytes until locked again).
 ///
 /// ```swift
 /// let lock = try RecipeLock.loadIfPresent(path: recipe.lockPath)
@@ -15,11 +18,14 @@ public struct RecipeLock: Sendable, Hashable {
         public var kind: InputKind
         public var source: String
         public var sha256: String
+        /// A directory's listing, whose tree digest is ``sha256`` (nil when not recorded).
+        public var files: [TreeDigest.Entry]?
 
-        public init(kind: InputKind, source: String, sha256: String) {
+        public init(kind: InputKind, source: String, sha256: String, files: [TreeDigest.Entry]? = nil) {
             self.kind = kind
             self.source = source
             self.sha256 = sha256
+            self.files = files
         }
     }
 
@@ -66,7 +72,7 @@ public struct RecipeLock: Sendable, Hashable {
                 throw fail("input name '\(name)' is not valid: use [a-z0-9][a-z0-9._-]*")
             }
             guard case .object(let fields) = entryValue else { throw fail("\(here) must be an object") }
-            for (key, _) in fields where !["kind", "source", "sha256"].contains(key) {
+            for (key, _) in fields where !["kind", "source", "sha256", "files"].contains(key) {
                 throw fail(.unknownKey, "\(here): unknown key '\(key)'")
             }
             func string(_ key: String) throws -> String {
@@ -83,7 +89,26 @@ public struct RecipeLock: Sendable, Hashable {
             guard RecipeParser.isSHA256(sha256) else {
                 throw fail("\(here).sha256 '\(sha256)' is not 64 lowercase hex digits")
             }
-            entries[name] = Entry(kind: kind, source: source, sha256: sha256)
+            var files: [TreeDigest.Entry]?
+            if let listing = entryValue["files"] {
+                guard case .array(let lines) = listing else {
+                    throw fail("\(here).files must be an array of listing lines (TYPE MODE SIZE SHA256 PATH)")
+                }
+                var parsed: [TreeDigest.Entry] = []
+                for (index, line) in lines.enumerated() {
+                    guard let text = line.stringValue, let entry = TreeDigest.Entry(line: Array(text.utf8)) else {
+                        throw fail("\(here).files[\(index)] is not a listing line (TYPE MODE SIZE SHA256 PATH)")
+                    }
+                    parsed.append(entry)
+                }
+                guard TreeDigest.digest(of: parsed) == sha256 else {
+                    throw fail(
+                        "\(here).files does not hash to its sha256 \(sha256) (edited by hand?): run enclavekit lock "
+                            + "on the recipe to write it again")
+                }
+                files = parsed
+            }
+            entries[name] = Entry(kind: kind, source: source, sha256: sha256, files: files)
         }
         self.entries = entries
     }
@@ -106,15 +131,29 @@ public struct RecipeLock: Sendable, Hashable {
             entries[name].map { entry in
                 (
                     name,
-                    .object([
-                        ("kind", .string(entry.kind.rawValue)), ("sha256", .string(entry.sha256)),
-                        ("source", .string(entry.source)),
-                    ])
+                    .object(
+                        (entry.files.map { [("files", Self.listingJSON($0))] } ?? []) + [
+                            ("kind", .string(entry.kind.rawValue)), ("sha256", .string(entry.sha256)),
+                            ("source", .string(entry.source)),
+                        ])
                 )
             }
         }
         return JSONValue.object([("inputs", .object(inputs)), ("lock", .int(Self.formatVersion))])
             .serialized(style: .pretty) + "\n"
+    }
+
+    /// A listing as JSON strings, one per line without its newline.
+    static func listingJSON(_ entries: [TreeDigest.Entry]) -> JSONValue {
+        .array(entries.map { .string(String(decoding: $0.line.dropLast(), as: UTF8.self)) })
+    }
+
+    /// The listing as the lock can record it: nil when a path is not valid UTF-8 (JSON text could not
+    /// carry its bytes).
+    public static func recordable(_ entries: [TreeDigest.Entry]?) -> [TreeDigest.Entry]? {
+        guard let entries else { return nil }
+        for entry in entries where String(validating: entry.path, as: UTF8.self) == nil { return nil }
+        return entries
     }
 
     /// Writes the lock to `path` atomically (whole or not at all), mode 0644.

@@ -93,6 +93,96 @@ public enum TreeDigest {
     }
 
     static let zeroDigest = String(repeating: "0", count: 64)
+
+    /// The tree digest of a listing's entries (the sha256 of their lines, in the order given).
+    public static func digest(of entries: [Entry]) -> String {
+        let hash = Digest(.sha256)
+        for entry in entries { hash.update(entry.line) }
+        return hash.finalize().hex
+    }
+
+    /// The listing's entries from its bytes (lines as ``Entry/line`` writes them), or nil when any line is
+    /// not such a line.
+    public static func entries(listing bytes: [UInt8]) -> [Entry]? {
+        var entries: [Entry] = []
+        for line in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).dropLast() {
+            guard let entry = Entry(line: Array(line)) else { return nil }
+            entries.append(entry)
+        }
+        return bytes.isEmpty || bytes.last == UInt8(ascii: "\n") ? entries : nil
+    }
+
+    /// What changed from the listing `old` to the listing `new`, one sentence per path, in path order:
+    /// `file node.c changed (sha256 a… → b…)`, `file run.sh changed (mode 0644 → 0755)`,
+    /// `file new.c added (sha256 …, mode 0644)`, `file old.c removed (sha256 …)`, `directory d added`,
+    /// `symlink l changed (target sha256 … → …)`, `file x is now a symlink`.
+    ///
+    /// ```swift
+    /// TreeDigest.changes(from: lockedEntries, to: try TreeDigest.entries(directory: "src"))
+    /// ```
+    public static func changes(from old: [Entry], to new: [Entry]) -> [String] {
+        func noun(_ type: Character) -> String {
+            switch type {
+            case "d": return "directory"
+            case "l": return "symlink"
+            default: return "file"
+            }
+        }
+        func name(_ entry: Entry) -> String { String(decoding: entry.path, as: UTF8.self) }
+        var byPath: [[UInt8]: Entry] = [:]
+        for entry in new { byPath[entry.path] = entry }
+        var oldPaths = Set<[UInt8]>()
+        var lines: [([UInt8], String)] = []
+        for a in old {
+            oldPaths.insert(a.path)
+            guard let b = byPath[a.path] else {
+                let what = a.type == "f" ? " (sha256 \(a.sha256))" : ""
+                lines.append((a.path, "\(noun(a.type)) \(name(a)) removed\(what)"))
+                continue
+            }
+            guard a.type == b.type else {
+                lines.append((a.path, "\(noun(a.type)) \(name(a)) is now a \(noun(b.type))"))
+                continue
+            }
+            var parts: [String] = []
+            if a.sha256 != b.sha256 {
+                parts.append("\(a.type == "l" ? "target sha256" : "sha256") \(a.sha256) → \(b.sha256)")
+            }
+            if a.mode != b.mode { parts.append("mode \(a.mode) → \(b.mode)") }
+            if !parts.isEmpty {
+                lines.append((a.path, "\(noun(a.type)) \(name(a)) changed (\(parts.joined(separator: ", ")))"))
+            }
+        }
+        for b in new where !oldPaths.contains(b.path) {
+            let what = b.type == "f" ? " (sha256 \(b.sha256), mode \(b.mode))" : ""
+            lines.append((b.path, "\(noun(b.type)) \(name(b)) added\(what)"))
+        }
+        return lines.sorted { $0.0.lexicographicallyPrecedes($1.0) }.map(\.1)
+    }
+}
+
+extension TreeDigest.Entry {
+    /// Parses one listing line (`TYPE MODE SIZE SHA256 PATH`, without its newline); nil when it is not
+    /// one: an unknown type or mode, a size that is not a decimal number, a digest that is not 64
+    /// lowercase hex digits, an empty path, an absolute one, or one with a NUL or newline.
+    public init?(line: [UInt8]) {
+        let fields = line.split(separator: UInt8(ascii: " "), maxSplits: 4, omittingEmptySubsequences: false)
+        guard fields.count == 5, fields[0].count == 1, let typeByte = fields[0].first,
+            [UInt8(ascii: "f"), UInt8(ascii: "d"), UInt8(ascii: "l")].contains(typeByte)
+        else { return nil }
+        let mode = String(decoding: fields[1], as: UTF8.self)
+        let sizeText = String(decoding: fields[2], as: UTF8.self)
+        let sha256 = String(decoding: fields[3], as: UTF8.self)
+        let path = Array(fields[4])
+        guard mode == "0755" || mode == "0644", !sizeText.isEmpty,
+            sizeText.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
+            let size = UInt64(sizeText), RecipeParser.isSHA256(sha256), !path.isEmpty, path.first != UInt8(ascii: "/"),
+            !path.contains(0), !path.contains(UInt8(ascii: "\n"))
+        else { return nil }
+        self.init(
+            type: Character(Unicode.Scalar(typeByte)), mode: mode, size: size, sha256: sha256, path: path,
+            linkTarget: nil)
+    }
 }
 
 /// Finds path inputs (and local docker-archive/oci inputs) in the recipe folder and checks that they stay
@@ -126,7 +216,12 @@ enum PathInputs {
     /// directory that is absolute or climbs out of it is an error: the input would reach outside the
     /// recipe folder through it.
     static func digest(of path: String, input: String) throws -> String {
-        guard FileStatus.isDirectory(path) else { return try FileStream.hash(path: path, .sha256).hex }
+        try listing(of: path, input: input).digest
+    }
+
+    /// ``digest(of:input:)``, with the directory's listing (nil for a file).
+    static func listing(of path: String, input: String) throws -> (digest: String, files: [TreeDigest.Entry]?) {
+        guard FileStatus.isDirectory(path) else { return (try FileStream.hash(path: path, .sha256).hex, nil) }
         let entries = try TreeDigest.entries(directory: path)
         for entry in entries {
             guard let target = entry.linkTarget else { continue }
@@ -140,8 +235,6 @@ enum PathInputs {
                         + "path inputs may not reach out of the recipe folder")
             }
         }
-        let hash = Digest(.sha256)
-        for entry in entries { hash.update(entry.line) }
-        return hash.finalize().hex
+        return (TreeDigest.digest(of: entries), entries)
     }
 }

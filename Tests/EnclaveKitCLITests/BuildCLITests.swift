@@ -1,3 +1,4 @@
+import EnclaveCore
 import Foundation
 import Testing
 
@@ -273,5 +274,170 @@ struct BuildCLITests {
         for mention in ["src", "nitro/toy.eif", "rootfs/etc/app.conf", "PCR2", "-port=8080", "+port=8081"] {
             #expect(changed.stdout.contains(mention), "missing \(mention) in:\n\(changed.stdout)")
         }
+    }
+
+    /// Issue #13 item 4: a rebuild runs every step in the sandbox even when the step cache holds them all;
+    /// a changed cache entry neither stands in for the step nor gets replaced; `--reuse-steps` takes the
+    /// cache and the report says so, naming the steps.
+    @Test("rebuild runs every step afresh; --reuse-steps uses the step cache and says which steps came from it")
+    func rebuildRunsStepsAfresh() throws {
+        let repo = try ToyRepository()
+        try repo.lock()
+        let release = repo.temp.path + "/release"
+        let built = try repo.build(out: release)
+        #expect(built.status == 0, "\(built.stderr)")
+        let manifest = release + "/manifest.json"
+        func rebuild(_ name: String, _ extra: [String] = []) throws -> CLIRunner.Result {
+            try CLIRunner.run(
+                ["rebuild", manifest, "--out", repo.temp.path + "/" + name, "--cache", repo.cache] + extra,
+                in: repo.root)
+        }
+
+        // The cache is warm: still, the step ran.
+        let fresh = try rebuild("rebuild-1", ["--json"])
+        #expect(fresh.status == 0, "\(fresh.stdout)\(fresh.stderr)")
+        let json = try JSONParser.parse(fresh.stdout)
+        #expect(json["reproduced"] == .bool(true))
+        #expect(json["stepCache"] == .string("not used"))
+        #expect(json["cachedSteps"] == .array([]))
+        guard case .array(let steps)? = json["rebuild"]?["steps"] else {
+            Issue.record("no steps in \(fresh.stdout)")
+            return
+        }
+        #expect(steps.count == 1)
+        #expect(steps.first?["cached"] == .bool(false), "\(fresh.stdout)")
+
+        // Change the cached output of the step: a rebuild does not use it (and says that the cache differs),
+        // and does not overwrite it.
+        let stepsDirectory = repo.cache + "/steps"
+        let keys = try FileManager.default.contentsOfDirectory(atPath: stepsDirectory).filter { $0.count == 64 }
+        #expect(keys.count == 1)
+        let cachedApp = stepsDirectory + "/" + (keys.first ?? "") + "/app"
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: cachedApp)
+        try Data("#!/bin/sh\necho poisoned\n".utf8).write(to: URL(fileURLWithPath: cachedApp))
+        let honest = try rebuild("rebuild-2")
+        #expect(honest.status == 0, "\(honest.stdout)\(honest.stderr)")
+        #expect(
+            honest.stdout.contains("step cache: not used; all 1 steps ran afresh in the sandbox"), "\(honest.stdout)")
+        #expect(honest.stdout.contains("note: step app: the fresh output"), "\(honest.stdout)")
+        #expect(Self.bytes(cachedApp) == Data("#!/bin/sh\necho poisoned\n".utf8))
+
+        // --reuse-steps takes the (changed) cache entry: not reproduced, and the report names the step.
+        let reused = try rebuild("rebuild-3", ["--reuse-steps"])
+        #expect(reused.status == 3, "\(reused.stdout)\(reused.stderr)")
+        #expect(
+            reused.stdout.contains(
+                "step cache: REUSED (--reuse-steps): 1 of 1 steps came from the cache and did not run: app"),
+            "\(reused.stdout)")
+        let reusedJSON = try rebuild("rebuild-4", ["--reuse-steps", "--json"])
+        let parsed = try JSONParser.parse(reusedJSON.stdout)
+        #expect(parsed["stepCache"] == .string("reused"))
+        #expect(parsed["cachedSteps"] == .array([.string("app")]))
+    }
+
+    /// Issue #13 item 11: with stderr not a terminal (a CI log), build prints one line per phase and step
+    /// with its time.
+    @Test("build logs each step with its time when stderr is not a terminal")
+    func progressLinesInALog() throws {
+        let repo = try ToyRepository()
+        try repo.lock()
+        let first = try repo.build(out: repo.temp.path + "/out-1", environment: ["ENCLAVEKIT_NO_PROGRESS": ""])
+        #expect(first.status == 0, "\(first.stderr)")
+        let lines = first.stderr.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.wholeMatch(of: /fetched 2 inputs: \d+\.\d s/) != nil }, "\(first.stderr)")
+        #expect(lines.contains { $0.wholeMatch(of: /step 1\/1 app: \d+\.\d s/) != nil }, "\(first.stderr)")
+        #expect(
+            lines.contains { $0.wholeMatch(of: /packed and measured 3 targets: \d+\.\d s/) != nil }, "\(first.stderr)")
+        #expect(!first.stderr.contains("\u{1B}["), "no terminal escapes in a log")
+
+        let second = try repo.build(out: repo.temp.path + "/out-2", environment: ["ENCLAVEKIT_NO_PROGRESS": ""])
+        #expect(second.stderr.contains("step 1/1 app: cached ("), "\(second.stderr)")
+        // ENCLAVEKIT_NO_PROGRESS=1 (as scripts and the other tests set it) keeps stderr quiet.
+        let quiet = try repo.build(out: repo.temp.path + "/out-3")
+        #expect(quiet.stderr == "", "\(quiet.stderr)")
+    }
+
+    /// Issue #13 item 5: the lock records the tree listing of each directory input, so a rebuild from a
+    /// changed tree names the files that changed (from the lock alone: a fresh cache), and `compare` of the
+    /// two outputs names them too.
+    @Test("rebuild and compare name the source files that changed, were added, or changed mode")
+    func rebuildNamesChangedSourceFiles() throws {
+        let repo = try ToyRepository()
+        try repo.lock()
+        let lockText = try String(contentsOfFile: repo.recipeDirectory + "/recipe.lock", encoding: .utf8)
+        let sha = { (text: String) in Digest.sha256(Array(text.utf8)).hex }
+        #expect(lockText.contains("\"f 0644 10 \(sha("port=8080\n")) app.conf\""), "\(lockText)")
+        let release = repo.temp.path + "/release"
+        let built = try repo.build(out: release)
+        #expect(built.status == 0, "\(built.stderr)")
+
+        try repo.write("src/app.conf", "port=8081\n")
+        try repo.write("src/extra.txt", "new\n")
+        try FileManager.default.setAttributes(
+            [.posixPermissions: 0o755], ofItemAtPath: repo.recipeDirectory + "/src/init")
+        let freshCache = repo.temp.path + "/other-cache"
+        let out = repo.temp.path + "/rebuild"
+        let r = try CLIRunner.run(
+            ["rebuild", release + "/manifest.json", "--out", out, "--cache", freshCache], in: repo.root)
+        #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+        let changes = [
+            "input src: file app.conf changed (sha256 \(sha("port=8080\n")) → \(sha("port=8081\n")))",
+            "input src: file extra.txt added (sha256 \(sha("new\n")), mode 0644)",
+            "input src: file init changed (mode 0644 → 0755)",
+        ]
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        for change in changes { #expect(lines.contains(change), "missing \(change) in:\n\(r.stdout)") }
+        #expect(r.stdout.contains("      file app.conf changed (sha256 "), "the comparison's detail: \(r.stdout)")
+
+        let json = try CLIRunner.run(
+            ["rebuild", release + "/manifest.json", "--out", out + "-json", "--cache", freshCache, "--json"],
+            in: repo.root)
+        let parsed = try JSONParser.parse(json.stdout)
+        #expect(parsed["sourceChanges"] == .array(changes.map { .string($0) }), "\(json.stdout)")
+
+        // compare of the two output directories, with the cache that saw both trees.
+        let compared = try CLIRunner.run(["compare", release, out, "--cache", freshCache])
+        #expect(compared.status == 3)
+        #expect(compared.stdout.hasPrefix("input src\n  sha256: expected "), "\(compared.stdout)")
+        #expect(compared.stdout.contains("      file extra.txt added (sha256 "), "\(compared.stdout)")
+    }
+
+    /// Issue #13 item 5, for a lock written before listings existed (as the committed example-node one):
+    /// the release build keeps the tree's listing in its cache, so a rebuild with that cache still names
+    /// the changed files; with another cache it says why it cannot.
+    @Test("a lock without listings: the changed files come from the cache, or the report says they cannot")
+    func oldLockWithoutListing() throws {
+        let repo = try ToyRepository()
+        try repo.lock()
+        let lockPath = repo.recipeDirectory + "/recipe.lock"
+        let withFiles = try String(contentsOfFile: lockPath, encoding: .utf8)
+        let old = withFiles.replacing(/"files": \[[^\]]*\],\s*/, with: "")
+        #expect(old != withFiles)
+        #expect(!old.contains("files"))
+        try Data(old.utf8).write(to: URL(fileURLWithPath: lockPath))
+        let release = repo.temp.path + "/release"
+        let built = try repo.build(out: release)
+        #expect(built.status == 0, "\(built.stderr)")
+
+        try repo.write("src/app.conf", "port=8081\n")
+        let sha = { (text: String) in Digest.sha256(Array(text.utf8)).hex }
+        let same = try CLIRunner.run(
+            ["rebuild", release + "/manifest.json", "--out", repo.temp.path + "/rb-1", "--cache", repo.cache],
+            in: repo.root)
+        #expect(same.status == 3)
+        #expect(
+            same.stdout.contains(
+                "input src: file app.conf changed (sha256 \(sha("port=8080\n")) → \(sha("port=8081\n")))\n"),
+            "\(same.stdout)")
+        let other = try CLIRunner.run(
+            [
+                "rebuild", release + "/manifest.json", "--out", repo.temp.path + "/rb-2", "--cache",
+                repo.temp.path + "/empty-cache",
+            ], in: repo.root)
+        #expect(other.status == 3)
+        #expect(
+            other.stdout.contains(
+                "input src: the changed files cannot be named: neither the lock nor this machine's cache (--cache) "
+                    + "has the file listing of the expected tree"), "\(other.stdout)")
     }
 }

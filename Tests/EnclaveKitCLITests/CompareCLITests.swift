@@ -120,7 +120,9 @@ struct CompareCLITests {
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
 
-    @Test func manifestsDrillIntoTheirArtifacts() throws {
+    /// Two release directories A and B (an EIF each, named as the manifest names it) and their manifests
+    /// A.json and B.json, which differ in the EIF's size and sha256.
+    static func releases() throws -> TemporaryDirectory {
         let dir = try Self.inputs()
         let fm = FileManager.default
         for (side, eif) in [("A", "a.eif"), ("B", "b.eif")] {
@@ -135,6 +137,11 @@ struct CompareCLITests {
             #expect(text != original)
             try Data(text.utf8).write(to: URL(fileURLWithPath: dir.path + "/\(side).json"))
         }
+        return dir
+    }
+
+    @Test func manifestsDrillIntoTheirArtifacts() throws {
+        let dir = try Self.releases()
         let r = try CLIRunner.run([
             "compare", dir.path + "/A.json", dir.path + "/B.json", "--expected-artifacts", dir.path + "/A",
             "--actual-artifacts", dir.path + "/B",
@@ -149,6 +156,45 @@ struct CompareCLITests {
         let plain = try CLIRunner.run(["compare", dir.path + "/A.json", dir.path + "/B.json"])
         #expect(plain.status == 3)
         #expect(!plain.stdout.contains("section"))
+    }
+
+    /// Issue #13 item 12: two output directories are compared through their manifests, field by field,
+    /// not with a one-line text diff of manifest.json; files no manifest lists are still entries.
+    @Test func outputDirectoriesCompareTheirManifestsFieldByField() throws {
+        let dir = try Self.releases()
+        let fm = FileManager.default
+        for side in ["A", "B"] {
+            try fm.copyItem(atPath: dir.path + "/\(side).json", toPath: dir.path + "/\(side)/manifest.json")
+        }
+        try Data("only here\n".utf8).write(to: URL(fileURLWithPath: dir.path + "/B/notes.txt"))
+        let r = try CLIRunner.run(
+            ["compare", dir.path + "/A", dir.path + "/B", "--exclude-directory-metadata"])
+        #expect(r.status == 3, "\(r.stdout)\(r.stderr)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.first == "artifact example-node.eif", "\(r.stdout)")
+        #expect(lines.contains { $0.hasPrefix("  sha256: expected ") }, "\(r.stdout)")
+        #expect(lines.contains("  section Ramdisk[1] (app)"), "\(r.stdout)")
+        #expect(lines.contains { $0.hasPrefix("entry notes.txt: only in the actual input") }, "\(r.stdout)")
+        #expect(!r.stdout.contains("manifest.json"), "\(r.stdout)")
+        #expect(!r.stdout.contains("\"artifacts\""), "no raw JSON diff: \(r.stdout)")
+
+        let json = try CLIRunner.run(["compare", dir.path + "/A", dir.path + "/B", "--json"])
+        let parsed = try JSONParser.parse(json.stdout)
+        guard case .array(let differences)? = parsed["differences"] else {
+            Issue.record("no differences array in \(json.stdout)")
+            return
+        }
+        let locations = differences.compactMap { d -> [String]? in
+            guard case .array(let parts)? = d["location"] else { return nil }
+            return parts.compactMap(\.stringValue)
+        }
+        #expect(locations.first == ["artifact example-node.eif", "sha256"], "\(locations)")
+        #expect(!locations.contains { $0.first == "entry manifest.json" })
+
+        // Identical output directories are identical.
+        let same = try CLIRunner.run(["compare", dir.path + "/A", dir.path + "/A"])
+        #expect(same.status == 0)
+        #expect(same.stdout == "identical\n")
     }
 
     @Test(arguments: [["onlyone"], ["a", "b", "--max-differences", "0"], ["a", "b", "--expected-artifacts", "x"]])

@@ -52,11 +52,52 @@ struct InputResolverTests {
         #expect(error?.kind == .pinMismatch)
         #expect(
             error?.description
-                == "input 'key' (path key.pem, from \(world.recipeDirectory)/key.pem): expected sha256 \(wrong), got \(keyDigest)"
-        )
+                == "input 'key' (path key.pem, from \(world.recipeDirectory)/key.pem): expected sha256 \(wrong), got "
+                + "\(keyDigest); the files changed since \(recipe.lockPath) was written: run enclavekit lock "
+                + "\(recipe.path) to pin them (or restore them)")
         let unpinned = await #expect(throws: RecipeError.self) { try await resolver.resolve(key, pin: nil) }
         #expect(unpinned?.kind == .unpinned)
         #expect(unpinned?.description.contains("run enclavekit lock \(recipe.path)") == true)
+    }
+
+    /// Issue #13 item 6: a stale pin says how to fix it, for a pin in the lock (local or fetched input)
+    /// and a pin in the recipe, for every input kind.
+    @Test(arguments: [
+        ("path", "src", false, "the files changed since"),
+        ("path", "key.pem", false, "the files changed since"),
+        ("path", "key.pem", true, "set sha256 = "),
+        ("url", "blob.bin", false, "the source now gives other bytes"),
+        ("url", "blob.bin", true, "set sha256 = "),
+        ("debian", "pool/ovmf_1.0-1_all.deb", false, "the source now gives other bytes"),
+        ("pypi", "blob.bin", false, "the source now gives other bytes"),
+        ("docker-archive", "key.pem", false, "the files changed since"),
+        ("oci", "blob.bin", false, "the source now gives other bytes"),
+        ("oci", "blob.bin", true, "set sha256 = "),
+    ])
+    func stalePinSaysHowToFixIt(kind: String, source: String, pinnedInRecipe: Bool, fix: String) async throws {
+        let world = try World()
+        let server = try LocalHTTPServer(directory: world.served)
+        let stale = String(repeating: "a", count: 64)
+        var table = "[inputs.x]\nkind = \"\(kind)\"\n"
+        switch kind {
+        case "url": table += "source = \"\(server.base)/\(source)\"\n"
+        case "debian": table += "source = \"ovmf=1.0-1\"\nurl = \"\(server.base)/\(source)\"\n"
+        case "pypi":
+            table += "source = \"blob==1.0\"\nfile = \"blob-1.0.tar.gz\"\nurl = \"\(server.base)/\(source)\"\n"
+        case "oci": table += "source = \"\(server.base)/\(source)\"\n"
+        default: table += "source = \"\(source)\"\n"
+        }
+        if pinnedInRecipe { table += "sha256 = \"\(stale)\"\n" }
+        let recipe = try world.recipe(table)
+        let input = try #require(recipe.input(named: "x"))
+        let resolver = InputResolver(cache: world.cache, recipe: recipe)
+        let error = await #expect(throws: RecipeError.self) { try await resolver.resolve(input, pin: stale) }
+        #expect(error?.kind == .pinMismatch)
+        let text = error?.description ?? ""
+        #expect(text.contains("input 'x'"), "\(text)")
+        #expect(text.contains("expected sha256 \(stale)"), "\(text)")
+        #expect(text.contains(fix), "\(text)")
+        #expect(text.contains("run enclavekit lock \(recipe.path)"), "\(text)")
     }
 
     @Test func pathInputLeavingThroughSymlinkIsRefused() throws {
@@ -113,7 +154,10 @@ struct InputResolverTests {
         let error = await #expect(throws: RecipeError.self) { try await resolver.resolve(blob, pin: expected) }
         #expect(error?.kind == .pinMismatch)
         #expect(
-            error?.description == "input 'blob' (url \(url), from \(url)): expected sha256 \(expected), got \(changed)")
+            error?.description
+                == "input 'blob' (url \(url), from \(url)): expected sha256 \(expected), got \(changed); the source now "
+                + "gives other bytes: if they are the ones you want, delete inputs.blob from \(recipe.lockPath) and run "
+                + "enclavekit lock \(recipe.path)")
     }
 
     @Test func httpErrorsAreFetchErrors() async throws {

@@ -94,4 +94,33 @@ struct LockTests {
         #expect(error?.description.hasPrefix("r.lock: ") == true)
         #expect(error?.description.contains(fragment) == true, "\(label): \(String(describing: error))")
     }
+
+    /// Issue #13 item 5: a directory's listing is kept in the lock with its pin and must hash to it.
+    @Test func filesListingRoundTripsAndMustMatchItsPin() throws {
+        let tmp = try TemporaryDirectory()
+        try tmp.file("src/node.c", "int main(void) { return 0; }\n")
+        try tmp.file("src/run.sh", "#!/bin/sh\n", mode: 0o755)
+        let entries = try TreeDigest.entries(directory: tmp.path + "/src")
+        let digest = try TreeDigest.digest(directory: tmp.path + "/src")
+        let lock = RecipeLock(entries: [
+            "src": .init(kind: .path, source: "src", sha256: digest, files: entries),
+            "zig": .init(kind: .pypi, source: "ziglang==0.13.0", sha256: Self.a),
+        ])
+        #expect(lock.json.contains("\"files\": [\n        \"f 0644 29 "))
+        #expect(lock.json.contains(" node.c\",\n        \"f 0755 10 "))
+        #expect(try RecipeLock(json: Array(lock.json.utf8), file: "recipe.lock") == lock)
+        #expect(!lock.json.contains("\"zig\": {\n      \"files\""), "only directories carry a listing")
+
+        let edited = lock.json.replacingOccurrences(of: " node.c\"", with: " main.c\"")
+        let error = #expect(throws: RecipeError.self) { try RecipeLock(json: Array(edited.utf8), file: "r.lock") }
+        #expect(error?.description.contains("inputs.src.files does not hash to its sha256") == true)
+        #expect(error?.description.contains("run enclavekit lock") == true)
+        let garbage = lock.json.replacingOccurrences(of: "\"f 0755 10 ", with: "\"q 0755 10 ")
+        let bad = #expect(throws: RecipeError.self) { try RecipeLock(json: Array(garbage.utf8), file: "r.lock") }
+        #expect(bad?.description.contains("inputs.src.files[1] is not a listing line") == true)
+        // A name that is not UTF-8 cannot be carried by JSON text: no listing then (the pin alone).
+        let latin1 = try #require(TreeDigest.Entry(line: Array("f 0644 0 \(Self.a) caf".utf8) + [0xE9]))
+        #expect(RecipeLock.recordable([latin1]) == nil)
+        #expect(RecipeLock.recordable(entries) == entries)
+    }
 }

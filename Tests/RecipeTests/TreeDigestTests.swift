@@ -1,3 +1,4 @@
+import EnclaveCore
 import Foundation
 import Recipe
 import Testing
@@ -69,5 +70,45 @@ struct TreeDigestTests {
         try tmp.file("tree/bad\nname", "x")
         let error = #expect(throws: RecipeError.self) { try TreeDigest.digest(directory: root) }
         #expect(error?.description.contains("newline") == true)
+    }
+
+    /// Issue #13 item 5: the files in which two trees differ, from their listings.
+    @Test func changesNameFilesAddedRemovedAndModes() throws {
+        let tmp = try TemporaryDirectory()
+        try tmp.file("old/node.c", "int main(void) { return 0; }\n")
+        try tmp.file("old/run.sh", "#!/bin/sh\n")
+        try tmp.file("old/gone.txt", "bye\n")
+        try tmp.file("old/swap", "a file\n")
+        try tmp.file("new/node.c", "int main(void) { return 1; }\n")
+        try tmp.file("new/run.sh", "#!/bin/sh\n", mode: 0o755)
+        try tmp.file("new/lib/util.c", "\n")
+        try tmp.symlink("new/swap", to: "node.c")
+        let old = try TreeDigest.entries(directory: tmp.path + "/old")
+        let new = try TreeDigest.entries(directory: tmp.path + "/new")
+        let sha = { (text: String) in Digest.sha256(Array(text.utf8)).hex }
+        #expect(
+            TreeDigest.changes(from: old, to: new) == [
+                "file gone.txt removed (sha256 \(sha("bye\n")))",
+                "directory lib added",
+                "file lib/util.c added (sha256 \(sha("\n")), mode 0644)",
+                "file node.c changed (sha256 \(sha("int main(void) { return 0; }\n")) → "
+                    + "\(sha("int main(void) { return 1; }\n")))",
+                "file run.sh changed (mode 0644 → 0755)",
+                "file swap is now a symlink",
+            ])
+        #expect(TreeDigest.changes(from: old, to: old) == [])
+
+        // A listing's bytes parse back into the same entries and the same digest.
+        let listing = try TreeDigest.listing(directory: tmp.path + "/new")
+        let parsed = try #require(TreeDigest.entries(listing: listing))
+        #expect(parsed.map(\.line) == new.map(\.line))
+        #expect(TreeDigest.digest(of: parsed) == (try TreeDigest.digest(directory: tmp.path + "/new")))
+        for bad in [
+            "x 0644 1 \(sha("")) a", "f 0600 1 \(sha("")) a", "f 0644 -1 \(sha("")) a", "f 0644 1 abc a",
+            "f 0644 1 \(sha("")) ", "f 0644 1 \(sha("")) /etc/passwd", "f 0644 1 \(sha(""))",
+        ] {
+            #expect(TreeDigest.Entry(line: Array(bad.utf8)) == nil, "\(bad)")
+        }
+        #expect(TreeDigest.entries(listing: Array("f 0644 1 \(sha("")) a".utf8)) == nil, "no final newline")
     }
 }

@@ -14,7 +14,13 @@ struct RebuildCommand: AsyncParsableCommand {
             checked here; run 'enclavekit verify' for that). The recipe and lock file it names are taken \
             from the checkout (--source, default: the repository around the working directory) and \
             must have the recorded sha256. The build runs as 'enclavekit build' does, into a clean \
-            directory; a source file that differs from the release is built as it is and reported. \
+            directory, except that every step runs afresh in the sandbox: fetched inputs come from the \
+            input cache (re-hashed on use), step outputs never do, and the step cache is left as it \
+            is. --reuse-steps takes step outputs from the step cache instead (faster, but no evidence \
+            for those steps); the report then names the steps that came from the cache. A source file \
+            that differs from the release is built as it is and reported, naming the files that \
+            changed ('input src: file node.c changed (sha256 … → …)', added, removed, mode) from the \
+            lock's listing of the tree. \
             With --artifacts (the published files), every artifact that differs is drilled into: EIF \
             section, ramdisk entry, text diff.
 
@@ -25,6 +31,7 @@ struct RebuildCommand: AsyncParsableCommand {
               enclavekit rebuild Manifests/example-node-0.1.0.json
               enclavekit rebuild Manifests/example-node-0.1.0.dsse.json --artifacts release-files/
               enclavekit rebuild release.json --source ~/src/node --out /tmp/rebuild --json
+              enclavekit rebuild Manifests/example-node-0.1.0.json --reuse-steps
             """)
 
     @Argument(help: "The published release: manifest, DSSE envelope or Sigstore bundle.")
@@ -42,6 +49,9 @@ struct RebuildCommand: AsyncParsableCommand {
     @Option(help: "The cache directory (default $XDG_CACHE_HOME/enclavekit).")
     var cache: String?
 
+    @Flag(help: "Take step outputs from the step cache instead of running the steps (the report says which).")
+    var reuseSteps = false
+
     @Flag(help: "Hand differing entries to diffoscope when it is installed.")
     var diffoscope = false
 
@@ -54,16 +64,31 @@ struct RebuildCommand: AsyncParsableCommand {
         options.outputDirectory = out
         options.publishedArtifacts = artifacts
         options.cacheDirectory = cache
+        options.reuseSteps = reuseSteps
         options.compare.diffoscope = diffoscope
         let result = try await Rebuilder.rebuild(options)
         if json {
             Output.json(
                 .object([
                     ("reproduced", .bool(result.reproduced)), ("rebuild", BuildSummary.json(result.build)),
+                    ("stepCache", .string(result.build.reusedSteps ? "reused" : "not used")),
+                    ("sourceChanges", .array(result.sourceChanges.map { .string($0) })),
+                    ("cachedSteps", .array(result.cachedSteps.map { .string($0) })),
+                    (
+                        "stepCacheMismatches",
+                        .array(
+                            result.build.stepCacheMismatches.map {
+                                .object([
+                                    ("step", .string($0.name)), ("cached", .string($0.cached)),
+                                    ("fresh", .string($0.fresh)),
+                                ])
+                            })
+                    ),
                     ("comparison", result.comparison.json()),
                 ]))
         } else {
             for line in BuildSummary.lines(result.build) { print(line) }
+            for line in Self.stepCacheLines(result) { print(line) }
             print("")
             if result.reproduced {
                 print(
@@ -72,9 +97,33 @@ struct RebuildCommand: AsyncParsableCommand {
                         + "\(result.expected.targets.reduce(0) { $0 + $1.measurements.count }) measurements match")
             } else {
                 print("NOT reproduced: \(result.expected.name) \(result.expected.version)")
+                for line in result.sourceChanges { print(line) }
                 print(result.comparison.render())
             }
         }
         if !result.reproduced { throw ExitCode(ReleaseExit.notReproduced) }
+    }
+
+    /// Whether the steps ran in the sandbox or came from the step cache, and any fresh step output that
+    /// differs from the cache's entry for the same key.
+    static func stepCacheLines(_ result: RebuildResult) -> [String] {
+        let steps = result.build.steps
+        var lines: [String] = []
+        let cached = result.cachedSteps
+        if !result.build.reusedSteps {
+            lines.append("step cache: not used; all \(steps.count) steps ran afresh in the sandbox")
+        } else if cached.isEmpty {
+            lines.append("step cache: reused (--reuse-steps), but no step was in it; all \(steps.count) steps ran")
+        } else {
+            lines.append(
+                "step cache: REUSED (--reuse-steps): \(cached.count) of \(steps.count) steps came from the cache and did "
+                    + "not run: " + cached.joined(separator: ", "))
+        }
+        for m in result.build.stepCacheMismatches {
+            lines.append(
+                "note: step \(m.name): the fresh output (tree \(m.fresh)) differs from the step cache's entry for the "
+                    + "same key (tree \(m.cached)): the step is not deterministic, or the cache entry was changed")
+        }
+        return lines
     }
 }

@@ -9,7 +9,8 @@ struct LockCommand: ParsableCommand {
         discussion: """
             Reads RECIPE (recipe format v1, see Recipes/README.md) and writes recipe.lock next to it. \
             Inputs pinned in the recipe (sha256 = …) are left alone; path inputs are re-hashed (a \
-            directory by its tree digest); an input whose lock entry still has the same kind and source \
+            directory by its tree digest, with its file listing recorded under "files", so that \
+            'enclavekit rebuild' can name the files that changed); an input whose lock entry still has the same kind and source \
             keeps its pin; every other input is fetched (apt-get download, pip download, or an HTTP GET \
             with curl) into the cache ($XDG_CACHE_HOME/enclavekit, default ~/.cache/enclavekit) and \
             hashed. To re-pin a fetched input, delete its entry from recipe.lock and run lock again. \
