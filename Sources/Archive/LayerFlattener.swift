@@ -35,6 +35,7 @@ public struct FlattenOptions: Sendable {
 /// - hard links share one inode: `docker export` writes the first path of its walk as the file and the
 ///   others as hard links to it (also across layers: a link to a lower layer's file);
 /// - modes including setuid/setgid/sticky, numeric owners, mtimes (PAX fractional times round down);
+///   symbolic links always 0777, whatever their header says, as Linux stores them (`lstat(2)`);
 /// - Docker's init layer on top (`dev/pts`, `dev/shm`, `proc`, `sys` directories 0755; empty 0755
 ///   files `.dockerenv`, `etc/resolv.conf`, `etc/hosts`, `etc/hostname`, `dev/console`; `etc/mtab` →
 ///   `/proc/mounts`; their parents `dev`, `etc` become 0755 root directories), whose timestamps linuxkit
@@ -255,7 +256,10 @@ public final class FlattenedImage: ExportSource {
             case .fifo: kind = .fifo
             default: kind = .regular
             }
-            let inode = Inode(kind: kind, permissions: entry.permissions, uid: uid, gid: gid, mtime: entry.mtime)
+            // Linux keeps no mode for a symbolic link: lstat(2) reports 0777 whatever the layer's header
+            // said, so `docker export` (and nitro-cli after it) writes 0777.
+            let permissions = kind.isSymlink ? ExportEntry.symlinkPermissions : entry.permissions
+            let inode = Inode(kind: kind, permissions: permissions, uid: uid, gid: gid, mtime: entry.mtime)
             inode.rdevMajor = entry.rdevMajor
             inode.rdevMinor = entry.rdevMinor
             if case .regular = kind {

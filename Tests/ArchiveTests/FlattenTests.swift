@@ -139,6 +139,27 @@ func flattenLayers(_ layers: [TestTar], initLayer: Bool = false) throws -> [Seen
             ])
     }
 
+    /// Issue 13 item 7: Linux has no mode for a symbolic link (`lstat` says 0777), so `docker export` and
+    /// nitro-cli's ramdisk show 0777 whatever the layer's header said.
+    @Test(arguments: [UInt32(0o755), 0o644, 0o700, 0o777])
+    func symlinkModeIs0777InTheAppRamdiskWhateverTheHeaderSays(headerMode: UInt32) throws {
+        var link = TestTar.symlink("bin/sh", "busybox")
+        link.mode = headerMode
+        let layer = TestTar([TestTar.dir("bin"), TestTar.file("bin/busybox", "x", mode: 0o755), link])
+        let dir = try ScratchDirectory()
+        try dir.write("layer.tar", layer.bytes)
+        var options = FlattenOptions()
+        options.temporaryDirectory = dir.path
+        let rootfs = try FlattenedImage(layers: [TarSource(path: dir.path + "/layer.tar")], options: options)
+        let out = MemoryByteOutput()
+        try LinuxKitRamdisk.writeApp(export: rootfs, cmd: Array("sh\n".utf8), env: [], to: out)
+        let members = try CPIOListing.parse(out.bytes)
+        let member = try #require(members.first { $0.name == "rootfs/bin/sh" })
+        #expect(member.mode == 0o120777)
+        #expect(member.data == Array("busybox".utf8))
+        #expect(members.first { $0.name == "rootfs/bin/busybox" }?.mode == 0o100755)
+    }
+
     @Test func fileReplacedByDirectoryAndDirectoryByFile() throws {
         let lower = TestTar([TestTar.file("x", "file"), TestTar.dir("y"), TestTar.file("y/inner", "")])
         let upper = TestTar([
