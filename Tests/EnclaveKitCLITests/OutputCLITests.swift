@@ -86,6 +86,18 @@ import Testing
         #expect((try Self.object(ok.stdout)["problems"] as? [Any])?.isEmpty == true)
     }
 
+    /// A SIGSTRUCT whose signature does not verify was measured with exit 0.
+    @Test func measureOfASigstructWithABadSignatureFails() throws {
+        let dir = try TemporaryDirectory()
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: SGXCLITests.fixture("v2_ref.sigstruct")))
+        #expect(try CLIRunner.run(["measure", SGXCLITests.fixture("v2_ref.sigstruct")]).status == 0)
+        bytes[500] ^= 0x01  // inside SIGNATURE (offset 388, 384 bytes)
+        try bytes.write(to: URL(fileURLWithPath: dir.path + "/bad.sig"))
+        let r = try CLIRunner.run(["measure", dir.path + "/bad.sig"])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("problem: the signature does not verify"))
+    }
+
     /// `measure OVMF --expect RELEASE` matched "tdx" after comparing MRTD alone without saying so: it now
     /// lists the registers compared and the release's registers the file does not give.
     @Test func measureExpectListsComparedAndUncomparedRegisters() throws {
