@@ -195,6 +195,25 @@ func flattenLayers(_ layers: [TestTar], initLayer: Bool = false) throws -> [Seen
         #expect(flattened.filter { $0.kind == "symlink" }.map(\.name).sorted() == links.map(\.0).sorted())
     }
 
+    /// A link of this layer may lead into directories of lower layers (containerd resolves links in the
+    /// merged tree and creates the missing directories below them, keeping the lower ones' metadata).
+    @Test func sameLayerLinkIntoALowerLayerDirectory() throws {
+        let lower = TestTar([
+            TestTar.dir("usr", mode: 0o755, mtime: t + 1), TestTar.dir("usr/lib", mode: 0o750, uid: 3),
+            TestTar.file("usr/lib/old.so", "o"),
+        ])
+        let upper = TestTar([TestTar.symlink("lib", "usr/lib"), TestTar.file("lib/x/new.so", "n")])
+        #expect(
+            try flattenLayers([lower, upper]) == [
+                Seen(name: "lib", kind: "symlink", mode: 0o777, content: "usr/lib"),
+                Seen(name: "usr/", kind: "dir", mode: 0o755, mtime: Int64(t + 1)),
+                Seen(name: "usr/lib/", kind: "dir", mode: 0o750, uid: 3),
+                Seen(name: "usr/lib/old.so", kind: "file", mode: 0o644, content: "o"),
+                Seen(name: "usr/lib/x/", kind: "dir", mode: 0o755, mtime: 0),
+                Seen(name: "usr/lib/x/new.so", kind: "file", mode: 0o644, content: "n"),
+            ])
+    }
+
     /// A whiteout or an opaque marker through a link of the same layer removes at the link's target.
     @Test func whiteoutsThroughASameLayerLinkActOnTheTarget() throws {
         let lower = TestTar([
