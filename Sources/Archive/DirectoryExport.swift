@@ -13,7 +13,8 @@ import EnclaveCore
 /// bytewise and a directory is listed before its contents; directory names end in `/`; a non-directory
 /// with more than one link is written in full the first time its inode is met and as a hard link to
 /// that first name afterwards; sockets are skipped. Every entry keeps its own permission bits
-/// (setuid/setgid/sticky included), uid, gid and mtime (whole seconds).
+/// (setuid/setgid/sticky included), uid, gid and mtime (whole seconds); a symbolic link's mode is
+/// 0777, as on Linux, also where the host file system keeps other bits.
 ///
 /// ```swift
 /// try DirectoryExport(root: "rootfs").forEachEntry { print(String(decoding: $0.name, as: UTF8.self)) }
@@ -65,6 +66,9 @@ public struct DirectoryExport: ExportSource, Sendable {
                 entry.data = .file(full)
             case S_IFLNK:
                 entry.kind = .symlink(target: try SymbolicLink.target(of: full, sizeHint: Int(st.st_size)))
+                // Linux always reports 0777; other systems (macOS `lchmod`) can keep other bits, which a
+                // container's root filesystem on Linux never shows.
+                entry.permissions = ExportEntry.symlinkPermissions
             case S_IFCHR, S_IFBLK:
                 entry.kind = fileType == S_IFCHR ? .characterDevice : .blockDevice
                 entry.rdevMajor = Self.major(UInt64(st.st_rdev))

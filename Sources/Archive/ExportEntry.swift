@@ -17,7 +17,18 @@ public struct ExportEntry: Sendable {
         case characterDevice
         case blockDevice
         case fifo
+
+        /// Whether this is a symbolic link.
+        public var isSymlink: Bool {
+            if case .symlink = self { return true }
+            return false
+        }
     }
+
+    /// The mode bits Linux reports for every symbolic link (`lstat(2)`): a link has no permissions of
+    /// its own, so a layer header's mode for it is lost once the layer is extracted, and `docker export`
+    /// writes 0777.
+    public static let symlinkPermissions: UInt32 = 0o777
 
     /// The tar member name, raw bytes.
     public var name: [UInt8]

@@ -32,9 +32,15 @@ public struct FlattenOptions: Sendable {
 ///   everything lower layers put in its directory; a directory over a directory merges (the upper
 ///   layer's mode/owner/mtime win), anything else replaces (a file replaced by a directory and vice
 ///   versa);
+/// - an entry whose parent path goes through a symbolic link that the same layer put there is written
+///   where the link leads, inside the root filesystem (absolute and relative targets, chains, `..`,
+///   clamped at the root as in a chroot), and the link stays a link, as Docker's chrooted extraction
+///   does; a link from a lower layer on the way, a link that does not lead to an existing directory and
+///   a link loop are refused (see `resolveDirectory`);
 /// - hard links share one inode: `docker export` writes the first path of its walk as the file and the
 ///   others as hard links to it (also across layers: a link to a lower layer's file);
 /// - modes including setuid/setgid/sticky, numeric owners, mtimes (PAX fractional times round down);
+///   symbolic links always 0777, whatever their header says, as Linux stores them (`lstat(2)`);
 /// - Docker's init layer on top (`dev/pts`, `dev/shm`, `proc`, `sys` directories 0755; empty 0755
 ///   files `.dockerenv`, `etc/resolv.conf`, `etc/hosts`, `etc/hostname`, `dev/console`; `etc/mtab` →
 ///   `/proc/mounts`; their parents `dev`, `etc` become 0755 root directories), whose timestamps linuxkit
@@ -44,8 +50,9 @@ public struct FlattenOptions: Sendable {
 ///
 /// File contents are streamed to a private temporary directory (removed when this object goes away,
 /// also on failure); names from the archives are never used as paths on disk. Rejected: absolute names,
-/// `..` components, hard links to missing files, symlinks whose relative target climbs above the root,
-/// device nodes unless allowed. A parent directory that a layer implies but does not list keeps the
+/// `..` components, hard links to missing files, device nodes unless allowed. Symlink targets are kept
+/// as the layer wrote them, also one that climbs above the root (Docker keeps it too; resolving it
+/// stops at the root, as in a chroot). A parent directory that a layer implies but does not list keeps the
 /// lower layer's metadata (0755 root, mtime 0 when new); Docker would stamp it with the extraction time.
 ///
 /// ```swift
@@ -177,15 +184,16 @@ public final class FlattenedImage: ExportSource {
             let parts = try SafePath.components(entry.path, format: "layer", file: file)
             guard let last = parts.last else { continue }  // "./": the root itself
             let parentParts = Array(parts.dropLast())
+            let context = PathContext(entry: entry.pathString, layer: index, file: file)
             if last.starts(with: Self.whiteoutPrefix) {
                 try reader.skipData()
                 if last == Self.opaqueMarker {
-                    if let dir = try directory(at: parentParts, layer: index, create: true, file: file) {
+                    if let dir = try resolveDirectory(parentParts, create: true, context) {
                         Self.purge(dir, below: index)
                     }
                 } else if last.starts(with: Self.whiteoutMetaPrefix) {
                     continue  // other AUFS metadata (.wh..wh.plnk…): not content
-                } else if let dir = try directory(at: parentParts, layer: index, create: false, file: file) {
+                } else if let dir = try resolveDirectory(parentParts, create: false, context) {
                     let victim = Array(last.dropFirst(Self.whiteoutPrefix.count))
                     if let node = dir.children?[victim], node.declaredIn < index {
                         dir.children?[victim] = nil
@@ -194,16 +202,13 @@ public final class FlattenedImage: ExportSource {
                 }
                 continue
             }
-            guard let parent = try directory(at: parentParts, layer: index, create: true, file: file) else {
-                continue
-            }
-            try add(entry, name: last, parts: parts, parent: parent, layer: index, reader: reader, file: file)
+            guard let parent = try resolveDirectory(parentParts, create: true, context) else { continue }
+            try add(entry, name: last, parent: parent, layer: index, reader: reader, file: file)
         }
     }
 
     private func add(
-        _ entry: TarEntry, name: [UInt8], parts: [[UInt8]], parent: Node, layer: Int, reader: TarReader,
-        file: String
+        _ entry: TarEntry, name: [UInt8], parent: Node, layer: Int, reader: TarReader, file: String
     ) throws {
         let uid = try Self.id(entry.uid, "uid", entry, file)
         let gid = try Self.id(entry.gid, "gid", entry, file)
@@ -223,7 +228,13 @@ public final class FlattenedImage: ExportSource {
         case .hardlink:
             let targetName = entry.linkTarget ?? []
             let targetParts = try SafePath.components(targetName, format: "layer", file: file)
-            guard let target = lookup(targetParts), target.children == nil else {
+            let context = PathContext(entry: entry.pathString, layer: layer, file: file)
+            let targetParent = try targetParts.last.flatMap { _ in
+                try resolveDirectory(Array(targetParts.dropLast()), create: false, context)
+            }
+            guard let targetLast = targetParts.last, let target = targetParent?.children?[targetLast],
+                target.children == nil
+            else {
                 throw FormatError(
                     .missing, format: "layer",
                     "\(entry.pathString): hard link to \"\(String(decoding: targetName, as: UTF8.self))\", "
@@ -237,14 +248,10 @@ public final class FlattenedImage: ExportSource {
             var kind: ExportEntry.Kind = .regular
             switch entry.kind {
             case .symlink:
-                let target = entry.linkTarget ?? []
-                guard SafePath.symlinkStaysInside(linkComponents: parts, target: target) else {
-                    throw FormatError(
-                        .unsafePath, format: "layer",
-                        "\(entry.pathString): symlink to \"\(String(decoding: target, as: UTF8.self))\" "
-                            + "leaves the root filesystem", file: file)
-                }
-                kind = .symlink(target: target)
+                // Kept verbatim, as Docker keeps it (its chrooted extraction accepts any target): the link
+                // is only ever resolved here, inside the tree and clamped at its root (`resolveDirectory`),
+                // and inside the enclave, in the chroot the init makes of the root filesystem.
+                kind = .symlink(target: entry.linkTarget ?? [])
             case .characterDevice, .blockDevice:
                 guard options.allowDeviceNodes else {
                     throw FormatError(
@@ -255,7 +262,10 @@ public final class FlattenedImage: ExportSource {
             case .fifo: kind = .fifo
             default: kind = .regular
             }
-            let inode = Inode(kind: kind, permissions: entry.permissions, uid: uid, gid: gid, mtime: entry.mtime)
+            // Linux keeps no mode for a symbolic link: lstat(2) reports 0777 whatever the layer's header
+            // said, so `docker export` (and nitro-cli after it) writes 0777.
+            let permissions = kind.isSymlink ? ExportEntry.symlinkPermissions : entry.permissions
+            let inode = Inode(kind: kind, permissions: permissions, uid: uid, gid: gid, mtime: entry.mtime)
             inode.rdevMajor = entry.rdevMajor
             inode.rdevMinor = entry.rdevMinor
             if case .regular = kind {
@@ -334,13 +344,116 @@ public final class FlattenedImage: ExportSource {
         return node
     }
 
-    private func lookup(_ parts: [[UInt8]]) -> Node? {
-        var node = root
-        for part in parts {
-            guard let child = node.children?[part] else { return nil }
-            node = child
+    /// Where a path being resolved comes from, for error messages and the same-layer rule.
+    struct PathContext {
+        var entry: String
+        var layer: Int
+        var file: String
+    }
+
+    /// Linux's `MAXSYMLINKS`: the kernel gives up with `ELOOP` after following this many links in one
+    /// path walk, and so does Docker's extraction.
+    static let maxSymlinkFollows = 40
+
+    /// The directory that an entry's parent path `parts` names, walked as Docker's chrooted extraction
+    /// walks it (moby `pkg/chrootarchive`, containerd `fs.RootPath`):
+    ///
+    /// - a symbolic link on the way is followed inside the root filesystem: an absolute target starts
+    ///   again at the root, a relative one at the link's directory, `..` goes to the parent of the
+    ///   directory reached so far, and `..` at the root stays at the root (as in a chroot), so nothing
+    ///   resolves outside the tree; chains are followed up to ``maxSymlinkFollows`` links (a loop is an
+    ///   error, as `ELOOP` is for Docker);
+    /// - the link itself stays a link, and whatever is written through it lands in the directory it leads
+    ///   to;
+    /// - a missing directory on the entry's own path is created (0755 root, see the type's notes) and a
+    ///   non-directory there is replaced by a directory, when `create`; with `create` false (a whiteout),
+    ///   the result is `nil` instead;
+    /// - refused with ``FormatError``: a link whose target does not lead to an existing directory (Docker's
+    ///   storage drivers disagree there: overlay2 fails, containerd creates the directories), and a link
+    ///   that a lower layer put there. Docker applies each layer to its own overlay directory, so a link
+    ///   from a lower layer is not seen while a layer is extracted: overlay2 and containerd hide the link
+    ///   behind a new directory stamped with the time of the pull, the vfs driver writes through it; no
+    ///   one answer is Docker's, and none is reproducible.
+    private func resolveDirectory(_ parts: [[UInt8]], create: Bool, _ context: PathContext) throws -> Node? {
+        var trail: [Node] = []  // the directories above `current`, root first
+        var current = root
+        var pending = Array(parts.reversed())  // components still to walk; the next one is last
+        var ownLeft = parts.count  // how many of `pending` (at its bottom) are the entry's own components
+        var walked: [[UInt8]] = []  // the resolved path so far, for messages
+        var follows = 0
+        while let part = pending.popLast() {
+            let own = pending.count < ownLeft
+            if own { ownLeft -= 1 }
+            if part.elementsEqual([UInt8(ascii: ".")]) { continue }
+            if part.elementsEqual([UInt8(ascii: "."), UInt8(ascii: ".")]) {
+                if let parent = trail.popLast() {
+                    current = parent
+                    walked.removeLast()
+                }
+                continue
+            }
+            let child = current.children?[part]
+            if let child, child.children != nil {
+                if create { child.declaredIn = max(child.declaredIn, context.layer) }
+                trail.append(current)
+                current = child
+                walked.append(part)
+                continue
+            }
+            if let child, case .symlink(let target) = child.inode.kind {
+                let linkPath = SafePath.text(walked + [part])
+                let targetText = String(decoding: target, as: UTF8.self)
+                guard child.declaredIn >= context.layer else {
+                    throw FormatError(
+                        .unsupported, format: "layer",
+                        "\(context.entry): its parent path goes through the symbolic link \(linkPath) -> "
+                            + "\(targetText) from a lower layer; Docker's result depends on its storage driver "
+                            + "(overlay2 hides the link behind a new directory, vfs writes through it); rebuild "
+                            + "the image so this layer names the path the link leads to (docker build does)",
+                        file: context.file)
+                }
+                follows += 1
+                guard follows <= Self.maxSymlinkFollows else {
+                    throw FormatError(
+                        .unsafePath, format: "layer",
+                        "\(context.entry): too many levels of symbolic links (more than "
+                            + "\(Self.maxSymlinkFollows), last \(linkPath) -> \(targetText)); a link loop",
+                        file: context.file)
+                }
+                if target.first == UInt8(ascii: "/") {
+                    trail.removeAll()
+                    current = root
+                    walked.removeAll()
+                }
+                let targetParts = target.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)
+                pending.append(contentsOf: targetParts.reversed().map { Array($0) })
+                continue
+            }
+            guard own else {
+                // Inside a link's target: it must lead to an existing directory.
+                guard create else { return nil }
+                let what = child == nil ? "does not exist" : "is not a directory"
+                throw FormatError(
+                    .missing, format: "layer",
+                    "\(context.entry): its parent path goes through a symbolic link to "
+                        + "\(SafePath.text(walked + [part])), which \(what) in this or a lower layer; Docker's "
+                        + "storage drivers disagree on such a layer (overlay2 refuses it); add the directory "
+                        + "before the entries written through the link",
+                    file: context.file)
+            }
+            guard create else { return nil }
+            let inode = Inode(kind: .directory, permissions: 0o755, uid: 0, gid: 0, mtime: 0)
+            let created = Node(inode: inode, isDirectory: true, declaredIn: context.layer)
+            if child != nil {
+                replace(in: current, name: part, with: created)
+            } else {
+                current.children?[part] = created
+            }
+            trail.append(current)
+            current = created
+            walked.append(part)
         }
-        return node
+        return current
     }
 
     private func replace(in parent: Node, name: [UInt8], with node: Node) {

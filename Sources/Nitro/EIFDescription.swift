@@ -33,6 +33,19 @@ public struct EIFDescription: Sendable {
         public var check: EIFSignature.Check
     }
 
+    /// What is wrong with the file, one phrase each (empty for a sound EIF): a CRC-32 that does not
+    /// match, a signature that does not verify or that signs another PCR0. `eif describe` and `measure`
+    /// print these and exit non-zero.
+    public var problems: [String] {
+        var out: [String] = []
+        if !crcValid { out.append("CRC-32 mismatch: the file is corrupt") }
+        if let check = signature?.check {
+            if !check.signatureValid { out.append("the signature does not verify") }
+            if !check.payloadMatchesPCR0 { out.append("the signed PCR0 is not this image's PCR0") }
+        }
+        return out
+    }
+
     public init(image: EIFImage, progress: ProgressBar? = nil) throws {
         let v = try image.measure(checkCRC: true, progress: progress)
         version = image.header.version

@@ -234,16 +234,19 @@ public struct ReleaseManifest: Sendable, Equatable {
         var result = MeasurementComparison()
         for target in targets where platform == nil || target.platform == platform {
             var differences: [MeasurementComparison.Difference] = []
-            var compared = 0
+            var compared: [String] = []
             for (register, value) in measured {
                 guard let expected = target.measurements.first(where: { $0.0.lowercased() == register.lowercased() })
                 else { continue }
-                compared += 1
+                compared.append(expected.0)
                 if expected.1 != value.lowercased() {
                     differences.append(.init(register: expected.0, expected: expected.1, actual: value.lowercased()))
                 }
             }
-            if compared == 0 { continue }
+            if compared.isEmpty { continue }
+            let notCompared = target.measurements.map(\.0).filter { !compared.contains($0) }
+            result.targets.append(
+                .init(target: target, compared: compared, notCompared: notCompared, differences: differences))
             if differences.isEmpty {
                 result.matching.append(target)
             } else {
@@ -366,6 +369,19 @@ public struct MeasurementComparison: Sendable {
         public var actual: String
     }
 
+    /// One target that shares at least one register with the measured ones: which registers were
+    /// compared, which of the target's registers the measured file does not give (so were not compared),
+    /// and the compared ones that differ.
+    public struct TargetResult: Sendable {
+        public var target: ReleaseManifest.Target
+        public var compared: [String]
+        public var notCompared: [String]
+        public var differences: [Difference]
+        public var isMatch: Bool { differences.isEmpty }
+    }
+
+    /// Every target compared, in manifest order.
+    public var targets: [TargetResult] = []
     /// Targets whose registers all equal the measured ones.
     public var matching: [ReleaseManifest.Target] = []
     /// Targets sharing at least one register name, with the registers that differ.

@@ -18,7 +18,7 @@ public struct MeasurementExpectation: Sendable, Equatable {
         self.value = value.lowercased()
     }
 
-    /// `[TARGET.]REGISTER=HEX`.
+    /// `[TARGET.]REGISTER=HEX`, the hex with an optional `0x`.
     public init(parsing text: String) throws {
         guard let eq = text.firstIndex(of: "=") else {
             throw UsageError("expected [TARGET.]REGISTER=HEX, got '\(text)'", hint: "e.g. --expect nitro.PCR0=6595…")
@@ -28,10 +28,11 @@ public struct MeasurementExpectation: Sendable, Equatable {
         let dot = lhs.lastIndex(of: ".")
         let target = dot.map { String(lhs[..<$0]) }
         let register = dot.map { String(lhs[lhs.index(after: $0)...]) } ?? lhs
-        guard !register.isEmpty, Hex.decode(hex) != nil, !hex.isEmpty, !hex.hasPrefix("0x") else {
-            throw UsageError("'\(text)': expected [TARGET.]REGISTER=HEX with an even number of hex digits")
+        guard !register.isEmpty, let value = Hex.normalized(hex), !value.isEmpty else {
+            throw UsageError(
+                "'\(text)': expected [TARGET.]REGISTER=HEX with an even number of hex digits (0x optional)")
         }
-        self.init(target: target, register: register, value: hex)
+        self.init(target: target, register: register, value: value)
     }
 
     public var label: String { (target.map { "\($0)." } ?? "") + register }

@@ -14,6 +14,12 @@ struct EnclaveKit: AsyncParsableCommand {
               enclavekit measure image.eif
               enclavekit eif build --kernel bzImage --cmdline "console=ttyS0" --ramdisk init.cpio --output image.eif
               enclavekit eif describe image.eif --json
+
+            Exit status: 0 success; 1 an error or a check that failed; 3 not reproduced (rebuild, \
+            compare); 64 a command line that does not parse. With --json, every command prints JSON on \
+            stdout, errors included: {"error": "<the text-mode message>", "exit_status": 1, "file": ..., \
+            "offset": ..., "kind": ...}, with the same exit status as in text mode. Hex arguments take an \
+            optional 0x prefix.
             """,
         version: EnclaveKitVersion.string,
         subcommands: [
@@ -31,4 +37,19 @@ struct EnclaveKit: AsyncParsableCommand {
             LockCommand.self,
         ]
     )
+
+    /// swift-argument-parser's entry point, with errors going through ``ErrorReport`` so that under
+    /// `--json` every command answers an error with a JSON object and the text mode's exit status.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            ErrorReport.exit(with: error)
+        }
+    }
 }

@@ -136,7 +136,7 @@ import Testing
 
     @Test func layerWithUnsafeEntryFailsWithoutOutput() throws {
         let dir = try ScratchDirectory()
-        let bad = TestTar([TestTar.file("ok", "1"), TestTar.symlink("link", "../../../etc/shadow")])
+        let bad = TestTar([TestTar.file("ok", "1"), TestTar.file("../../../etc/shadow", "x")])
         let image = TestImage(layers: [Self.base.bytes, bad.bytes])
         let opened = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
         #expect { try LinuxKitRamdisk.writeApp(image: opened, to: dir.path + "/out.cpio") } throws: {
@@ -300,5 +300,32 @@ func writeOCILayout(_ image: TestImage, at layout: String) throws {
         #expect(ours == theirs)
         #expect(ours.contains { $0.name == "opaque/" && $0.mode == 0o700 })
         #expect(ours.filter { $0.kind == "hardlink" }.count == 2)
+    }
+
+    /// Entries written through links of the same layer (absolute, relative, chained, `..` above the root)
+    /// land where umoci's in-root resolution (`securejoin`) puts them, and the links stay links.
+    @Test func writingThroughSameLayerLinksMatchesUmoci() throws {
+        let dir = try ScratchDirectory()
+        let layer = TestTar([
+            TestTar.dir("tmp", mode: 0o1777), TestTar.dir("usr"), TestTar.dir("usr/lib"), TestTar.dir("a"),
+            TestTar.symlink("esc", "/"), TestTar.file("esc/tmp/file", "through"),
+            TestTar.symlink("lib", "usr/lib"), TestTar.file("lib/libx.so", "x"),
+            TestTar.symlink("a/up", "../../../usr"), TestTar.file("a/up/lib/liby.so", "y"),
+            TestTar.symlink("chain", "lib"), TestTar.file("chain/libz.so", "z"),
+        ])
+        let layout = dir.path + "/layout"
+        try writeOCILayout(TestImage(layers: [layer.bytes]), at: layout)
+        let rootfs = dir.path + "/umoci-rootfs"
+        #expect(try runTool("/usr/bin/umoci", ["raw", "unpack", "--image", layout + ":test", rootfs]).status == 0)
+        var options = FlattenOptions()
+        options.addDockerInitLayer = false
+        let ours = try exported(try ContainerImage.open(path: layout).flatten(options: options))
+        var theirs = try exported(DirectoryExport(root: rootfs))
+        for i in theirs.indices where theirs[i].kind == "dir" {
+            theirs[i].mtime = ours.first { $0.name == theirs[i].name }?.mtime ?? 0
+        }
+        #expect(ours == theirs)
+        #expect(ours.filter { $0.kind == "symlink" }.map(\.name) == ["a/up", "chain", "esc", "lib"])
+        #expect(ours.contains { $0.name == "usr/lib/liby.so" && $0.content == "y" })
     }
 }

@@ -137,6 +137,21 @@ import Testing
         #expect(Hex.decode("0xDEADbeef") == [0xDE, 0xAD, 0xBE, 0xEF])
         #expect(Hex.encode([0, 0xff, 0x10]) == "00ff10")
     }
+
+    /// The shared parser behind every hex argument: optional 0x, either case, no sign, no overflow.
+    @Test(arguments: [
+        ("8086", UInt32?(0x8086)), ("0x8086", 0x8086), ("0XfFfFfFfF", 0xFFFF_FFFF), ("ffffffff", 0xFFFF_FFFF),
+        ("1ffffffff", nil), ("", nil), ("0x", nil), ("+1", nil), ("-1", nil), ("0x0x1", nil), (" 1", nil),
+    ])
+    func hexIntegerTakesAnOptional0x(text: String, value: UInt32?) {
+        #expect(Hex.integer(text, as: UInt32.self) == value)
+    }
+
+    @Test func hexNormalizedDropsThePrefixAndLowercases() {
+        #expect(Hex.normalized("0xDEADbeef") == "deadbeef")
+        #expect(Hex.normalized("DEAD") == "dead")
+        #expect(Hex.normalized("0xabc") == nil)
+    }
 }
 
 @Suite struct AtomicOutputTests {

@@ -146,7 +146,7 @@ import Testing
         #expect(
             r.stdout.contains(
                 "e3ce076aa9b19509c330975097e5097c0b3c820996564527e02e4fd2abd62b51f6754011ea9bdf486737fef2295984ae"))
-        let f = try CLIRunner.run(["eif", "pcr", "--input", NitroCLITests.fixtures + "/bootstrap-fake.cpio"])
+        let f = try CLIRunner.run(["eif", "pcr", "--input", NitroCLITests.fixtures + "/bootstrap-fake.cpio", "--json"])
         #expect(f.status == 0)
         // The vector lists the ramdisk's SHA-384; the PCR extends it into a zero register.
         let sha384 = try #require(
@@ -192,7 +192,7 @@ import Testing
         #expect(
             try CLIRunner.run(["eif", "ramdisk", "app", "--image", image, "--output", dir.path + "/app.cpio"]).status
                 == 0)
-        let pcr = try CLIRunner.run(["eif", "pcr", "--input", dir.path + "/app.cpio"])
+        let pcr = try CLIRunner.run(["eif", "pcr", "--input", dir.path + "/app.cpio", "--json"])
         let pcr2 = try #require(pcr.stdout.split(separator: "\"").dropFirst(3).first)
         #expect(r.stdout.contains("\"PCR2\": \"\(pcr2)\""))
         // No work files are left next to the output.

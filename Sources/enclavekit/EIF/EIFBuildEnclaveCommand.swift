@@ -13,7 +13,10 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
             nitro-cli's blobs (bzImage or Image, cmdline, init, nsm.ko, optionally bzImage.config), and \
             writes the bootstrap ramdisk, the app ramdisk and the EIF as nitro-cli 1.x would: same \
             ramdisk bytes, so the same PCR0, PCR1 and PCR2. The EIF's metadata differs from \
-            nitro-cli's (no wall-clock time, no `docker inspect` output); it is not measured.
+            nitro-cli's (no wall-clock time, no `docker inspect` output); it is not measured. The layers \
+            are flattened as `enclavekit eif ramdisk app --image` does (see its --help): symbolic links \
+            0777 as on Linux, entries written through a link of the same layer land where it leads, and a \
+            layer writing through a link of a lower layer is refused.
 
             Examples:
               enclavekit eif build-enclave --image app.tar --blobs /usr/share/nitro_enclaves/blobs --output app.eif

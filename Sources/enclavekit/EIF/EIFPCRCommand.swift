@@ -7,11 +7,13 @@ struct EIFPCRCommand: ParsableCommand {
         commandName: "pcr",
         abstract: "Print the PCR a file or a signing certificate would give, as nitro-cli pcr does.",
         discussion: """
-            PCR = SHA-384(48 zero bytes ‖ SHA-384(bytes)); for a certificate the bytes are its DER (PCR8).
+            PCR = SHA-384(48 zero bytes ‖ SHA-384(bytes)); for a certificate the bytes are its DER (PCR8). \
+            Prints `PCR  <hex>` (or `PCR8  <hex>`); --json prints nitro-cli pcr's JSON ({"PCR": "<hex>"} or \
+            {"PCR8": "<hex>"}), and errors as {"error": ..., "file": ...}.
 
             Examples:
               enclavekit eif pcr --input app.cpio
-              enclavekit eif pcr --signing-certificate cert.pem
+              enclavekit eif pcr --signing-certificate cert.pem --json | jq -r .PCR8
             """)
 
     @Option(help: "A file to measure as one PCR.")
@@ -20,6 +22,9 @@ struct EIFPCRCommand: ParsableCommand {
     @Option(name: .customLong("signing-certificate"), help: "A PEM certificate: prints the PCR8 it gives.")
     var signingCertificate: String?
 
+    @Flag(help: "Print nitro-cli pcr's JSON instead of text.")
+    var json = false
+
     func validate() throws {
         guard (input == nil) != (signingCertificate == nil) else {
             throw ValidationError("give exactly one of --input and --signing-certificate")
@@ -27,13 +32,20 @@ struct EIFPCRCommand: ParsableCommand {
     }
 
     func run() throws {
+        let result: (String, String)
         if let input {
-            let digest = try FileStream.hash(path: input, .sha384)
-            Output.json(.object([("PCR", .string(PCR.extendZero(digest).hex))]))
+            result = ("PCR", PCR.extendZero(try FileStream.hash(path: input, .sha384)).hex)
         } else if let signingCertificate {
             let der = try EIFSignature.firstCertificateDER(
                 pem: try FileInput.contents(of: signingCertificate, limit: 1 << 20))
-            Output.json(.object([("PCR8", .string(PCR.of(der).hex))]))
+            result = ("PCR8", PCR.of(der).hex)
+        } else {
+            return
+        }
+        if json {
+            Output.json(.object([(result.0, .string(result.1))]))
+        } else {
+            Output.table([result], indent: "")
         }
     }
 }

@@ -74,8 +74,13 @@ struct RamdiskAppCommand: ParsableCommand {
             --image-layout (an OCI layout directory), the layers are verified against their digests and \
             flattened as `docker export` of a container of that image gives them (Docker's init-layer \
             entries included), and cmd/env come from the image config as nitro-cli writes them (Cmd, else \
-            Entrypoint, one argument per line; Env). With --rootfs, the directory is taken as the exported \
-            root filesystem: entries keep their own mode, owner and mtime; --cmd and --env are copied verbatim.
+            Entrypoint, one argument per line; Env). Symbolic links get mode 0777 whatever their tar header \
+            says, as on Linux. An entry written through a symbolic link of the same layer (esc -> /, then \
+            esc/tmp/file) lands where the link leads, resolved inside the image (at most 40 links, `..` \
+            stops at the root), and the link stays; a layer writing through a link of a lower layer, or \
+            through a link to nothing or to a file, is refused, since Docker's storage drivers disagree on it. \
+            With --rootfs, the directory is taken as the exported root filesystem: entries keep their own \
+            mode, owner and mtime (links 0777); --cmd and --env are copied verbatim.
 
             Examples:
               enclavekit eif ramdisk app --image image.tar --output app.cpio

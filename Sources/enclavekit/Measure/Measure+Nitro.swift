@@ -10,11 +10,13 @@ enum EIFFormat: MeasurableFormat {
     static func measure(file: FileInput) throws -> MeasurementReport {
         let image = try EIFImage(file: file)
         let bar = ProgressBar(label: "measuring \(file.path)", total: file.size)
-        let m = try image.measure(progress: bar).measurements
+        // The full description: the CRC-32 and the signature are checked too (in the same single pass).
+        let d = try EIFDescription(image: image, progress: bar)
         bar.finish()
+        let m = d.measurements
         return MeasurementReport(
             format: name, title: "AWS Nitro Enclaves EIF v\(image.header.version) (\(image.architecture.rawValue))",
-            values: rows(m), extra: [("HashAlgorithm", .string(PCR.algorithmName(m.algorithm)))])
+            values: rows(m), extra: [("HashAlgorithm", .string(PCR.algorithmName(m.algorithm)))], problems: d.problems)
     }
 
     static func rows(_ m: EIFMeasurements) -> [(String, String)] {

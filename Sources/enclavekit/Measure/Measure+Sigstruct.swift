@@ -17,6 +17,8 @@ enum SigstructFormat: MeasurableFormat {
                 ("ISVPRODID", String(sig.isvProdID)), ("ISVSVN", String(sig.isvSVN)),
                 ("signature", verification.isValid ? "valid" : "INVALID"),
             ],
-            extra: [("sigstruct", sig.json(verification: verification))])
+            extra: [("sigstruct", sig.json(verification: verification))],
+            problems: (verification.signatureValid ? [] : ["the signature does not verify"])
+                + (verification.q1q2Valid ? [] : ["Q1/Q2 do not match the signature (EINIT rejects it)"]))
     }
 }

@@ -19,11 +19,15 @@ struct MeasurementReport {
     var values: [(String, String)]
     /// Extra detail for `--json` only.
     var extra: [(String, JSONValue)] = []
+    /// What is wrong with the file although it could be measured (an EIF whose CRC does not match):
+    /// `measure` prints them and exits 1.
+    var problems: [String] = []
 
     var json: JSONValue {
         .object(
             [("format", .string(format)), ("description", .string(title))]
-                + [("measurements", .object(values.map { ($0.0, .string($0.1)) }))] + extra)
+                + [("measurements", .object(values.map { ($0.0, .string($0.1)) }))]
+                + [("problems", .array(problems.map { .string($0) }))] + extra)
     }
 }
 
@@ -40,9 +44,20 @@ struct MeasureCommand: ParsableCommand {
               enclavekit measure enclave.sgxs --json
               enclavekit measure node.eif --expect node.dsse.json --policy policy.json
 
+            Exit status 1 when the file has problems, which are printed: an EIF whose CRC-32 does not \
+            match or whose signature does not verify, or a file recognised as a format it then fails to \
+            measure as (e.g. OVMF with a damaged SEV metadata table); the values that could be computed \
+            are still printed.
+
             With --expect, the exit status is 0 only if some target of the release has every register \
-            this file gives (PCR0/1/2, MRENCLAVE, MRTD, SEV-SNP MEASUREMENT) with the same value; without \
-            --policy the release's signatures are not checked (a warning says so).
+            this file gives (PCR0/1/2, MRENCLAVE, MRTD, SEV-SNP MEASUREMENT) with the same value; each \
+            target's line lists the registers compared and the release's registers this file does not \
+            determine, which were not compared (for OVMF firmware, MRTD is compared and a tdx target's \
+            RTMR1-3 are not). Without --policy the release's signatures are not checked (a warning says so).
+
+            With --json, stdout is one JSON object: file, results (each with its problems), not_measured, \
+            problems, and with --expect an "expect" object (targets with compared, not_compared and \
+            differences); errors are {"error": ..., "file": ..., "offset": ...}.
             """)
 
     static var formats: [any MeasurableFormat.Type] {
@@ -93,23 +108,34 @@ struct MeasureCommand: ParsableCommand {
             if failures.count == 1, let only = failures.first { throw only.1 }
             throw UsageError(failures.map { "\($0.1)" }.joined(separator: "; "))
         }
+        let problems =
+            reports.flatMap { report in report.problems.map { "\(report.format): \($0)" } }
+            + failures.map { "not measured as \($0.0): \($0.1)" }
+        let expectation = try expect.map { try ExpectedRelease.check(reports, against: $0, policy: policy) }
         if json {
             let failed: [JSONValue] = failures.map {
                 .object([("format", .string($0.0)), ("error", .string(String(describing: $0.1)))])
             }
-            Output.json(
-                .object([
-                    ("file", .string(file)), ("results", .array(reports.map(\.json))), ("not_measured", .array(failed)),
-                ]))
+            var fields: [(String, JSONValue)] = [
+                ("file", .string(file)), ("results", .array(reports.map(\.json))), ("not_measured", .array(failed)),
+                ("problems", .array(problems.map { .string($0) })),
+            ]
+            if let expectation { fields.append(("expect", expectation.json)) }
+            Output.json(.object(fields))
         } else {
             for report in reports {
                 print("\(file): \(report.title)")
                 Output.table(report.values)
+                for problem in report.problems { print("\(file): problem: \(problem)") }
             }
             for (name, error) in failures {
                 print("\(file): not measured as \(name): \(error)")
             }
+            expectation.map { print($0.text, terminator: "") }
         }
-        if let expect { try ExpectedRelease.check(reports, against: expect, policy: policy, json: json) }
+        var reasons: [String] = []
+        if !problems.isEmpty { reasons.append("\(file): " + problems.joined(separator: "; ")) }
+        if let failure = expectation?.failure { reasons.append(failure) }
+        if !reasons.isEmpty { throw ReportedFailure(reasons.joined(separator: "; ")) }
     }
 }

@@ -27,7 +27,7 @@ struct IntegerArgument<Value: FixedWidthInteger & UnsignedInteger & Sendable>: E
     init?(argument: String) {
         let v: Value?
         if argument.hasPrefix("0x") || argument.hasPrefix("0X") {
-            v = Value(argument.dropFirst(2), radix: 16)
+            v = Hex.integer(argument)
         } else {
             v = Value(argument, radix: 10)
         }
@@ -40,9 +40,7 @@ struct IntegerArgument<Value: FixedWidthInteger & UnsignedInteger & Sendable>: E
 struct HexArgument<Value: FixedWidthInteger & UnsignedInteger & Sendable>: ExpressibleByArgument, Sendable {
     var value: Value
     init?(argument: String) {
-        var s = Substring(argument)
-        if s.hasPrefix("0x") || s.hasPrefix("0X") { s = s.dropFirst(2) }
-        guard let v = Value(s, radix: 16) else { return nil }
+        guard let v: Value = Hex.integer(argument) else { return nil }
         value = v
     }
 }
@@ -102,7 +100,7 @@ struct SGXInputOptions: ParsableArguments {
 
 /// SIGSTRUCT fields shared by `sign` and `gendata`.
 struct SigstructFieldOptions: ParsableArguments {
-    @Option(help: "MRENCLAVE to sign (64 hex digits), instead of measuring an input.")
+    @Option(help: "MRENCLAVE to sign (64 hex digits, optional 0x), instead of measuring an input.")
     var mrenclave: String?
 
     @Option(help: "SIGSTRUCT.DATE, YYYY-MM-DD (stored as BCD). Default 1970-01-01 for reproducibility.")

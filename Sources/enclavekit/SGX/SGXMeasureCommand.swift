@@ -112,6 +112,7 @@ struct SGXGendataCommand: ParsableCommand {
             Examples:
               enclavekit sgx gendata --elf test_encl.elf --date 2024-01-15 --out data.bin
               enclavekit sgx gendata --mrenclave 3ade32…5fd1 --isvprodid 0x1234 --isvsvn 7 --debug --out data.bin
+              enclavekit sgx gendata --mrenclave 0x3ade32…5fd1 --out data.bin --json | jq -r .sha256
             """)
 
     @OptionGroup var input: SGXInputOptions
@@ -120,12 +121,15 @@ struct SGXGendataCommand: ParsableCommand {
     @Option(help: "Where to write the 256 signing bytes.")
     var out: String
 
+    @Flag(help: "Print JSON ({\"mrenclave\", \"sha256\", \"written\"}) instead of text.")
+    var json = false
+
     func run() throws {
         let sig = try fields.unsigned(input: input)
         try AtomicOutput.write(sig.signedBytes, to: out)
-        Output.table([
-            ("mrenclave", sig.enclaveHash.hex), ("sha256", Digest.sha256(sig.signedBytes).hex), ("written", out),
-        ])
+        Output.report(
+            [("mrenclave", sig.enclaveHash.hex), ("sha256", Digest.sha256(sig.signedBytes).hex), ("written", out)],
+            json: json)
     }
 }
 
@@ -139,6 +143,7 @@ struct SGXCatsigCommand: ParsableCommand {
 
             Examples:
               enclavekit sgx catsig --data data.bin --signature sig.bin --public-key pub.pem --out enclave.sig
+              enclavekit sgx catsig --data data.bin --signature sig.bin --public-key pub.pem --out enclave.sig --json
             """)
 
     @Option(help: "The 256 bytes written by `sgx gendata`.")
@@ -152,6 +157,9 @@ struct SGXCatsigCommand: ParsableCommand {
 
     @Option(help: "Where to write the 1808-byte SIGSTRUCT.")
     var out: String
+
+    @Flag(help: "Print JSON ({\"mrenclave\", \"mrsigner\", \"written\"}) instead of text.")
+    var json = false
 
     func run() throws {
         let bytes = try FileInput.contents(of: data, limit: 4096, format: "SIGSTRUCT signing data")
@@ -170,7 +178,8 @@ struct SGXCatsigCommand: ParsableCommand {
             throw error.in(file: signature)
         }
         try AtomicOutput.write(sig.serialized, to: out)
-        Output.table([("mrenclave", sig.enclaveHash.hex), ("mrsigner", sig.mrsigner.hex), ("written", out)])
+        Output.report(
+            [("mrenclave", sig.enclaveHash.hex), ("mrsigner", sig.mrsigner.hex), ("written", out)], json: json)
     }
 }
 
