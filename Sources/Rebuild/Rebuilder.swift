@@ -54,6 +54,7 @@ public enum Rebuilder {
         build.cacheDirectory = options.cacheDirectory
         build.pathInputsMayDiffer = true
         build.reuseUpToDate = false
+        build.force = true  // its own scratch directory
         build.showProgress = options.showProgress
         let report = try await ReleaseBuilder.build(build)
         let comparison = try Comparer.compareManifests(

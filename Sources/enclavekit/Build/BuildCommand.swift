@@ -14,11 +14,20 @@ struct BuildCommand: AsyncParsableCommand {
             The output directory appears whole or not at all; the manifest (canonical JSON, schema v1, \
             see Manifests/README.md) is written last. The same recipe gives the same bytes on any machine.
 
+            An existing output directory or --manifest file with other bytes is never replaced unless \
+            --force is given (building the same bytes again is fine), and a manifest that a signed \
+            envelope or bundle next to it covers (NAME.dsse.json, NAME.sigstore.json, NAME.intoto.jsonl \
+            for NAME.json; any of them inside the output directory for its manifest.json) is never \
+            modified, even with --force: bump the version for a new release, or remove the envelope \
+            deliberately. Files in the output directory that the build does not write (envelopes) are \
+            kept when the output already holds this build.
+
             Examples:
               enclavekit build Recipes/example-node/recipe.toml
               enclavekit build Recipes/example-node/recipe.toml --target nitro --out out/nitro
               enclavekit build Recipes/example-node/recipe.toml --manifest Manifests/example-node-0.1.0.json
               enclavekit build Recipes/example-node/recipe.toml --json | jq '.targets[].measurements'
+              enclavekit build Recipes/example-node/recipe.toml --force   # replace an unsigned, different output
             """)
 
     @Argument(help: "The recipe (recipe.toml).")
@@ -36,6 +45,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "The cache directory (default $XDG_CACHE_HOME/enclavekit or ~/.cache/enclavekit).")
     var cache: String?
 
+    @Flag(help: "Replace an output directory or manifest with other bytes (never a signed manifest).")
+    var force = false
+
     @Flag(help: "Print JSON instead of the summary table.")
     var json = false
 
@@ -45,6 +57,7 @@ struct BuildCommand: AsyncParsableCommand {
         options.manifestPath = manifest
         options.targets = targets
         options.cacheDirectory = cache
+        options.force = force
         let report = try await ReleaseBuilder.build(options)
         if json {
             Output.json(BuildSummary.json(report))
