@@ -67,8 +67,12 @@ public enum ReleaseBuilder {
         let staging = try StagingDirectory(final: RepositoryPaths.absolute(output))
         let work = staging.path + ".work"
         FileTree.removeTree(work)
+        let workCleanup = Interruption.removeOnInterrupt(work)
+        defer {
+            FileTree.removeTree(work)
+            Interruption.unregister(workCleanup)
+        }
         try FileTree.makeDirectories(work)
-        defer { FileTree.removeTree(work) }
 
         // 1. Inputs: every one pinned, fetched into the cache or found there, verified.
         let status = BuildStatus(enabled: options.showProgress)
