@@ -20,7 +20,7 @@ struct InterruptionCLITests {
     /// `sig` and waits for the process to end. Returns how it ended.
     static func interrupt(
         _ args: [String], in directory: String, watch: String, appears: (String) -> Bool, after delay: Double = 0,
-        signal sig: Int32
+        signal sig: Int32, environment: [String: String] = [:]
     ) throws -> (reason: Process.TerminationReason, status: Int32) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: CLIRunner.binary)
@@ -28,6 +28,7 @@ struct InterruptionCLITests {
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         var env = ProcessInfo.processInfo.environment
         env["ENCLAVEKIT_NO_PROGRESS"] = "1"
+        for (k, v) in environment { env[k] = v }
         process.environment = env
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -67,8 +68,8 @@ struct InterruptionCLITests {
         #expect(left.isEmpty, "temporary files left: \(left)")
     }
 
-    /// A build interrupted while its step runs: the previous output stays, and no staging or work
-    /// directory is left. After SIGKILL (no handler runs) the next build removes the leftovers.
+    /// A build interrupted while its step runs (its sandbox /etc directory exists): the previous
+    /// output stays, and no staging, work, cache staging or sandbox directory is left. After SIGKILL (no handler runs) the next build removes the leftovers.
     @Test(arguments: [SIGINT, SIGTERM, SIGKILL])
     func signalDuringBuildKeepsThePreviousOutput(sig: Int32) throws {
         let repo = try BuildCLITests.ToyRepository()
@@ -82,14 +83,18 @@ struct InterruptionCLITests {
             "recipe.toml",
             BuildCLITests.ToyRepository.toml(stepScript: "sleep 3; cp /inputs/src/app.sh /build/out/app"))
         try repo.lock()
+        // The sandbox's /etc directory goes to TMPDIR: a private one, to see that it is removed too.
+        let tmp = repo.temp.path + "/tmp"
+        try FileManager.default.createDirectory(atPath: tmp, withIntermediateDirectories: true)
         let ended = try Self.interrupt(
             ["build", repo.recipe, "--out", out, "--cache", repo.cache, "--force"], in: repo.temp.path,
-            watch: repo.temp.path, appears: { $0.hasPrefix("out.partial-") && !$0.hasSuffix(".work") }, after: 0.5,
-            signal: sig)
+            watch: tmp, appears: { $0.hasPrefix("enclavekit-etc-") }, after: 0.2, signal: sig,
+            environment: ["TMPDIR": tmp])
         #expect(ended.reason == .uncaughtSignal && ended.status == sig, "ended with \(ended)")
         #expect(Self.bytes(out + "/manifest.json") == manifest)
         #expect(Self.bytes(out + "/nitro/toy.eif") == eif)
         let stray = Self.names(repo.temp.path).filter { $0.hasPrefix("out.") }
+        #expect(ended.reason == .uncaughtSignal, "interrupted while the step ran")
         if sig == SIGKILL {
             #expect(!stray.isEmpty, "SIGKILL runs no handler")
             // The next build (here one that fails at once) clears the dead build's staging names.
@@ -98,6 +103,12 @@ struct InterruptionCLITests {
             #expect(Self.names(repo.temp.path).filter { $0.hasPrefix("out.") }.isEmpty)
         } else {
             #expect(stray.isEmpty, "staging left: \(stray)")
+            #expect(Self.names(tmp).isEmpty, "temporary directories left: \(Self.names(tmp))")
+            let cached =
+                Self.names(repo.cache + "/steps").filter { $0.hasPrefix(".tmp-") }
+                + Self.names(repo.cache + "/unpacked").filter { $0.hasPrefix(".tmp-") }
+                + Self.names(repo.cache + "/tmp")
+            #expect(cached.isEmpty, "cache staging left: \(cached)")
         }
         #expect(Self.bytes(out + "/manifest.json") == manifest)
     }
