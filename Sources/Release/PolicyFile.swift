@@ -80,13 +80,14 @@ public enum PolicyFile {
         try AtomicOutput.write(bytes, to: path)
     }
 
-    static func directory(of path: String) -> String {
+    /// The directory part of `path` (`.` for a bare name).
+    public static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
     }
 
     /// `path` (relative to the working directory, or absolute) as seen from `directory`.
-    static func relativePath(_ path: String, from directory: String) -> String {
+    public static func relativePath(_ path: String, from directory: String) -> String {
         let target = components(absolute(path))
         let base = components(absolute(directory))
         var common = 0
