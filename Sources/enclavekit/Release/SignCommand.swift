@@ -16,7 +16,8 @@ struct SignCommand: ParsableCommand {
             to it: if it carries the same manifest, every signature it holds is kept in order and this \
             one appended; if it carries another manifest (or is not an envelope), sign refuses and \
             changes nothing (bump the version for a new release, or remove the old envelope \
-            deliberately). A signature is never dropped. keyids are securesystemslib's, so python in-toto and securesystemslib \
+            deliberately). A signature is never dropped. A Sigstore bundle holds one signature, so a \
+            second signer writes their own (--out NAME.SIGNER.sigstore.json). keyids are securesystemslib's, so python in-toto and securesystemslib \
             find the key. --format bundle writes a Sigstore bundle v0.3 (one signature, public-key \
             hint, no transparency log) instead.
 
