@@ -7,9 +7,10 @@
 #endif
 
 /// An output file that appears whole or not at all: bytes go to a temporary file in the same
-/// directory (`.NAME.tmp-XXXXXX`), which ``commit()`` renames over the destination. If the object goes
+/// directory (`.NAME.tmp-PID-XXXXXX`), which ``commit()`` renames over the destination. If the object goes
 /// away without a commit (an error was thrown, e.g. a full disk), the temporary file is removed and the
-/// previous file is left as it was; SIGINT, SIGTERM and SIGHUP remove it too (``Interruption``). A
+/// previous file is left as it was; SIGINT, SIGTERM and SIGHUP remove it too (``Interruption``), and
+/// the next write of the same file removes those of processes that were killed outright (SIGKILL). A
 /// failed write names the destination. The final mode is set explicitly, so the umask never changes
 /// the result.
 ///
@@ -33,7 +34,9 @@ public final class AtomicOutput {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var template = Array("\(dir.isEmpty ? "/" : dir)/.\(base).tmp-XXXXXX".utf8CString)
+        let directory = dir.isEmpty ? "/" : dir
+        Self.removeStale(directory: directory, base: base)
+        var template = Array("\(directory)/.\(base).tmp-\(getpid())-XXXXXX".utf8CString)
         // Created and registered for removal in one step, so an interruption never leaves it behind.
         let (fd, code, token) = Interruption.critical { () -> (Int32, Int32, Interruption.Token?) in
             let fd = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
@@ -48,6 +51,26 @@ public final class AtomicOutput {
         self.fd = fd
         self.cleanup = token
         self.temporaryPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Removes `.BASE.tmp-PID-XXXXXX` files in `directory` left by processes that no longer exist
+    /// (killed with SIGKILL, or a power loss: no handler ran). Only this destination's names are touched.
+    static func removeStale(directory: String, base: String) {
+        let prefix = Array(".\(base).tmp-".utf8)
+        guard let dir = opendir(directory) else { return }
+        var stale: [String] = []
+        while let item = readdir(dir) {
+            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            guard name.starts(with: prefix) else { continue }
+            let rest = name.dropFirst(prefix.count)
+            let digits = rest.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+            guard !digits.isEmpty, rest.dropFirst(digits.count).first == UInt8(ascii: "-"),
+                let pid = Int32(String(decoding: digits, as: UTF8.self)), pid != getpid()
+            else { continue }
+            if kill(pid, 0) != 0, errno == ESRCH { stale.append(String(decoding: name, as: UTF8.self)) }
+        }
+        closedir(dir)
+        for name in stale { unlink(directory + "/" + name) }
     }
 
     deinit {

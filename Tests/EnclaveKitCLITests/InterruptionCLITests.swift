@@ -44,8 +44,9 @@ struct InterruptionCLITests {
         return (process.terminationReason, process.terminationStatus)
     }
 
-    /// A small EIF, then a 192 MiB one over it, interrupted while its bytes are being written.
-    @Test(arguments: [SIGINT, SIGTERM])
+    /// A small EIF, then a 192 MiB one over it, interrupted while its bytes are being written. After
+    /// SIGKILL (no handler runs) the next write of the same file removes the dead process's temporary.
+    @Test(arguments: [SIGINT, SIGTERM, SIGKILL])
     func signalDuringEIFWriteKeepsThePreviousImage(sig: Int32) throws {
         let dir = try TemporaryDirectory()
         try Data(repeating: 0x4b, count: 5000).write(to: URL(fileURLWithPath: dir.path + "/kernel.bin"))
@@ -65,7 +66,14 @@ struct InterruptionCLITests {
         #expect(ended.reason == .uncaughtSignal && ended.status == sig, "ended with \(ended)")
         #expect(Self.bytes(dir.path + "/image.eif") == previous, "the previous image is byte-identical")
         let left = Self.names(dir.path).filter { $0.hasPrefix(".") }
-        #expect(left.isEmpty, "temporary files left: \(left)")
+        if sig == SIGKILL {
+            #expect(!left.isEmpty, "SIGKILL runs no handler")
+            #expect(try CLIRunner.run(common + ["--ramdisk", "small.cpio"], in: dir.path).status == 0)
+            #expect(Self.bytes(dir.path + "/image.eif") == previous)
+            #expect(Self.names(dir.path).filter { $0.hasPrefix(".") }.isEmpty)
+        } else {
+            #expect(left.isEmpty, "temporary files left: \(left)")
+        }
     }
 
     /// A build interrupted while its step runs (its sandbox /etc directory exists): the previous
