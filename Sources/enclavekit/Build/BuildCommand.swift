@@ -20,7 +20,8 @@ struct BuildCommand: AsyncParsableCommand {
             for NAME.json; any of them inside the output directory for its manifest.json) is never \
             modified, even with --force: bump the version for a new release, or remove the envelope \
             deliberately. Files in the output directory that the build does not write (envelopes) are \
-            kept when the output already holds this build.
+            kept when the output already holds this build. An interrupted build (SIGINT, SIGTERM, SIGHUP) or a \
+            full disk leaves the previous output as it was and no staging directory behind.
 
             Examples:
               enclavekit build Recipes/example-node/recipe.toml

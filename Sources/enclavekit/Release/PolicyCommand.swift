@@ -12,8 +12,7 @@ struct PolicyCommand: ParsableCommand {
             (Manifests/README.md). 'verify --policy' reads it.
 
             Examples:
-              enclavekit policy init --key alice=keys/alice.pub.pem --key bob=keys/bob.pub.pem --threshold 2 \\
-                --out Manifests/policy.json
+              enclavekit policy init --key alice=alice.pub.pem --key bob=bob.pub.pem --threshold 2 --out policy.json
               enclavekit policy check Manifests/policy.json
               enclavekit policy check policy.json --json
             """,
@@ -36,8 +35,7 @@ struct PolicyInitCommand: ParsableCommand {
             threshold not met by the keys, existing --out, failed write); 64 usage error.
 
             Examples:
-              enclavekit policy init --key alice=keys/alice.pub.pem --key bob=keys/bob.pub.pem \\
-                --key carol=keys/carol.pub.pem --threshold 2 --out Manifests/policy.json
+              enclavekit policy init --key alice=alice.pub.pem --key bob=bob.pub.pem --threshold 2 --out policy.json
               enclavekit policy init --key ops=ops.pub.pem --threshold 1 --out policy.json --inline --json
             """)
 
