@@ -100,6 +100,8 @@ public final class FlattenedImage: ExportSource {
     private let root: Node
     private let workDirectory: String
     private var blobCounter = 0
+    /// Removes `workDirectory` if the process is interrupted.
+    private let cleanup: Interruption.Token
     private let options: FlattenOptions
     /// Number of entries in the flattened tree (root excluded).
     public private(set) var entryCount = 0
@@ -112,6 +114,7 @@ public final class FlattenedImage: ExportSource {
             inode: Inode(kind: .directory, permissions: 0o755, uid: 0, gid: 0, mtime: 0), isDirectory: true,
             declaredIn: -1)
         self.workDirectory = try Self.makeTemporaryDirectory(in: options.temporaryDirectory)
+        self.cleanup = Interruption.removeOnInterrupt(workDirectory)
         do {
             for (index, layer) in layers.enumerated() {
                 try apply(layer: layer, index: index)
@@ -126,6 +129,7 @@ public final class FlattenedImage: ExportSource {
 
     deinit {
         Self.removeTree(workDirectory)
+        Interruption.unregister(cleanup)
     }
 
     // MARK: - Export

@@ -61,6 +61,8 @@ final class UnpackedInputs: @unchecked Sendable {
         try FileTree.makeDirectories(cache.root + "/unpacked")
         let staging = cache.root + "/unpacked/.tmp-\(getpid())-\(resolved.input.name)"
         FileTree.removeTree(staging)
+        let cleanup = Interruption.removeOnInterrupt(staging)
+        defer { Interruption.unregister(cleanup) }
         do {
             try Unpacker.unpack(resolved, into: staging)
             try AtomicOutput.write(try TreeDigest.listing(directory: staging), to: final + ".listing")
@@ -68,7 +70,7 @@ final class UnpackedInputs: @unchecked Sendable {
             FileTree.removeTree(staging)
             throw error
         }
-        if rename(staging, final) != 0 {
+        if Interruption.critical({ rename(staging, final) }) != 0 {
             // Another build unpacked the same archive first: keep theirs (the listing is the same).
             FileTree.removeTree(staging)
             guard FileStatus.isDirectory(final) else {

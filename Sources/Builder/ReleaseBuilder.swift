@@ -21,6 +21,9 @@ public struct BuildOptions: Sendable {
     /// Path inputs whose bytes differ from their pin: an error (`build`), or recorded and built as
     /// they are (`rebuild`, which then reports every difference).
     public var pathInputsMayDiffer = false
+    /// Replace an output directory or manifest whose content differs (`build --force`). A manifest that
+    /// a signed envelope or bundle next to it covers is never modified, whatever this says.
+    public var force = false
     /// Skip the work when the output already holds this exact build (checked by digests).
     public var reuseUpToDate = true
     /// Take a step's output from the step cache when it holds one under the step's key, and store new
@@ -55,7 +58,8 @@ public struct BuildReport: Sendable {
 
 /// `enclavekit build`: recipe → pinned inputs → sandboxed steps → rootfs → per-target images →
 /// measurements → release manifest (`architecture.md`, data flow). The output directory appears whole
-/// or not at all, and the manifest is written last.
+/// or not at all, and the manifest is written last. An existing output or manifest with other bytes is
+/// replaced only with ``BuildOptions/force``, and a manifest a signed envelope covers never is.
 ///
 /// ```swift
 /// let report = try await ReleaseBuilder.build(BuildOptions(recipePath: "Recipes/example-node/recipe.toml"))
@@ -73,8 +77,12 @@ public enum ReleaseBuilder {
         let staging = try StagingDirectory(final: RepositoryPaths.absolute(output))
         let work = staging.path + ".work"
         FileTree.removeTree(work)
+        let workCleanup = Interruption.removeOnInterrupt(work)
+        defer {
+            FileTree.removeTree(work)
+            Interruption.unregister(workCleanup)
+        }
         try FileTree.makeDirectories(work)
-        defer { FileTree.removeTree(work) }
 
         // 1. Inputs: every one pinned, fetched into the cache or found there, verified.
         let status = BuildStatus(enabled: options.showProgress)
@@ -218,18 +226,30 @@ public enum ReleaseBuilder {
             sourceDateEpoch: recipe.sourceDateEpoch, source: nil, recipe: identity.recipe, lock: identity.lock,
             inputs: identity.inputs,
             artifacts: artifacts, targets: built.map(\.manifest))
-        let manifestPath: String
-        if let explicit = options.manifestPath {
-            try staging.normalizeMetadata(sourceDateEpoch: Int64(recipe.sourceDateEpoch))
-            try staging.commit()
-            try manifest.write(to: explicit)
-            manifestPath = explicit
-        } else {
-            try manifest.write(to: staging.path + "/manifest.json")
-            try staging.normalizeMetadata(sourceDateEpoch: Int64(recipe.sourceDateEpoch))
-            try staging.commit()
-            manifestPath = output + "/manifest.json"
+        let manifestPath = options.manifestPath ?? output + "/manifest.json"
+        if options.manifestPath == nil { try manifest.write(to: staging.path + "/manifest.json") }
+        try staging.normalizeMetadata(sourceDateEpoch: Int64(recipe.sourceDateEpoch))
+
+        // 5. Replace nothing that differs without --force, never a signed manifest, and accept the same
+        // bytes: every decision is made before anything is moved into place.
+        let bytes = manifest.canonicalBytes
+        let existingManifest = options.manifestPath ?? staging.final + "/manifest.json"
+        let sameRelease = (try? FileInput.contents(of: existingManifest, limit: 64 << 20, format: "manifest")) == bytes
+        let writeManifest = try options.manifestPath.map {
+            try OutputProtection.planManifest(path: $0, bytes: bytes, force: options.force, recipe: options.recipePath)
         }
+        let action = try OutputProtection.planDirectory(
+            staged: staging.path, final: staging.final, sameRelease: sameRelease,
+            manifestInside: options.manifestPath == nil, force: options.force, recipe: options.recipePath,
+            release: "\(recipe.name) \(recipe.version)")
+        switch action {
+        case .keep: break
+        case .create: try staging.commit()
+        case .replace(let carry, _):
+            try OutputProtection.carry(carry, from: staging.final, to: staging.path)
+            try staging.commit()
+        }
+        if let explicit = options.manifestPath, writeManifest == true { try manifest.write(to: explicit) }
         phases.append(("pack+measure", clock.lap()))
         status.log("packed and measured \(selected.count) targets: \(BuildStatus.seconds(phases[phases.count - 1].1))")
         status.finish()
@@ -237,7 +257,8 @@ public enum ReleaseBuilder {
             manifest: manifest, outputDirectory: output, manifestPath: manifestPath,
             steps: stepReport.map { (name: $0.0, cached: $0.1, seconds: $0.2) },
             phases: phases.map { (name: $0.0, seconds: $0.1) },
-            changedInputs: changed.map { (name: $0.0, pinned: $0.1, actual: $0.2) }, upToDate: false,
+            changedInputs: changed.map { (name: $0.0, pinned: $0.1, actual: $0.2) },
+            upToDate: action == .keep && writeManifest != true,
             reusedSteps: options.reuseSteps, stepCacheMismatches: mismatches)
     }
 

@@ -1,3 +1,4 @@
+import EnclaveCore
 import Subprocess
 import SystemPackage
 
@@ -100,7 +101,11 @@ public struct Sandbox: Sendable {
             }
         }
         let etc = try EtcDirectory(step: step.name)
-        defer { etc.remove() }
+        let cleanup = Interruption.removeOnInterrupt(etc.path)
+        defer {
+            etc.remove()
+            Interruption.unregister(cleanup)
+        }
         let arguments = try Sandbox.bwrapArguments(for: step, etcDirectory: etc.path)
 
         let clock = ContinuousClock()

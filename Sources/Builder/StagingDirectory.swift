@@ -21,14 +21,55 @@ public final class StagingDirectory {
     public let final: String
     public let path: String
     private var committed = false
+    private var cleanup: Interruption.Token?
 
+    /// Creates `FINAL.partial-PID`. Leftovers of builds that were killed (SIGKILL, power loss) are
+    /// cleaned up first: `FINAL.partial-N`, `FINAL.partial-N.work` of processes that no longer exist are
+    /// removed, and `FINAL.old-N` is moved back when `FINAL` itself is missing. SIGINT, SIGTERM and
+    /// SIGHUP remove the staging and work directories at once (``Interruption``).
     public init(final: String) throws {
         self.final = final
         let parent = Self.parent(of: final)
         try FileTree.makeDirectories(parent)
-        path = final + ".partial-\(getpid())"
+        Self.removeStale(final: final)
+        let path = final + ".partial-\(getpid())"
+        self.path = path
         FileTree.removeTree(path)
-        guard mkdir(path, 0o755) == 0 else { throw SystemError("create the directory", path: path, errno: errno) }
+        let (made, code, token) = Interruption.critical { () -> (Bool, Int32, Interruption.Token?) in
+            guard mkdir(path, 0o755) == 0 else { return (false, errno, nil) }
+            return (
+                true, 0,
+                Interruption.register {
+                    FileTree.removeTree(path)
+                    FileTree.removeTree(path + ".work")
+                }
+            )
+        }
+        guard made else { throw SystemError("create the directory", path: path, errno: code) }
+        cleanup = token
+    }
+
+    /// Removes the staging leftovers of dead processes next to `final` (see ``init(final:)``).
+    static func removeStale(final: String) {
+        let parent = parent(of: final)
+        let base = final.lastIndex(of: "/").map { String(final[final.index(after: $0)...]) } ?? final
+        let names = ((try? FileTree.sortedNames(parent)) ?? []).map { String(decoding: $0, as: UTF8.self) }
+        for name in names where name.hasPrefix(base + ".") {
+            let rest = name.dropFirst(base.count + 1)
+            for kind in ["partial-", "old-"] where rest.hasPrefix(kind) {
+                let digits = rest.dropFirst(kind.count).prefix { $0.isASCII && $0.isNumber }
+                let suffix = rest.dropFirst(kind.count + digits.count)
+                guard let pid = Int32(digits), suffix.isEmpty || suffix == ".work", pid != getpid(),
+                    kill(pid, 0) != 0, errno == ESRCH
+                else { continue }
+                let stale = parent + "/" + name
+                if kind == "old-", FileStatus(final) == nil {
+                    rename(stale, final)
+                } else {
+                    FileTree.removeTree(stale)
+                }
+            }
+        }
     }
 
     /// Gives every entry below the staged directory (and itself) the mtime `sourceDateEpoch`, and every
@@ -52,6 +93,8 @@ public final class StagingDirectory {
     }
 
     /// Replaces `final` with the staged directory.
+    /// Replaces `final` with the staged directory. Both renames run in ``Interruption/critical(_:)``,
+    /// so a signal never leaves `final` moved aside and missing.
     public func commit() throws {
         let old = final + ".old-\(getpid())"
         FileTree.removeTree(old)
@@ -61,19 +104,26 @@ public final class StagingDirectory {
             guard (st.st_mode & S_IFMT) == S_IFDIR else {
                 throw UsageError("\(final) exists and is not a directory", hint: "remove it or choose another --out")
             }
-            guard rename(final, old) == 0 else { throw SystemError("move aside", path: final, errno: errno) }
         }
-        guard rename(path, final) == 0 else {
-            let code = errno
-            if hadOld { rename(old, final) }
-            throw SystemError("move into place", path: final, errno: code)
+        try Interruption.critical {
+            if hadOld {
+                guard rename(final, old) == 0 else { throw SystemError("move aside", path: final, errno: errno) }
+            }
+            guard rename(path, final) == 0 else {
+                let code = errno
+                if hadOld { rename(old, final) }
+                throw SystemError("move into place", path: final, errno: code)
+            }
+            committed = true
+            if let cleanup { Interruption.unregister(cleanup) }
+            cleanup = nil
         }
-        committed = true
         if hadOld { FileTree.removeTree(old) }
     }
 
     deinit {
         if !committed { FileTree.removeTree(path) }
+        if let cleanup { Interruption.unregister(cleanup) }
     }
 
     static func parent(of path: String) -> String {

@@ -7,9 +7,12 @@
 #endif
 
 /// An output file that appears whole or not at all: bytes go to a temporary file in the same
-/// directory, which ``commit()`` renames over the destination. If the object goes away without a
-/// commit (an error was thrown), the temporary file is removed, so a failure never leaves a partial
-/// output file. The final mode is set explicitly, so the umask never changes the result.
+/// directory (`.NAME.tmp-PID-XXXXXX`), which ``commit()`` renames over the destination. If the object goes
+/// away without a commit (an error was thrown, e.g. a full disk), the temporary file is removed and the
+/// previous file is left as it was; SIGINT, SIGTERM and SIGHUP remove it too (``Interruption``), and
+/// the next write of the same file removes those of processes that were killed outright (SIGKILL). A
+/// failed write names the destination. The final mode is set explicitly, so the umask never changes
+/// the result.
 ///
 /// ```swift
 /// let out = try AtomicOutput(path: "image.eif")
@@ -22,6 +25,7 @@ public final class AtomicOutput {
     private var fd: Int32
     private var committed = false
     private let mode: mode_t
+    private var cleanup: Interruption.Token?
     public private(set) var bytesWritten: UInt64 = 0
 
     public init(path: String, mode: mode_t = 0o644) throws(SystemError) {
@@ -30,19 +34,54 @@ public final class AtomicOutput {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        var template = Array("\(dir.isEmpty ? "/" : dir)/.\(base).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            guard let base = buffer.baseAddress else { return -1 }
-            return mkstemp(base)
+        let directory = dir.isEmpty ? "/" : dir
+        Self.removeStale(directory: directory, base: base)
+        var template = Array("\(directory)/.\(base).tmp-\(getpid())-XXXXXX".utf8CString)
+        // Created and registered for removal in one step, so an interruption never leaves it behind.
+        let (fd, code, token) = Interruption.critical { () -> (Int32, Int32, Interruption.Token?) in
+            let fd = template.withUnsafeMutableBufferPointer { buffer -> Int32 in
+                guard let base = buffer.baseAddress else { return -1 }
+                return mkstemp(base)
+            }
+            guard fd >= 0 else { return (fd, errno, nil) }
+            let made = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return (fd, 0, Interruption.register { _ = unlink(made) })
         }
-        guard fd >= 0 else { throw SystemError("create a temporary file next to it", path: path, errno: errno) }
+        guard fd >= 0 else { throw SystemError("create a temporary file next to it", path: path, errno: code) }
         self.fd = fd
+        self.cleanup = token
         self.temporaryPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Removes `.BASE.tmp-PID-XXXXXX` files in `directory` left by processes that no longer exist
+    /// (killed with SIGKILL, or a power loss: no handler ran). Only this destination's names are touched.
+    static func removeStale(directory: String, base: String) {
+        let prefix = Array(".\(base).tmp-".utf8)
+        guard let dir = opendir(directory) else { return }
+        var stale: [String] = []
+        while let item = readdir(dir) {
+            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            guard name.starts(with: prefix) else { continue }
+            let rest = name.dropFirst(prefix.count)
+            let digits = rest.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+            guard !digits.isEmpty, rest.dropFirst(digits.count).first == UInt8(ascii: "-"),
+                let pid = Int32(String(decoding: digits, as: UTF8.self)), pid != getpid()
+            else { continue }
+            if kill(pid, 0) != 0, errno == ESRCH { stale.append(String(decoding: name, as: UTF8.self)) }
+        }
+        closedir(dir)
+        for name in stale { unlink(directory + "/" + name) }
     }
 
     deinit {
         if fd >= 0 { close(fd) }
         if !committed { unlink(temporaryPath) }
+        if let cleanup { Interruption.unregister(cleanup) }
+    }
+
+    /// The same failure, attributed to the destination (the temporary name means nothing to a user).
+    private func failure(_ error: SystemError, _ operation: String) -> SystemError {
+        SystemError("\(operation) (the previous file, if any, is unchanged)", path: path, errno: error.errno)
     }
 
     public func write(_ bytes: [UInt8]) throws(SystemError) {
@@ -56,7 +95,11 @@ public final class AtomicOutput {
     }
 
     public func write(_ buffer: UnsafeRawBufferPointer) throws(SystemError) {
-        try writeAll(fd, buffer, path: temporaryPath)
+        do {
+            try writeAll(fd, buffer, path: temporaryPath)
+        } catch {
+            throw failure(error, "write")
+        }
         bytesWritten += UInt64(buffer.count)
     }
 
@@ -67,7 +110,7 @@ public final class AtomicOutput {
             do throws(SystemError) {
                 try writeAll(fd, buffer, at: offset, path: temporaryPath)
                 return .success(())
-            } catch { return .failure(error) }
+            } catch { return .failure(failure(error, "write")) }
         }
         try result.get()
     }
@@ -75,11 +118,24 @@ public final class AtomicOutput {
     /// Sets the mode, flushes and renames the temporary file to `path`.
     public func commit() throws(SystemError) {
         guard fchmod(fd, mode) == 0 else { throw SystemError("set the mode of", path: temporaryPath, errno: errno) }
-        guard fsync(fd) == 0 else { throw SystemError("flush", path: temporaryPath, errno: errno) }
-        close(fd)
+        guard fsync(fd) == 0 else {
+            throw SystemError("flush (the previous file is unchanged)", path: path, errno: errno)
+        }
+        let closed = close(fd)
+        let closeError = errno
         fd = -1
-        guard rename(temporaryPath, path) == 0 else { throw SystemError("rename into place", path: path, errno: errno) }
-        committed = true
+        // Some file systems (NFS) report a full disk only at close.
+        guard closed == 0 else {
+            throw SystemError("write (the previous file is unchanged)", path: path, errno: closeError)
+        }
+        let code = Interruption.critical { () -> Int32 in
+            guard rename(temporaryPath, path) == 0 else { return errno }
+            committed = true
+            if let cleanup { Interruption.unregister(cleanup) }
+            cleanup = nil
+            return 0
+        }
+        guard code == 0 else { throw SystemError("rename into place", path: path, errno: code) }
     }
 
     /// Writes `bytes` to `path` atomically.

@@ -71,6 +71,7 @@ public enum Rebuilder {
         build.pathInputsMayDiffer = true
         build.reuseUpToDate = false
         build.reuseSteps = options.reuseSteps
+        build.force = true  // its own scratch directory
         build.showProgress = options.showProgress
         let report = try await ReleaseBuilder.build(build)
         // The build left the listings of the checkout's trees and of the lock's in the cache.

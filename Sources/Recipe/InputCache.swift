@@ -88,7 +88,11 @@ public struct InputCache: Sendable {
     @discardableResult
     public func store(copying file: String) throws -> String {
         let directory = try makeTemporaryDirectory()
-        defer { FileTree.removeTree(directory) }
+        let cleanup = Interruption.removeOnInterrupt(directory)
+        defer {
+            FileTree.removeTree(directory)
+            Interruption.unregister(cleanup)
+        }
         let temporary = directory + "/file"
         try FileSystem.copyFile(from: file, to: temporary, mode: 0o644)
         return try adopt(temporary)
@@ -150,6 +154,8 @@ public struct InputCache: Sendable {
         if FileStatus.isDirectory(final) { return final }
         try FileTree.makeDirectories(stepsDirectory)
         let staging = try FileSystem.makeTemporaryDirectory(in: stepsDirectory, prefix: ".tmp-")
+        let cleanup = Interruption.removeOnInterrupt(staging)
+        defer { Interruption.unregister(cleanup) }
         let copy = staging + "/out"
         do {
             try FileSystem.copyTree(from: directory, to: copy)
@@ -157,7 +163,7 @@ public struct InputCache: Sendable {
             FileTree.removeTree(staging)
             throw error
         }
-        if rename(copy, final) != 0 {
+        if Interruption.critical({ rename(copy, final) }) != 0 {
             let error = errno
             FileTree.removeTree(staging)
             // Lost the race: another build put the same key in place first; keep theirs.

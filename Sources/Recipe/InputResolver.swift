@@ -139,7 +139,11 @@ public struct InputResolver: Sendable {
     /// Fetches `input` into the cache and returns its sha256.
     func fetch(_ input: RecipeInput) async throws -> String {
         let directory = try cache.makeTemporaryDirectory()
-        defer { FileTree.removeTree(directory) }
+        let cleanup = Interruption.removeOnInterrupt(directory)
+        defer {
+            FileTree.removeTree(directory)
+            Interruption.unregister(cleanup)
+        }
         let what = "input '\(input.name)' (\(input.summary))"
         if let url = input.downloadURL {
             let out = directory + "/download"

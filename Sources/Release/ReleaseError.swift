@@ -35,6 +35,9 @@ public struct ReleaseError: Error, Sendable, Hashable, CustomStringConvertible {
         case alreadySigned
         /// A Sigstore bundle that breaks the bundle rules (one signature, key hint).
         case bundle
+        /// The output file exists and holds something signing must not replace (another manifest's
+        /// envelope, a manifest, another signer's bundle).
+        case outputExists
     }
 
     public var kind: Kind

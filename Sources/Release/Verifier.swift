@@ -174,7 +174,7 @@ public struct VerificationReport: Sendable {
 /// ```
 public enum ReleaseVerifier {
     /// The envelopes in one document: an envelope, a bundle, or (for `.jsonl`) one per non-empty line.
-    static func envelopes(bytes: [UInt8], format: String) throws -> [(String, DSSEEnvelope)] {
+    public static func envelopes(bytes: [UInt8], format: String) throws -> [(String, DSSEEnvelope)] {
         var items: [(String, [UInt8])] = [(format, bytes)]
         if format.hasSuffix(".jsonl") {
             items = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).enumerated().compactMap { i, line in

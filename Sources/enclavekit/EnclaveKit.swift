@@ -33,6 +33,7 @@ struct EnclaveKit: AsyncParsableCommand {
             KeygenCommand.self,
             SignCommand.self,
             VerifyCommand.self,
+            PolicyCommand.self,
             CompareCommand.self,
             LockCommand.self,
         ]

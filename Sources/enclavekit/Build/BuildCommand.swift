@@ -16,12 +16,22 @@ struct BuildCommand: AsyncParsableCommand {
             Progress goes to stderr: a status line on a terminal, otherwise one line per phase and step \
             with its time (e.g. 'step 2/3 node: 61.2 s'); ENCLAVEKIT_NO_PROGRESS=1 turns it off.
 
+            An existing output directory or --manifest file with other bytes is never replaced unless \
+            --force is given (building the same bytes again is fine), and a manifest that a signed \
+            envelope or bundle next to it covers (NAME.dsse.json, NAME.sigstore.json, NAME.intoto.jsonl \
+            for NAME.json; any of them inside the output directory for its manifest.json) is never \
+            modified, even with --force: bump the version for a new release, or remove the envelope \
+            deliberately. Files in the output directory that the build does not write (envelopes) are \
+            kept when the output already holds this build. An interrupted build (SIGINT, SIGTERM, SIGHUP) or a \
+            full disk leaves the previous output as it was and no staging directory behind.
+
             Examples:
               enclavekit build Recipes/example-node/recipe.toml
               enclavekit build Recipes/example-node/recipe.toml --target nitro --out out/nitro
               enclavekit build Recipes/example-node/recipe.toml --manifest Manifests/example-node-0.1.0.json
               enclavekit build Recipes/example-node/recipe.toml --json | jq '.targets[].measurements'
               enclavekit build Recipes/example-node/recipe.toml 2> build.log
+              enclavekit build Recipes/example-node/recipe.toml --force
             """)
 
     @Argument(help: "The recipe (recipe.toml).")
@@ -39,6 +49,9 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(help: "The cache directory (default $XDG_CACHE_HOME/enclavekit or ~/.cache/enclavekit).")
     var cache: String?
 
+    @Flag(help: "Replace an output directory or manifest with other bytes (never a signed manifest).")
+    var force = false
+
     @Flag(help: "Print JSON instead of the summary table.")
     var json = false
 
@@ -48,6 +61,7 @@ struct BuildCommand: AsyncParsableCommand {
         options.manifestPath = manifest
         options.targets = targets
         options.cacheDirectory = cache
+        options.force = force
         let report = try await ReleaseBuilder.build(options)
         if json {
             Output.json(BuildSummary.json(report))

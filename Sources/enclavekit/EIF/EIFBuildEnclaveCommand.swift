@@ -144,7 +144,14 @@ final class TemporaryWorkDirectory {
         }
         guard made else { throw SystemError("create a work directory in", path: parent, errno: errno) }
         path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        cleanup = Interruption.removeOnInterrupt(path)
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    /// Removes the directory on SIGINT/SIGTERM/SIGHUP too.
+    private let cleanup: Interruption.Token
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+        Interruption.unregister(cleanup)
+    }
 }

@@ -12,7 +12,12 @@ struct SignCommand: ParsableCommand {
             artifact with its sha256, the manifest as predicate (predicateType \
             \(Statement.releaseManifestPredicateType)). Given an envelope, appends this key's \
             signature, so several maintainers can sign one release; by default the envelope is \
-            updated in place. keyids are securesystemslib's, so python in-toto and securesystemslib \
+            updated in place. When the output file (NAME.dsse.json, or --out) already exists, sign adds \
+            to it: if it carries the same manifest, every signature it holds is kept in order and this \
+            one appended; if it carries another manifest (or is not an envelope), sign refuses and \
+            changes nothing (bump the version for a new release, or remove the old envelope \
+            deliberately). A signature is never dropped. A Sigstore bundle holds one signature, so a \
+            second signer writes their own (--out NAME.SIGNER.sigstore.json). keyids are securesystemslib's, so python in-toto and securesystemslib \
             find the key. --format bundle writes a Sigstore bundle v0.3 (one signature, public-key \
             hint, no transparency log) instead.
 
@@ -23,6 +28,7 @@ struct SignCommand: ParsableCommand {
             Examples:
               enclavekit sign Manifests/example-node-0.1.0.json --key alice.pem --out release.dsse.json
               enclavekit sign release.dsse.json --key bob.pem
+              enclavekit sign Manifests/example-node-0.1.0.json --key carol.pem   # adds to the .dsse.json
               enclavekit sign Manifests/example-node-0.1.0.json --key alice.pem --format bundle
             """)
 
@@ -48,13 +54,20 @@ struct SignCommand: ParsableCommand {
     func run() throws {
         let signingKey = try SigningKey.load(path: key)
         let bytes = try FileInput.contents(of: input, limit: 64 << 20, format: "release document")
-        let result = try ReleaseSigner.sign(bytes: bytes, format: input, key: signingKey, output: format)
-        let destination = out ?? defaultOutput(fromManifest: result.fromManifest)
-        if result.fromManifest, destination == input {
+        let fromManifest = !(try ReleaseDocument(bytes: bytes, format: input).isSigned)
+        let destination = out ?? defaultOutput(fromManifest: fromManifest)
+        if fromManifest, destination == input {
             throw UsageError(
                 "--out \(destination) would replace the manifest with its envelope",
                 hint: "write the envelope elsewhere")
         }
+        // An envelope or bundle already at the destination is added to, never replaced.
+        var existing: (bytes: [UInt8], path: String)?
+        if destination != input, FileStatus(destination) != nil {
+            existing = (try FileInput.contents(of: destination, limit: 64 << 20, format: "envelope"), destination)
+        }
+        let result = try ReleaseSigner.sign(
+            bytes: bytes, format: input, key: signingKey, output: format, existing: existing)
         try AtomicOutput.write(result.bytes, to: destination)
         let count = result.envelope.signatures.count
         if json {

@@ -16,16 +16,23 @@ struct VerifyCommand: ParsableCommand {
             bundles and in-toto .intoto.jsonl files (one envelope per line); given several (one bundle \
             per signer), they must sign the same Statement and their signatures are counted together.
 
+            Given a release directory (what 'build' writes, signed with 'sign DIR/manifest.json'), \
+            verify reads every *.dsse.json, *.sigstore.json and *.intoto.jsonl in it, checks every \
+            artifact the signed manifest lists at DIR/NAME, and checks DIR/manifest.json against the \
+            signed manifest.
+
             \(ReleaseExit.help)
 
             Examples:
               enclavekit verify Manifests/example-node-0.1.0.dsse.json --policy Manifests/policy.json
+              enclavekit verify out/example-node-0.1.0 --policy Manifests/policy.json
               enclavekit verify release.dsse.json --policy policy.json --artifact out/example-node.eif
               enclavekit verify release.dsse.json --policy policy.json --expect-pcr0 6595…b657 --json
               enclavekit verify alice.sigstore.json bob.sigstore.json --policy policy.json
             """)
 
-    @Argument(help: "The signed release: DSSE envelopes, Sigstore bundles or .jsonl files of them.")
+    @Argument(
+        help: "The signed release: DSSE envelopes, Sigstore bundles or .jsonl files of them, or one release directory.")
     var envelopes: [String]
 
     @Option(help: "The policy: trusted public keys and a threshold (see Manifests/README.md).")
@@ -59,10 +66,19 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let trust = try ReleasePolicy.load(path: policy)
-        let documents = try envelopes.map { (try FileInput.contents(of: $0, limit: 64 << 20, format: "envelope"), $0) }
-        let report = try ReleaseVerifier.verify(
-            documents: documents, policy: trust, artifacts: artifact, expectations: try expectations(),
-            progress: { path, size in ProgressBar(label: "hashing \(path)", total: size) })
+        let progress = { (path: String, size: UInt64) in ProgressBar(label: "hashing \(path)", total: size) }
+        let report: VerificationReport
+        if let only = envelopes.first, envelopes.count == 1, FileStatus.isDirectory(only) {
+            report = try ReleaseDirectory(path: only).verify(
+                policy: trust, artifacts: artifact, expectations: try expectations(), progress: progress)
+        } else {
+            let documents = try envelopes.map {
+                (try FileInput.contents(of: $0, limit: 64 << 20, format: "envelope"), $0)
+            }
+            report = try ReleaseVerifier.verify(
+                documents: documents, policy: trust, artifacts: artifact, expectations: try expectations(),
+                progress: progress)
+        }
         if json {
             Output.json(report.json)
         } else {

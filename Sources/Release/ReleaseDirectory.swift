@@ -1,0 +1,96 @@
+import EnclaveCore
+
+/// A release directory as `build` writes it and `verify DIR` reads it: `manifest.json`, the artifacts
+/// at the paths the manifest names, and the signed documents next to them (`*.dsse.json`,
+/// `*.sigstore.json`, `*.intoto.jsonl`).
+///
+/// ```swift
+/// let dir = try ReleaseDirectory(path: "out/example-node-0.1.0")
+/// let report = try dir.verify(policy: policy)
+/// ```
+public struct ReleaseDirectory: Sendable {
+    /// Suffixes of the signed documents a release directory may hold.
+    public static let signedSuffixes = [".dsse.json", ".sigstore.json", ".intoto.jsonl"]
+
+    public var path: String
+    /// The signed documents found, sorted by name.
+    public var documents: [String]
+    /// `manifest.json` when present.
+    public var manifest: String?
+
+    public init(path: String) throws {
+        guard FileStatus(path, followLinks: true)?.type == .directory else {
+            throw UsageError("\(path) is not a directory")
+        }
+        self.path = path
+        let names = try FileTree.sortedNames(path).map { String(decoding: $0, as: UTF8.self) }
+        documents = names.filter { name in ReleaseDirectory.signedSuffixes.contains { name.hasSuffix($0) } }
+            .map { path + "/" + $0 }
+        guard !documents.isEmpty else {
+            throw UsageError(
+                "\(path) holds no signed release (no *.dsse.json, *.sigstore.json or *.intoto.jsonl)",
+                hint: "sign it first: enclavekit sign \(path)/manifest.json --key KEY.pem")
+        }
+        let m = path + "/manifest.json"
+        manifest = FileStatus(m, followLinks: true)?.type == .regular ? m : nil
+    }
+
+    /// Verifies the signed documents against `policy`, every artifact the signed manifest lists (each
+    /// must be in the directory under its name, with its sha256), `manifest.json` against the signed
+    /// manifest, and any extra artifacts and expectations.
+    public func verify(
+        policy: ReleasePolicy, artifacts extra: [String] = [], expectations: [MeasurementExpectation] = [],
+        progress: ((String, UInt64) -> ProgressBar?)? = nil
+    ) throws -> VerificationReport {
+        let documents = try self.documents.map {
+            (bytes: try FileInput.contents(of: $0, limit: 64 << 20, format: "envelope"), format: $0)
+        }
+        // Which files to hash comes from the (not yet authenticated) payload; `verify` then checks each
+        // file's digest against the authenticated subjects, so a forged name list gains nothing.
+        var names: [String] = []
+        for (bytes, format) in documents {
+            for (_, envelope) in try ReleaseVerifier.envelopes(bytes: bytes, format: format) {
+                if let statement = try? Statement(payload: envelope.payload, format: format) {
+                    names = statement.subjects.map(\.name)
+                }
+            }
+        }
+        var files: [String] = []
+        for name in names {
+            guard !name.hasPrefix("/"), !name.split(separator: "/").contains("..") else {
+                throw ReleaseError(.statement, "artifact name '\(name)' leaves the release directory", file: path)
+            }
+            let file = path + "/" + name
+            guard FileStatus(file, followLinks: true)?.type == .regular else {
+                throw ReleaseError(
+                    .artifactMismatch,
+                    "artifact '\(name)' of the release is not in the directory (expected \(file))", file: path)
+            }
+            files.append(file)
+        }
+        var report = try ReleaseVerifier.verify(
+            documents: documents, policy: policy, artifacts: files + extra, expectations: expectations,
+            progress: progress)
+        guard report.error == nil, let statement = report.statement else { return report }
+        for (file, name) in zip(files, names) {
+            if let result = report.artifacts.first(where: { $0.path == file }), result.subject != name {
+                report.error = ReleaseError(
+                    .artifactMismatch, "has the sha256 of \(result.subject ?? "no subject"), not of \(name)", file: file
+                )
+                return report
+            }
+        }
+        if let manifest {
+            let bytes = try FileInput.contents(of: manifest, limit: 64 << 20, format: "manifest")
+            let unsigned = try ReleaseManifest(json: bytes, format: manifest)
+            if unsigned.canonicalBytes != statement.manifest.canonicalBytes {
+                report.error = ReleaseError(
+                    .manifest,
+                    "differs from the manifest the signatures cover (\(statement.manifest.name) "
+                        + "\(statement.manifest.version)); the directory was rebuilt after signing",
+                    file: manifest)
+            }
+        }
+        return report
+    }
+}
