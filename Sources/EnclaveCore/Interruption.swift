@@ -108,6 +108,14 @@ public enum Interruption {
         _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
         signalPipeWriteEnd = fds[1]
         signalPipeReadEnd = fds[0]
+        // A parent may start this process with these signals blocked (seen under the test runner), and
+        // every thread inherits that mask: then no thread would take the signal and it would stay
+        // pending while the command finishes. Unblock them here, so this thread and the signal thread
+        // (which inherits this mask) can take them.
+        var unblocked = sigset_t()
+        sigemptyset(&unblocked)
+        for sig in signals { sigaddset(&unblocked, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
         var thread = pthread_t()
         guard pthread_create(&thread, nil, { _ in Interruption.waitForSignal() }, nil) == 0 else { return }
         pthread_detach(thread)
