@@ -391,4 +391,3 @@ enum AMDRoots {
         }
     }
 }
-

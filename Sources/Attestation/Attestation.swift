@@ -32,6 +32,17 @@ public enum Attestation {
         return nil
     }
 
+    /// The TEE of `bytes`, or an error naming `name` that says how to proceed.
+    public static func detect(_ bytes: [UInt8], name: String) throws(FormatError) -> TEE {
+        guard let tee = detect(bytes) else {
+            throw FormatError(
+                .badMagic, format: "evidence", offset: 0,
+                "not a Nitro attestation document, an SEV-SNP report or a DCAP quote "
+                    + "(\(bytes.count) bytes; give --tee when the format is known)", file: name)
+        }
+        return tee
+    }
+
     /// Verifies evidence of `tee` (detect it first when unknown); with `release`, also checks the
     /// evidence against that verified release's target for the TEE (the `release` check).
     public static func verify(
@@ -61,7 +72,9 @@ extension AttestationResult {
             (
                 "checks",
                 .array(
-                    checks.map { .object([("id", .string($0.id)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))]) })
+                    checks.map {
+                        .object([("id", .string($0.id)), ("ok", .bool($0.ok)), ("detail", .string($0.detail))])
+                    })
             ),
             ("failed", .array(failed.map { .string($0) })),
             ("measurements", .object(measurements.map { ($0.name, .string(Hex.encode($0.value))) })),

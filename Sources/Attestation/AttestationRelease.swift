@@ -62,12 +62,14 @@ public struct AttestationRelease: Sendable {
             let all = manifest.targets.filter { $0.platform == platform }.map(\.name)
             let detail: String
             if let name {
-                detail = "\(manifest.name) \(manifest.version) has no \(platform.rawValue) target '\(name)'"
+                detail =
+                    "\(manifest.name) \(manifest.version) has no \(platform.rawValue) target '\(name)'"
                     + (all.isEmpty ? "" : " (it has \(all.joined(separator: ", ")))")
             } else if all.isEmpty {
                 detail = "\(manifest.name) \(manifest.version) has no \(platform.rawValue) target"
             } else {
-                detail = "\(manifest.name) \(manifest.version) has several \(platform.rawValue) targets "
+                detail =
+                    "\(manifest.name) \(manifest.version) has several \(platform.rawValue) targets "
                     + "(\(all.joined(separator: ", "))): choose one with --target"
             }
             result.checks.append(Check("release", ok: false, detail))

@@ -68,7 +68,8 @@ public struct NitroDocument: Sendable {
         guard case .bytes(let protected) = parts[0] else {
             throw fail(.badValue, offset, "the protected header is not a byte string")
         }
-        let protectedMap = try CBORDecoder().decode(protected, baseOffset: UInt64(offset + Self.headSize(protected.count)))
+        let protectedMap = try CBORDecoder().decode(
+            protected, baseOffset: UInt64(offset + Self.headSize(protected.count)))
         guard protectedMap == .map([(.unsigned(1), .negative(34))]) else {
             throw fail(.unsupported, offset, "the protected header is not {1: -35} (alg ES384, nothing else)")
         }
@@ -115,7 +116,8 @@ public struct NitroDocument: Sendable {
             guard let (value, at) = fields[name] else { return nil }
             if value == .null { return nil }
             guard case .bytes(let b) = value, sizes.contains(b.count) else {
-                throw fail(.badValue, at, "\"\(name)\" is not a byte string of \(sizes.lowerBound)…\(sizes.upperBound) bytes")
+                throw fail(
+                    .badValue, at, "\"\(name)\" is not a byte string of \(sizes.lowerBound)…\(sizes.upperBound) bytes")
             }
             return b
         }

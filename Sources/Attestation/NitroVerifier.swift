@@ -100,7 +100,8 @@ public enum NitroVerifier {
                     "\(path.count) certificates valid at \(AttestationTime.format(seconds: policy.verificationTime)); "
                         + "leaf valid until \(AttestationTime.format(leaf.notValidAfter))"))
         } catch {
-            result.checks.append(Check("chain", ok: false, "a certificate of the document is not valid X.509: \(error)"))
+            result.checks.append(
+                Check("chain", ok: false, "a certificate of the document is not valid X.509: \(error)"))
             return result
         }
 
@@ -113,7 +114,8 @@ public enum NitroVerifier {
         }
         guard key.isValidSignature(signature, for: doc.signedBytes) else {
             result.checks.append(
-                Check("signature", ok: false, "the ES384 COSE signature does not verify with the leaf certificate's key"))
+                Check(
+                    "signature", ok: false, "the ES384 COSE signature does not verify with the leaf certificate's key"))
             return result
         }
         result.checks.append(Check("signature", ok: true, "ES384 over the COSE Sig_structure"))
@@ -125,7 +127,8 @@ public enum NitroVerifier {
             isDebug
                 ? Check(
                     "debug", ok: policy.allowDebug,
-                    "debug-mode enclave (PCR0/1/2/8 all zero)" + (policy.allowDebug ? ", allowed by --allow-debug" : ""))
+                    "debug-mode enclave (PCR0/1/2/8 all zero)" + (policy.allowDebug ? ", allowed by --allow-debug" : "")
+                )
                 : Check("debug", ok: true, "not a debug-mode enclave"))
 
         result.checks.append(freshness(doc, policy))
@@ -148,7 +151,8 @@ public enum NitroVerifier {
                 return Check("freshness", ok: false, "the document has no user_data to bind the report data")
             }
             guard userData == expected else {
-                return Check("freshness", ok: false, "user_data is \(Hex.encode(userData)), not \(Hex.encode(expected))")
+                return Check(
+                    "freshness", ok: false, "user_data is \(Hex.encode(userData)), not \(Hex.encode(expected))")
             }
             notes.append("user_data matches")
         }
@@ -179,7 +183,8 @@ enum ChainValidator {
             }
             let issuer = i + 1 < path.count ? path[i + 1] : cert
             guard cert.issuer == issuer.subject else {
-                return "\(role) was issued by \(cert.issuer), not by the next certificate \(issuer.subject) (wrong order?)"
+                return
+                    "\(role) was issued by \(cert.issuer), not by the next certificate \(issuer.subject) (wrong order?)"
             }
             guard issuer.publicKey.isValidSignature(cert.signature, for: cert) else {
                 return "the signature on \(role) (\(cert.subject)) does not verify with its issuer's key"
@@ -206,7 +211,8 @@ enum ChainValidator {
 enum Measurements {
     static func check(_ found: [Measurement], _ expected: [Measurement]) -> Check {
         if expected.isEmpty {
-            return Check("measurements", ok: true, found.map(\.name).joined(separator: ", ") + " reported, none expected")
+            return Check(
+                "measurements", ok: true, found.map(\.name).joined(separator: ", ") + " reported, none expected")
         }
         for e in expected {
             guard let value = found.first(where: { $0.name == e.name })?.value else {

@@ -129,7 +129,8 @@ public enum SNPVerifier {
             Check(
                 "root", ok: true,
                 "pinned ARK-\(product.rawValue) \(pinned.ark.sha256.prefix(16))… and \(isVLEK ? "ASVK" : "ASK") "
-                    + "\(intermediate.sha256.prefix(16))…" + (inputs.certChain == nil ? "" : " (the given chain matches)")
+                    + "\(intermediate.sha256.prefix(16))…"
+                    + (inputs.certChain == nil ? "" : " (the given chain matches)")
             ))
 
         // Chain: ARK (self-signed) → ASK/ASVK → VCEK/VLEK, RSA-PSS SHA-384, valid at the verification time.
@@ -137,14 +138,16 @@ public enum SNPVerifier {
             result.checks.append(
                 Check(
                     "chain", ok: false,
-                    "no \(keyName) given: fetch it with --vcek FILE from " + kdsURL(report, product: product, tcb: tcb)))
+                    "no \(keyName) given: fetch it with --vcek FILE from " + kdsURL(report, product: product, tcb: tcb))
+            )
             return result
         }
         let vcek: AMDCertificate
         do {
             let certs = try AMDCertificate.parseAll(vcekBytes, name: "\(keyName) certificate")
             guard certs.count == 1, let first = certs.first else {
-                result.checks.append(Check("chain", ok: false, "the \(keyName) file holds \(certs.count) certificates, not 1"))
+                result.checks.append(
+                    Check("chain", ok: false, "the \(keyName) file holds \(certs.count) certificates, not 1"))
                 return result
             }
             vcek = first
@@ -227,7 +230,8 @@ public enum SNPVerifier {
         if Set(certs.map(\.der)).count != certs.count { return "the certificate chain repeats a certificate (a loop)" }
         let names = [vlek ? "ASVK" : "ASK", "ARK"]
         if certs.count == 2, certs[0] == expected[1], certs[1] == expected[0] {
-            return "the certificate chain is in the wrong order: AMD KDS cert_chain order is \(names[0]) first, then ARK"
+            return
+                "the certificate chain is in the wrong order: AMD KDS cert_chain order is \(names[0]) first, then ARK"
         }
         guard certs.count == 2 else {
             return "the certificate chain holds \(certs.count) certificates, expected \(names[0]) then ARK"
@@ -252,7 +256,8 @@ public enum SNPVerifier {
         else { return Check("vcek-tcb", ok: false, "the certificate has no product name extension (…3704.1.2)") }
         let productName = String(name)
         guard SNPProduct(name: productName) == product else {
-            return Check("vcek-tcb", ok: false, "the certificate is for \(productName), the report for \(product.rawValue)")
+            return Check(
+                "vcek-tcb", ok: false, "the certificate is for \(productName), the report for \(product.rawValue)")
         }
         var fields: [(String, String, UInt8)] = [
             ("blSPL", "3.1", tcb.bootloader), ("teeSPL", "3.2", tcb.tee), ("snpSPL", "3.3", tcb.snp),

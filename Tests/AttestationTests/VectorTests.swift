@@ -29,7 +29,10 @@ import Testing
     @Test func nitroValidDocumentVerifiesAtItsTimestamp() throws {
         let result = try Self.nitro("evervault_valid-attestation-doc-bytes", at: "2022-10-13T08:58:02.136Z")
         #expect(result.verified, "\(result.checks)")
-        #expect(result.checks.map(\.id) == ["structure", "root", "chain", "signature", "debug", "freshness", "measurements"])
+        #expect(
+            result.checks.map(\.id) == [
+                "structure", "root", "chain", "signature", "debug", "freshness", "measurements",
+            ])
         #expect(
             result.measurement("PCR0").map(Hex.encode)
                 == "f4d48b81a460c9916d1e685119074bf24660afd3e34fae9fca0a0d28d9d5599936332687e6f66fc890ac8cf150142d8b")
@@ -120,7 +123,8 @@ import Testing
     @Test func snpSampleChainFilesMatchThePins() throws {
         // The repository's separate ASK and ARK files are AMD's: concatenated in KDS order, they match.
         for product in ["milan", "genoa"] {
-            let chain = try Fixtures.bytes("snp/mstav_\(product)_ask.pem") + Fixtures.bytes("snp/mstav_\(product)_ark.pem")
+            let chain =
+                try Fixtures.bytes("snp/mstav_\(product)_ask.pem") + Fixtures.bytes("snp/mstav_\(product)_ark.pem")
             var inputs = EvidenceInputs(evidence: try Fixtures.bytes("snp/mstav_\(product)_report.bin"), name: "r")
             inputs.vcek = try Fixtures.bytes("snp/mstav_\(product)_vcek.pem")
             inputs.certChain = chain
