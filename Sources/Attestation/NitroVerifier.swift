@@ -172,11 +172,11 @@ enum ChainValidator {
     static func validate(path: [Certificate], at time: Int64) -> String? {
         let date = Date(timeIntervalSince1970: TimeInterval(time))
         var seen = Set<Certificate>()
+        for cert in path where !seen.insert(cert).inserted {
+            return "\(cert.subject) appears twice in the chain (a loop)"
+        }
         for (i, cert) in path.enumerated() {
             let role = i == 0 ? "the leaf" : (i == path.count - 1 ? "the root" : "intermediate \(path.count - 1 - i)")
-            guard seen.insert(cert).inserted else {
-                return "\(role) (\(cert.subject)) appears twice in the chain (a loop)"
-            }
             guard cert.notValidBefore <= date, date <= cert.notValidAfter else {
                 return "\(role) (\(cert.subject)) is valid \(AttestationTime.format(cert.notValidBefore)) → "
                     + "\(AttestationTime.format(cert.notValidAfter)), not at \(AttestationTime.format(seconds: time))"
