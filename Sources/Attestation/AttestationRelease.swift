@@ -40,8 +40,11 @@ public struct AttestationRelease: Sendable {
             if let value = Hex.decode(hex) { out.append(Measurement(name, value)) }
         }
         if target.platform == .sgx {
+            // `enclavekit build` writes isvProdId/isvSvn; older hand-written manifests spell them in lowercase.
             for (key, register) in [("isvProdId", "ISVPRODID"), ("isvSvn", "ISVSVN")] {
-                guard case .number(let text) = target.settings[key], let v = UInt16(text) else { continue }
+                guard case .number(let text) = target.settings[key] ?? target.settings[key.lowercased()],
+                    let v = UInt16(text)
+                else { continue }
                 out.append(Measurement(register, [UInt8(v & 0xFF), UInt8(v >> 8)]))
             }
         }

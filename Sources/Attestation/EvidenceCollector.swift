@@ -34,8 +34,9 @@ public enum EvidenceCollector {
         public var provider: String
     }
 
-    /// Through configfs-tsm under `directory`. The entry `enclavekit-<pid>` is made (or reused when it
-    /// exists, as a directory that mimics configfs in tests does) and removed afterwards.
+    /// Through configfs-tsm under `directory`. The entry `enclavekit` is made and removed afterwards, or
+    /// reused when it exists (another run, or a directory that mimics configfs in tests); `generation`
+    /// tells when another writer used it in between, and the request is then retried.
     public static func configfsTSM(reportData: [UInt8], directory: String = tsmDirectory) throws -> Collected {
         guard reportData.count <= 64 else {
             throw UsageError("report data is \(reportData.count) bytes, at most 64", hint: "give a 64-byte hash")
@@ -47,7 +48,7 @@ public enum EvidenceCollector {
                 "open the configfs-tsm report directory (is configfs mounted and this an SNP or TDX guest?)",
                 path: directory, errno: errno)
         }
-        let entry = directory + "/enclavekit-\(getpid())"
+        let entry = directory + "/enclavekit"
         var made = false
         if mkdir(entry, 0o700) == 0 {
             made = true
