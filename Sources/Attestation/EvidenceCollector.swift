@@ -42,8 +42,7 @@ public enum EvidenceCollector {
             throw UsageError("report data is \(reportData.count) bytes, at most 64", hint: "give a 64-byte hash")
         }
         let padded = reportData + [UInt8](repeating: 0, count: 64 - reportData.count)
-        var info = stat()
-        guard stat(directory, &info) == 0 else {
+        guard access(directory, F_OK) == 0 else {
             throw SystemError(
                 "open the configfs-tsm report directory (is configfs mounted and this an SNP or TDX guest?)",
                 path: directory, errno: errno)
