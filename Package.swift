@@ -164,7 +164,7 @@ let package = Package(
             name: "AttestationTests", dependencies: ["Attestation", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "EnclaveKitCLITests", dependencies: ["EnclaveCore"], exclude: ["Fixtures"],
+            name: "EnclaveKitCLITests", dependencies: ["EnclaveCore", "Release"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
     ]
 )

@@ -35,6 +35,8 @@ public struct ReleaseError: Error, Sendable, Hashable, CustomStringConvertible {
         case alreadySigned
         /// A Sigstore bundle that breaks the bundle rules (one signature, key hint).
         case bundle
+        /// Too few trusted rebuilders reproduced the release, or one reports a mismatch.
+        case rebuilderQuorum
     }
 
     public var kind: Kind
