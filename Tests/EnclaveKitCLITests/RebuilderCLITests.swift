@@ -219,6 +219,13 @@ struct RebuilderCLITests {
         #expect(try Data(contentsOf: URL(fileURLWithPath: target)) == before)
         #expect(!FileManager.default.fileExists(atPath: repo.temp.path + "/rb-3"))
 
+        // The default place, inside the output directory the rebuild would replace: refused too.
+        let first = try Data(contentsOf: URL(fileURLWithPath: repo.temp.path + "/rb-1/reproduction.dsse.json"))
+        let inPlace = try rebuild("rb-1", [])
+        #expect(inPlace.status == 1)
+        #expect(inPlace.stderr.contains("rb-1/reproduction.dsse.json already exists"), "\(inPlace.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: repo.temp.path + "/rb-1/reproduction.dsse.json")) == first)
+
         let usage = try CLIRunner.run(["rebuild", manifest, "--time", "yesterday", "--sign", keys])
         #expect(usage.status == 64)
         #expect(usage.stderr.contains("RFC 3339"))

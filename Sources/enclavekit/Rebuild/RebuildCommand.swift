@@ -88,7 +88,6 @@ struct RebuildCommand: AsyncParsableCommand {
 
     func run() async throws {
         let signingKey = try sign.map { try SigningKey.load(path: $0) }
-        if let attestationOut { try ReproductionAttestation.refuseExisting(attestationOut) }
         var options = RebuildOptions(release: release)
         options.checkout = source
         options.outputDirectory = out
@@ -96,14 +95,18 @@ struct RebuildCommand: AsyncParsableCommand {
         options.cacheDirectory = cache
         options.reuseSteps = reuseSteps
         options.compare.diffoscope = diffoscope
-        let result = try await Rebuilder.rebuild(options)
+        // Refused before rebuilding: the rebuild replaces its output directory, attestation included.
         var attestationPath: String?
-        if let signingKey {
-            let path = attestationOut ?? result.build.outputDirectory + "/reproduction.dsse.json"
+        if signingKey != nil {
+            let path = try attestationOut ?? Rebuilder.outputDirectory(options) + "/reproduction.dsse.json"
+            try ReproductionAttestation.refuseExisting(path)
+            attestationPath = path
+        }
+        let result = try await Rebuilder.rebuild(options)
+        if let signingKey, let path = attestationPath {
             let attestation = ReproductionAttestation(
                 rebuild: result, environment: await .probe(), time: time ?? ReproductionClock.now())
             try attestation.write(signedWith: signingKey, to: path)
-            attestationPath = path
         }
         if json {
             Output.json(
