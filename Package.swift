@@ -170,7 +170,7 @@ let package = Package(
             ],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
-            name: "EnclaveKitCLITests", dependencies: ["EnclaveCore"], exclude: ["Fixtures"],
+            name: "EnclaveKitCLITests", dependencies: ["EnclaveCore", "Release"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
     ]
 )

@@ -65,7 +65,7 @@ public enum Rebuilder {
         try check(lockPath, expected.lock.sha256, what: "lock file", manifest: expected, root: root)
 
         var build = BuildOptions(recipePath: recipePath)
-        build.outputDirectory = options.outputDirectory ?? "out/rebuild-\(expected.name)-\(expected.version)"
+        build.outputDirectory = options.outputDirectory ?? defaultOutputDirectory(expected)
         build.targets = expected.targets.map(\.name)
         build.cacheDirectory = options.cacheDirectory
         build.pathInputsMayDiffer = true
@@ -82,6 +82,19 @@ public enum Rebuilder {
             actualArtifacts: options.publishedArtifacts == nil ? nil : report.outputDirectory,
             options: compare)
         return RebuildResult(expected: expected, build: report, comparison: comparison)
+    }
+
+    /// Where ``rebuild(_:)`` writes: `options.outputDirectory`, else `out/rebuild-NAME-VERSION` of the
+    /// release (read from `options.release`). The directory is replaced as a whole by the rebuild.
+    public static func outputDirectory(_ options: RebuildOptions) throws -> String {
+        if let directory = options.outputDirectory { return directory }
+        let bytes = try FileInput.contents(of: options.release, limit: 64 << 20, format: "release document")
+        return defaultOutputDirectory(
+            try ReleaseDocument(bytes: bytes, format: options.release).manifest(format: options.release))
+    }
+
+    static func defaultOutputDirectory(_ expected: ReleaseManifest) -> String {
+        "out/rebuild-\(expected.name)-\(expected.version)"
     }
 
     private static func check(_ path: String, _ sha256: String, what: String, manifest: ReleaseManifest, root: String)

@@ -38,6 +38,8 @@ public struct ReleaseError: Error, Sendable, Hashable, CustomStringConvertible {
         /// The output file exists and holds something signing must not replace (another manifest's
         /// envelope, a manifest, another signer's bundle).
         case outputExists
+        /// Too few trusted rebuilders reproduced the release, or one reports a mismatch.
+        case rebuilderQuorum
     }
 
     public var kind: Kind

@@ -70,6 +70,8 @@ public struct VerificationReport: Sendable {
     public var expectations: [ExpectationResult] = []
     /// The first reason the release is not verified, or nil when it is.
     public var error: ReleaseError?
+    /// The rebuilder quorum's result, when the policy has rebuilders and attestations were checked.
+    public var rebuilders: RebuilderReport?
 
     public var isVerified: Bool { error == nil }
 
@@ -159,6 +161,7 @@ public struct VerificationReport: Sendable {
                         ])
                     })
             ))
+        if let rebuilders { fields.append(("rebuilders", rebuilders.json)) }
         if let error { fields.append(("error", .string(error.description))) }
         return .object(fields)
     }

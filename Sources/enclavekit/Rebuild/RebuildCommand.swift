@@ -24,6 +24,14 @@ struct RebuildCommand: AsyncParsableCommand {
             With --artifacts (the published files), every artifact that differs is drilled into: EIF \
             section, ramdisk entry, text diff.
 
+            --sign KEY signs what was found, reproduced or not, as a reproduction attestation: a DSSE \
+            envelope with an in-toto Statement whose subject is the release manifest (its sha256) and \
+            whose predicate (\(ReproductionAttestation.predicateType)) records the result, the \
+            differences, this machine (EnclaveKit, kernel, bubblewrap, CPU), whether the step cache was \
+            reused, and the time. It goes to OUT/reproduction.dsse.json (or --attestation-out FILE), \
+            never over an existing file; 'enclavekit verify --attestations' counts it toward the \
+            policy's rebuilder quorum.
+
             Exit status: 0 reproduced; 3 not reproduced (the report says what differs); 1 error \
             (unreadable release, wrong checkout, failed build); 64 usage error.
 
@@ -32,6 +40,8 @@ struct RebuildCommand: AsyncParsableCommand {
               enclavekit rebuild Manifests/example-node-0.1.0.dsse.json --artifacts release-files/
               enclavekit rebuild release.json --source ~/src/node --out /tmp/rebuild --json
               enclavekit rebuild Manifests/example-node-0.1.0.json --reuse-steps
+              enclavekit rebuild Manifests/example-node-0.1.0.json --sign rebuilder.pem
+              enclavekit rebuild release.json --sign r1.pem --attestation-out attestations/r1.dsse.json
             """)
 
     @Argument(help: "The published release: manifest, DSSE envelope or Sigstore bundle.")
@@ -55,10 +65,29 @@ struct RebuildCommand: AsyncParsableCommand {
     @Flag(help: "Hand differing entries to diffoscope when it is installed.")
     var diffoscope = false
 
+    @Option(help: "Sign a reproduction attestation of the result with this private key (PEM).")
+    var sign: String?
+
+    @Option(help: "Where --sign writes the attestation (default OUT/reproduction.dsse.json); never replaced.")
+    var attestationOut: String?
+
+    @Option(help: "The attestation's time, RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ; default: now).")
+    var time: String?
+
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    func validate() throws {
+        if sign == nil, attestationOut != nil || time != nil {
+            throw ValidationError("--attestation-out and --time go with --sign KEY")
+        }
+        if let time, !ReproductionAttestation.isRFC3339UTC(time) {
+            throw ValidationError("--time \(time): expected an RFC 3339 UTC time such as 2026-12-02T03:00:00Z")
+        }
+    }
+
     func run() async throws {
+        let signingKey = try sign.map { try SigningKey.load(path: $0) }
         var options = RebuildOptions(release: release)
         options.checkout = source
         options.outputDirectory = out
@@ -66,7 +95,19 @@ struct RebuildCommand: AsyncParsableCommand {
         options.cacheDirectory = cache
         options.reuseSteps = reuseSteps
         options.compare.diffoscope = diffoscope
+        // Refused before rebuilding: the rebuild replaces its output directory, attestation included.
+        var attestationPath: String?
+        if signingKey != nil {
+            let path = try attestationOut ?? Rebuilder.outputDirectory(options) + "/reproduction.dsse.json"
+            try ReproductionAttestation.refuseExisting(path)
+            attestationPath = path
+        }
         let result = try await Rebuilder.rebuild(options)
+        if let signingKey, let path = attestationPath {
+            let attestation = ReproductionAttestation(
+                rebuild: result, environment: await .probe(), time: time ?? ReproductionClock.now())
+            try attestation.write(signedWith: signingKey, to: path)
+        }
         if json {
             Output.json(
                 .object([
@@ -85,6 +126,7 @@ struct RebuildCommand: AsyncParsableCommand {
                             })
                     ),
                     ("comparison", result.comparison.json()),
+                    ("attestation", attestationPath.map { .string($0) } ?? .null),
                 ]))
         } else {
             for line in BuildSummary.lines(result.build) { print(line) }
@@ -99,6 +141,11 @@ struct RebuildCommand: AsyncParsableCommand {
                 print("NOT reproduced: \(result.expected.name) \(result.expected.version)")
                 for line in result.sourceChanges { print(line) }
                 print(result.comparison.render())
+            }
+            if let attestationPath, let signingKey {
+                print(
+                    "signed reproduction attestation (\(result.reproduced ? "reproduced" : "NOT reproduced")) "
+                        + "with key \(signingKey.publicKey.keyid): \(attestationPath)")
             }
         }
         if !result.reproduced { throw ExitCode(ReleaseExit.notReproduced) }

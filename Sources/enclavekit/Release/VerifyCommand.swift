@@ -21,6 +21,13 @@ struct VerifyCommand: ParsableCommand {
             artifact the signed manifest lists at DIR/NAME, and checks DIR/manifest.json against the \
             signed manifest.
 
+            When the policy has a 'rebuilders' section, --attestations (files, or directories whose \
+            *.dsse.json, *.sigstore.json and *.intoto.jsonl are read) must hold reproduction \
+            attestations ('rebuild --sign') for this exact manifest by at least its threshold of \
+            distinct trusted rebuilders; one trusted rebuilder reporting a mismatch fails the release \
+            whatever the others say. Lists who reproduced, who failed, unknown keys, forged or replayed \
+            signatures, and attestations for another manifest (ignored).
+
             \(ReleaseExit.help)
 
             Examples:
@@ -29,6 +36,7 @@ struct VerifyCommand: ParsableCommand {
               enclavekit verify release.dsse.json --policy policy.json --artifact out/example-node.eif
               enclavekit verify release.dsse.json --policy policy.json --expect-pcr0 6595…b657 --json
               enclavekit verify alice.sigstore.json bob.sigstore.json --policy policy.json
+              enclavekit verify release.dsse.json --policy policy.json --attestations attestations/
             """)
 
     @Argument(
@@ -46,6 +54,11 @@ struct VerifyCommand: ParsableCommand {
 
     @Option(help: "A measurement the release must contain: [TARGET.]REGISTER=HEX, e.g. tdx.MRTD=… (repeatable).")
     var expect: [String] = []
+
+    @Option(
+        parsing: .upToNextOption,
+        help: "Reproduction attestations (files or directories) for the policy's rebuilder quorum.")
+    var attestations: [String] = []
 
     @Flag(help: "Print JSON instead of text.")
     var json = false
@@ -67,7 +80,7 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let trust = try ReleasePolicy.load(path: policy)
         let progress = { (path: String, size: UInt64) in ProgressBar(label: "hashing \(path)", total: size) }
-        let report: VerificationReport
+        var report: VerificationReport
         if let only = envelopes.first, envelopes.count == 1, FileStatus.isDirectory(only) {
             report = try ReleaseDirectory(path: only).verify(
                 policy: trust, artifacts: artifact, expectations: try expectations(), progress: progress)
@@ -79,6 +92,7 @@ struct VerifyCommand: ParsableCommand {
                 documents: documents, policy: trust, artifacts: artifact, expectations: try expectations(),
                 progress: progress)
         }
+        try report.checkRebuilders(attestations: try RebuilderQuorum.documents(paths: attestations))
         if json {
             Output.json(report.json)
         } else {
@@ -133,6 +147,30 @@ struct VerifyCommand: ParsableCommand {
             }
             Output.table(rows)
         }
+        if let r = report.rebuilders { printRebuilders(r) }
+        if let error = report.error, error.kind == .rebuilderQuorum { print(error.message) }
         print(report.isVerified ? "verified" : "NOT verified")
+    }
+
+    func printRebuilders(_ r: RebuilderReport) {
+        print("rebuilders (manifest sha256 \(r.manifestSHA256)):")
+        var rows: [(String, String)] = r.reproduced.map { ($0, "reproduced") }
+        for v in r.failed {
+            rows.append((v.rebuilder, "DID NOT REPRODUCE (\(v.source), \(v.time))"))
+            for d in v.differences { rows.append(("", d)) }
+        }
+        for x in r.unknown { rows.append(("unknown", "\(x.source): keyid \(x.keyid ?? "(none)"), \(x.reason)")) }
+        for x in r.invalid { rows.append(("INVALID", "\(x.source): \(x.reason)")) }
+        for x in r.replayed { rows.append(("replayed", "\(x.source): \(x.reason)")) }
+        for o in r.otherManifests {
+            rows.append((o.rebuilder, "ignored: \(o.source) is for another manifest (sha256 \(o.manifestSHA256))"))
+        }
+        for v in r.duplicates { rows.append((v.rebuilder, "again in \(v.source) (counted once)")) }
+        for s in r.skipped { rows.append(("skipped", "\(s): not a reproduction attestation")) }
+        if rows.isEmpty { rows.append(("-", "no attestations")) }
+        Output.table(rows)
+        print(
+            "rebuilder quorum: \(r.reproduced.count) trusted rebuilder\(r.reproduced.count == 1 ? "" : "s") "
+                + "reproduced, \(r.threshold) required, \(r.failed.count) failed: \(r.isMet ? "met" : "NOT met")")
     }
 }
