@@ -1,0 +1,126 @@
+/// Guards TOMLKit's parser (toml++ 3.4) from the input it does not handle. toml++ checks some of its own
+/// preconditions with `assert` (TOML_ASSERT_ASSUME), and TOMLKit compiles it without NDEBUG, so those become
+/// SIGABRT on hostile text; built with NDEBUG they would become `__builtin_assume`, undefined behaviour. A
+/// package cannot set C++ defines for a dependency's target, and NDEBUG would not help anyway, so the shapes
+/// that reach such an assertion are refused here, with line and column, before toml++ sees them:
+///
+/// - a table header whose first character cannot start a key (`[é]`, `[+]`): `parse_table_header` assumes
+///   one (found by libFuzzer on the recipe corpus);
+/// - a closing bracket that does not match the innermost open one (`n=[}`, `a=[1,}`, `a={b=[}}`): inside an
+///   array toml++ hands `}` to `parse_value()`, which asserts `!is_value_terminator(*cp)` (issue 13 item 14);
+/// - arrays and inline tables nested deeper than ``TOMLReader/maxNesting``.
+///
+/// The scanner follows the parser's structure: table headers at the start of a statement outside any array
+/// or inline table, strings (basic, literal, multi-line) and comments skipped. Valid TOML never has a
+/// mismatched bracket or a header that does not start with a key, so it always passes (nesting aside);
+/// where this scan and toml++ could disagree, toml++ has already stopped with an error earlier in the text.
+/// The `sgx-gramine-manifest` and `recipe-toml` fuzz harnesses run this guard and toml++ together.
+enum TOMLPrecheck {
+    static func check(_ bytes: [UInt8]) throws(TOMLReadError) {
+        var i = 0
+        var line = 1
+        var lineStart = 0
+        /// Open `[` and `{` of values, with where they were opened.
+        var open: [(byte: UInt8, line: Int, column: Int)] = []
+        var statementStart = true
+        func at(_ offset: Int) -> UInt8? { offset < bytes.count ? bytes[offset] : nil }
+        func starts(_ token: [UInt8], _ offset: Int) -> Bool {
+            offset + token.count <= bytes.count && bytes[offset..<offset + token.count].elementsEqual(token)
+        }
+        func newline(_ offset: Int) {
+            line += 1
+            lineStart = offset + 1
+        }
+        func error(_ offset: Int, _ message: String) -> TOMLReadError {
+            TOMLReadError(
+                .syntax, line: line, column: offset - lineStart + 1, offset: offset, "TOML syntax error: \(message)")
+        }
+        while i < bytes.count {
+            let c = bytes[i]
+            if c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") || c == UInt8(ascii: "\r") {
+                i += 1
+                continue
+            }
+            if c == UInt8(ascii: "\n") {
+                newline(i)
+                if open.isEmpty { statementStart = true }
+                i += 1
+                continue
+            }
+            if c == UInt8(ascii: "#") {
+                while i < bytes.count, bytes[i] != UInt8(ascii: "\n") { i += 1 }
+                continue
+            }
+            if statementStart, open.isEmpty, c == UInt8(ascii: "[") {
+                var j = i + 1
+                if at(j) == UInt8(ascii: "[") { j += 1 }
+                while at(j) == UInt8(ascii: " ") || at(j) == UInt8(ascii: "\t") { j += 1 }
+                if let next = at(j), !isKeyStart(next) {
+                    throw error(j, "a table header must start with a key (letters, digits, _ - or a quote)")
+                }
+                while i < bytes.count, bytes[i] != UInt8(ascii: "\n") { i += 1 }
+                continue
+            }
+            statementStart = false
+            if starts(tripleQuote, i) || starts(tripleApostrophe, i) {
+                let quote = bytes[i]
+                let closing = quote == UInt8(ascii: "\"") ? tripleQuote : tripleApostrophe
+                i += 3
+                while i < bytes.count {
+                    if bytes[i] == UInt8(ascii: "\\"), quote == UInt8(ascii: "\"") {
+                        if at(i + 1) == UInt8(ascii: "\n") { newline(i + 1) }
+                        i += 2
+                        continue
+                    }
+                    if bytes[i] == UInt8(ascii: "\n") { newline(i) }
+                    if starts(closing, i) {
+                        i += 3
+                        while at(i) == quote { i += 1 }  // up to two quotes may end the content
+                        break
+                    }
+                    i += 1
+                }
+                continue
+            }
+            if c == UInt8(ascii: "\"") || c == UInt8(ascii: "'") {
+                i += 1
+                while i < bytes.count, bytes[i] != c, bytes[i] != UInt8(ascii: "\n") {
+                    if c == UInt8(ascii: "\""), bytes[i] == UInt8(ascii: "\\"), at(i + 1) != UInt8(ascii: "\n") {
+                        i += 1
+                    }
+                    i += 1
+                }
+                if at(i) == c { i += 1 }
+                continue
+            }
+            if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") {
+                guard open.count < TOMLReader.maxNesting else {
+                    throw error(i, "arrays and inline tables are nested more than \(TOMLReader.maxNesting) deep")
+                }
+                open.append((c, line, i - lineStart + 1))
+            }
+            if c == UInt8(ascii: "]") || c == UInt8(ascii: "}"), let top = open.last {
+                let expected = top.byte == UInt8(ascii: "[") ? UInt8(ascii: "]") : UInt8(ascii: "}")
+                guard c == expected else {
+                    throw error(
+                        i,
+                        "'\(Character(UnicodeScalar(c)))' does not close the '\(Character(UnicodeScalar(top.byte)))' "
+                            + "opened at line \(top.line), column \(top.column); expected a value or "
+                            + "'\(Character(UnicodeScalar(expected)))'")
+                }
+                open.removeLast()
+            }
+            i += 1
+        }
+    }
+
+    private static let tripleQuote = Array("\"\"\"".utf8)
+    private static let tripleApostrophe = Array("'''".utf8)
+
+    /// `A-Za-z0-9_-` or a quote.
+    static func isKeyStart(_ c: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(c) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(c)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c) || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+            || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'")
+    }
+}
