@@ -49,7 +49,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
         // Intel SGX: MRENCLAVE, SGXS, ELF layouts, Gramine, SIGSTRUCT.
-        .target(name: "SGX", dependencies: ["EnclaveCore", "COpenSSL"], swiftSettings: strictSettings),
+        .target(
+            name: "SGX",
+            dependencies: ["EnclaveCore", "COpenSSL", "TOML", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strictSettings),
         // OVMF firmware layout shared by TDX and SEV-SNP: reset-vector GUID table and metadata tables.
         .target(name: "OVMF", dependencies: ["EnclaveCore"], swiftSettings: strictSettings),
         // Intel TDX: MRTD, RTMR event replay, Authenticode.

@@ -27,7 +27,8 @@ public enum TOMLReader {
             throw TOMLReadError(.tooLarge, "the \(what) is \(bytes.count) bytes; at most \(limit) are read")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw TOMLReadError(.syntax, "the \(what) is not valid UTF-8 text")
+            throw TOMLReadError(
+                .syntax, at: firstInvalidUTF8(bytes), in: bytes, "the \(what) is not valid UTF-8 text")
         }
         return try parse(text, what: what, limit: limit)
     }
@@ -73,6 +74,17 @@ public enum TOMLReader {
             current += 1
         }
         return index
+    }
+
+    /// Where the first invalid UTF-8 sequence starts (`bytes.count` if there is none).
+    static func firstInvalidUTF8(_ bytes: [UInt8]) -> Int {
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        var offset = 0
+        while case .scalarValue(let scalar) = decoder.decode(&iterator) {
+            offset += UTF8.width(scalar)
+        }
+        return offset
     }
 
     static func firstIndex(of needle: [UInt8], in bytes: [UInt8]) -> Int? {

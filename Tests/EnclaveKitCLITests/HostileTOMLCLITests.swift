@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// TOML that aborted `enclavekit build` and `lock` with SIGABRT inside toml++ (`n=[}`, issue 13 item 14), and its
-/// neighbours: one error line and exit status 1, never a signal.
+/// neighbours, as recipes and as Gramine manifests: one error line and exit status 1, never a signal.
 @Suite struct HostileTOMLCLITests {
     static let inputs: [(String, String)] = [
         ("n=[}", "recipe.toml:1:4: TOML syntax error: '}' does not close the '['"),
@@ -24,5 +24,17 @@ import Testing
             #expect(result.stderr.contains(fragment), "\(command[0]) \(text): \(result.stderr)")
             #expect(result.stderr.split(separator: "\n").count == 1, "\(command[0]) \(text): \(result.stderr)")
         }
+    }
+
+    @Test(arguments: inputs) func gramineManifestReportsOneLine(text: String, fragment: String) throws {
+        let tmp = try TemporaryDirectory()
+        let manifest = tmp.path + "/app.manifest.sgx"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: manifest))
+        let result = try CLIRunner.run([
+            "sgx", "measure", "--gramine-manifest", manifest, "--libpal", SGXCLITests.fixture("gramine_libpal.so"),
+        ])
+        #expect(result.status == 1, "\(text): \(result.stderr)")
+        #expect(result.stderr.hasPrefix("Error: \(manifest): manifest: "), "\(text): \(result.stderr)")
+        #expect(result.stderr.split(separator: "\n").count == 1, "\(text): \(result.stderr)")
     }
 }

@@ -62,3 +62,14 @@ import Testing
         #expect(root["list"]?.array?[999].table?["uri"]?.string == "file:/p]}[{999")
     }
 }
+
+@Suite struct TOMLReaderUTF8Tests {
+    @Test func invalidUTF8NamesItsOffset() {
+        let error = #expect(throws: TOMLReadError.self) {
+            try TOMLReader.parse(Array("a = 1\nb = \"é".utf8) + [0xff, 0x22], what: "t", limit: 64)
+        }
+        #expect(error?.offset == 13)
+        #expect(error?.line == 2)
+        #expect(error?.column == 8)
+    }
+}
