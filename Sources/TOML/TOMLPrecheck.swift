@@ -4,10 +4,13 @@
 /// package cannot set C++ defines for a dependency's target, and NDEBUG would not help anyway, so the shapes
 /// that reach such an assertion are refused here, with line and column, before toml++ sees them:
 ///
-/// - a table header whose first character cannot start a key (`[é]`, `[+]`): `parse_table_header` assumes
-///   one (found by libFuzzer on the recipe corpus);
+/// - a table header whose first character cannot start a key (`[é]`, `[+]`, also after a byte-order mark):
+///   `parse_key` asserts one (found by libFuzzer on the recipe and toml corpora);
 /// - a closing bracket that does not match the innermost open one (`n=[}`, `a=[1,}`, `a={b=[}}`): inside an
 ///   array toml++ hands `}` to `parse_value()`, which asserts `!is_value_terminator(*cp)` (issue 13 item 14);
+/// - a character that is not ASCII outside strings and comments (a UTF-8 byte-order mark at the start aside):
+///   toml++ takes U+2028, U+2029 and U+0085 for whitespace, and inside an array hands them to `parse_value()`
+///   like `}` (valid TOML 1.0 has non-ASCII text only in strings and comments);
 /// - arrays and inline tables nested deeper than ``TOMLReader/maxNesting``.
 ///
 /// The scanner follows the parser's structure: table headers at the start of a statement outside any array
@@ -23,6 +26,10 @@ enum TOMLPrecheck {
         /// Open `[` and `{` of values, with where they were opened.
         var open: [(byte: UInt8, line: Int, column: Int)] = []
         var statementStart = true
+        /// In a table header line: its brackets are not values.
+        var header = false
+        // toml++ skips a UTF-8 byte-order mark at the start.
+        if starts([0xEF, 0xBB, 0xBF], 0) { i = 3 }
         func at(_ offset: Int) -> UInt8? { offset < bytes.count ? bytes[offset] : nil }
         func starts(_ token: [UInt8], _ offset: Int) -> Bool {
             offset + token.count <= bytes.count && bytes[offset..<offset + token.count].elementsEqual(token)
@@ -44,6 +51,7 @@ enum TOMLPrecheck {
             if c == UInt8(ascii: "\n") {
                 newline(i)
                 if open.isEmpty { statementStart = true }
+                header = false
                 i += 1
                 continue
             }
@@ -58,10 +66,18 @@ enum TOMLPrecheck {
                 if let next = at(j), !isKeyStart(next) {
                     throw error(j, "a table header must start with a key (letters, digits, _ - or a quote)")
                 }
-                while i < bytes.count, bytes[i] != UInt8(ascii: "\n") { i += 1 }
+                header = true
+                statementStart = false
+                i = j
                 continue
             }
             statementStart = false
+            if c >= 0x80 {
+                throw error(
+                    i,
+                    "a character that is not ASCII outside a string or comment (keys and values other than strings are ASCII)"
+                )
+            }
             if starts(tripleQuote, i) || starts(tripleApostrophe, i) {
                 let quote = bytes[i]
                 let closing = quote == UInt8(ascii: "\"") ? tripleQuote : tripleApostrophe
@@ -91,6 +107,10 @@ enum TOMLPrecheck {
                     i += 1
                 }
                 if at(i) == c { i += 1 }
+                continue
+            }
+            if header, c == UInt8(ascii: "[") || c == UInt8(ascii: "]") {
+                i += 1
                 continue
             }
             if c == UInt8(ascii: "[") || c == UInt8(ascii: "{") {

@@ -11,6 +11,8 @@ import Testing
         ("[a]]", "recipe.toml:1:"),
         ("a=\"abc", "recipe.toml:1:"),
         ("a=" + String(repeating: "[", count: 200), "nested more than 128 deep"),
+        ("\u{FEFF}[+]", "TOML syntax error: a table header must start with a key"),
+        ("a=[1,\u{2028}]", "recipe.toml:1:6: TOML syntax error: a character that is not ASCII"),
     ]
 
     @Test(arguments: inputs) func buildAndLockReportOneLine(text: String, fragment: String) throws {

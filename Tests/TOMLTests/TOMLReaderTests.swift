@@ -15,6 +15,10 @@ import Testing
         "a=" + String(repeating: "[", count: 300) + String(repeating: "]", count: 300),
         "a=" + String(repeating: "{b=", count: 300) + "1" + String(repeating: "}", count: 300),
         "a=" + String(repeating: "[", count: 300) + "}",
+        // Found by libFuzzer once toml++ was instrumented: a byte-order mark hid the header from the pre-scan.
+        "\u{FEFF}[+]", "\u{FEFF}[\u{B5}", "\u{FEFF}[[[[#\n",
+        // Unicode line separators, which toml++ takes for whitespace: in an array they reach parse_value().
+        "a=[\u{2028}]", "a=[1,\u{2029}]", "a=[\u{85}]", "a=[1,\u{A0}]", "x=1\n\u{A0}[+]", "a\u{2028}=1",
     ]
 
     @Test(arguments: nasty) func hostileTextThrows(text: String) {
