@@ -11,6 +11,8 @@
 /// - a character that is not ASCII outside strings and comments (a UTF-8 byte-order mark at the start aside):
 ///   toml++ takes U+2028, U+2029 and U+0085 for whitespace, and inside an array hands them to `parse_value()`
 ///   like `}` (valid TOML 1.0 has non-ASCII text only in strings and comments);
+/// - a date followed by a space and a single digit (`d = 1979-05-27 1`): toml++ then scans on past the digit and
+///   asserts no terminator follows (found by libFuzzer, see ``dateSpaceDigit(_:_:)``);
 /// - arrays and inline tables nested deeper than ``TOMLReader/maxNesting``.
 ///
 /// The scanner follows the parser's structure: table headers at the start of a statement outside any array
@@ -109,6 +111,9 @@ enum TOMLPrecheck {
                 if at(i) == c { i += 1 }
                 continue
             }
+            if i == 0 || isBoundary(bytes[i - 1]), let digit = dateSpaceDigit(bytes, i) {
+                throw error(digit, "a date must be followed by a time (HH:MM:SS), not a single digit")
+            }
             if header, c == UInt8(ascii: "[") || c == UInt8(ascii: "]") {
                 i += 1
                 continue
@@ -132,6 +137,39 @@ enum TOMLPrecheck {
             }
             i += 1
         }
+    }
+
+    /// toml++ (`parse_value`) reads a value of 10 characters shaped like a date (`-` 5th and 8th, `_` not
+    /// counted), then a space and a digit, as a date-time and scans on after the digit, asserting that no
+    /// terminator follows: `d = 1979-05-27 1` aborts. Returns the digit's offset for that shape. Valid TOML
+    /// never has it (the time after a date's space has at least `HH:MM`).
+    static func dateSpaceDigit(_ bytes: [UInt8], _ start: Int) -> Int? {
+        var count = 0
+        var j = start
+        var dashes = true
+        while j < bytes.count, j - start < 128, !isTerminator(bytes[j]) {
+            if bytes[j] != UInt8(ascii: "_") {
+                if count == 4 || count == 7 { dashes = dashes && bytes[j] == UInt8(ascii: "-") }
+                count += 1
+                if count > 10 { return nil }
+            }
+            j += 1
+        }
+        guard count == 10, dashes, j + 2 < bytes.count, bytes[j] == UInt8(ascii: " "),
+            (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[j + 1]), isTerminator(bytes[j + 2])
+        else { return nil }
+        return j + 1
+    }
+
+    /// toml++'s `is_value_terminator` for ASCII: whitespace (`\t`, `\n` to `\r`, space), `]`, `}`, `,`, `#`.
+    static func isTerminator(_ c: UInt8) -> Bool {
+        c == 0x20 || c == 0x09 || (0x0a...0x0d).contains(c) || c == UInt8(ascii: "]") || c == UInt8(ascii: "}")
+            || c == UInt8(ascii: ",") || c == UInt8(ascii: "#")
+    }
+
+    /// Where a value (or key) can begin after: a terminator, `=`, `[` or `{`.
+    static func isBoundary(_ c: UInt8) -> Bool {
+        isTerminator(c) || c == UInt8(ascii: "=") || c == UInt8(ascii: "[") || c == UInt8(ascii: "{")
     }
 
     private static let tripleQuote = Array("\"\"\"".utf8)
