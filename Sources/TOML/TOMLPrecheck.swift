@@ -13,6 +13,7 @@
 ///   like `}` (valid TOML 1.0 has non-ASCII text only in strings and comments);
 /// - a date followed by a space and a single digit (`d = 1979-05-27 1`): toml++ then scans on past the digit and
 ///   asserts no terminator follows (found by libFuzzer, see ``dateSpaceDigit(_:_:)``);
+/// - a date followed by `T` and no digit (`d = 1979-05-27T:`): parse_time() asserts a digit (libFuzzer);
 /// - arrays and inline tables nested deeper than ``TOMLReader/maxNesting``.
 ///
 /// The scanner follows the parser's structure: table headers at the start of a statement outside any array
@@ -111,8 +112,13 @@ enum TOMLPrecheck {
                 if at(i) == c { i += 1 }
                 continue
             }
-            if i == 0 || isBoundary(bytes[i - 1]), let digit = dateSpaceDigit(bytes, i) {
-                throw error(digit, "a date must be followed by a time (HH:MM:SS), not a single digit")
+            if i == 0 || isBoundary(bytes[i - 1]) {
+                if let digit = dateSpaceDigit(bytes, i) {
+                    throw error(digit, "a date must be followed by a time (HH:MM:SS), not a single digit")
+                }
+                if let t = dateTNonDigit(bytes, i) {
+                    throw error(t, "a date-time needs the time (HH:MM:SS) right after the T")
+                }
             }
             if header, c == UInt8(ascii: "[") || c == UInt8(ascii: "]") {
                 i += 1
@@ -159,6 +165,22 @@ enum TOMLPrecheck {
             (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[j + 1]), isTerminator(bytes[j + 2])
         else { return nil }
         return j + 1
+    }
+
+    /// `YYYY-MM-DD` then `T` or `t` then a character that is not a digit: toml++'s parse_date_time() calls
+    /// parse_time(), which asserts a digit (`d = 1979-05-27T:`; found by libFuzzer). Returns the `T`'s offset.
+    static func dateTNonDigit(_ bytes: [UInt8], _ start: Int) -> Int? {
+        guard start + 11 < bytes.count else { return nil }
+        for k in 0..<10 {
+            let c = bytes[start + k]
+            let ok = k == 4 || k == 7 ? c == UInt8(ascii: "-") : (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(c)
+            if !ok { return nil }
+        }
+        let t = bytes[start + 10]
+        guard t == UInt8(ascii: "T") || t == UInt8(ascii: "t"),
+            !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[start + 11])
+        else { return nil }
+        return start + 10
     }
 
     /// toml++'s `is_value_terminator` for ASCII: whitespace (`\t`, `\n` to `\r`, space), `]`, `}`, `,`, `#`.

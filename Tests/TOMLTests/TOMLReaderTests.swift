@@ -22,6 +22,7 @@ import Testing
         // Found by libFuzzer: a date, a space and one digit, then a terminator (toml++ scans on past the digit).
         "d = 1979-05-27 1\n", "d = [1979-05-27 1]", "d=1979-05-27 1,", "d = 19_79-05-27 1 ", "n=0000-10-0\u{3} 0\u{C}",
         "s = 0-m-----E- 2  ]", "d = {a = 1979-05-27 7}",
+        "hg=0000-11-15t[u:k\u{1B}", "d = 1979-05-27T:", "d = [1979-05-27t ]", "d=1979-05-27Tx\n",
     ]
 
     @Test(arguments: nasty) func hostileTextThrows(text: String) {
