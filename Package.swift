@@ -49,7 +49,10 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
         // Intel SGX: MRENCLAVE, SGXS, ELF layouts, Gramine, SIGSTRUCT.
-        .target(name: "SGX", dependencies: ["EnclaveCore", "COpenSSL"], swiftSettings: strictSettings),
+        .target(
+            name: "SGX",
+            dependencies: ["EnclaveCore", "COpenSSL", "TOML", .product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strictSettings),
         // OVMF firmware layout shared by TDX and SEV-SNP: reset-vector GUID table and metadata tables.
         .target(name: "OVMF", dependencies: ["EnclaveCore"], swiftSettings: strictSettings),
         // Intel TDX: MRTD, RTMR event replay, Authenticode.
@@ -67,11 +70,15 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
 
+        // TOML: the one TOML reader (TOMLKit behind size, NUL and pre-scan guards) for recipes and Gramine manifests.
+        .target(
+            name: "TOML", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")],
+            swiftSettings: strictSettings),
         // Recipes: the TOML recipe and lock model, validation, input resolvers, content-addressed cache.
         .target(
             name: "Recipe",
             dependencies: [
-                "EnclaveCore", "Archive", "CLibArchive",
+                "EnclaveCore", "Archive", "CLibArchive", "TOML",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
@@ -122,7 +129,7 @@ let package = Package(
             name: "EnclaveKitFuzz",
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe", "Rebuild",
-                "Attestation",
+                "Attestation", "TOML",
             ],
             swiftSettings: strictSettings),
 
@@ -150,6 +157,9 @@ let package = Package(
             swiftSettings: strictSettings),
         .testTarget(
             name: "ReleaseTests", dependencies: ["Release", "EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: strictSettings),
+        .testTarget(
+            name: "TOMLTests", dependencies: ["TOML", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: strictSettings),
         .testTarget(
             name: "RecipeTests", dependencies: ["Recipe", "EnclaveCore"], exclude: ["Fixtures"],

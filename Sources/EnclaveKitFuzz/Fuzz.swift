@@ -26,6 +26,7 @@ let harnesses: [String: @Sendable ([UInt8]) -> Void] =
     .merging(snpHarnesses) { a, _ in a }
     .merging(releaseHarnesses) { a, _ in a }
     .merging(recipeHarnesses) { a, _ in a }
+    .merging(tomlHarnesses) { a, _ in a }
     .merging(RebuildFuzz.harnesses) { a, _ in a }
     .merging(attestationHarnesses) { a, _ in a }
 

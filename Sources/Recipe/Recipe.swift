@@ -38,7 +38,7 @@ public struct Recipe: Sendable {
     /// Reads and validates the recipe at `path`; path inputs are also checked on disk (they must exist
     /// and may not leave the recipe folder through a symlink).
     public static func load(path: String) throws -> Recipe {
-        let bytes = try FileSystem.readFile(path, limit: 4 << 20)
+        let bytes = try FileSystem.readFile(path, limit: UInt64(RecipeParser.maxBytes))
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw RecipeError(.syntax, file: path, "the recipe is not valid UTF-8 text")
         }

@@ -1,4 +1,6 @@
 import EnclaveCore
+import TOML
+import TOMLKit
 
 /// Gramine's layout constants, all in one place. Values are those of **Gramine 1.9** (tag v1.9), taken from
 /// `pal/src/host/linux-sgx/pal_linux_defs.h`, `sgx_arch.h`, `pal_tcb.h`, `pal/include/arch/x86_64/pal_arch.h`
@@ -57,39 +59,59 @@ public struct GramineManifestAttributes: Sendable, Equatable {
 public enum GramineLayout {
     public static let format = "Gramine"
 
-    /// Reads `sgx.enclave_size`, `sgx.max_threads`, `sgx.edmm_enable` (with Gramine's defaults).
+    /// Manifests are read up to this size.
+    public static let maxManifestBytes = 64 << 20
+
+    /// Reads `sgx.enclave_size`, `sgx.max_threads`, `sgx.edmm_enable` (with Gramine's defaults) from the whole
+    /// manifest, parsed as TOML by the shared ``TOMLReader`` (the same reader as recipes), so `[sgx]` tables,
+    /// dotted keys (`sgx.max_threads = 4`) and inline tables (`sgx = { max_threads = 4 }`) all count, as they do
+    /// for Gramine's `tomli`, and arrays of any length (hundreds of `fs.mounts`, `sgx.trusted_files`) are read.
     public static func attributes(manifest: [UInt8], constants: GramineConstants = .v1_9) throws
         -> GramineManifestAttributes
     {
-        let values = try MiniTOML.scalars(manifest, keys: ["sgx.enclave_size", "sgx.max_threads", "sgx.edmm_enable"])
+        let root: TOMLTable
+        do {
+            root = try TOMLReader.parse(manifest, what: "manifest", limit: maxManifestBytes)
+        } catch {
+            throw FormatError(
+                error.kind == .tooLarge ? .tooLarge : .badValue, format: "manifest",
+                offset: error.offset.map(UInt64.init),
+                error.description)
+        }
+        var sgx: TOMLTable?
+        if let value = root["sgx"] {
+            guard let table = value.table else {
+                throw FormatError(
+                    .badValue, format: "manifest", offset: nil, "sgx must be a table, found a \(value.type)")
+            }
+            sgx = table
+        }
         var edmm = false
-        if let v = values["sgx.edmm_enable"] {
-            guard case .bool(let b) = v.value else {
-                throw FormatError(.badValue, format: "manifest", offset: v.line, "sgx.edmm_enable must be a boolean")
+        if let v = sgx?["edmm_enable"] {
+            guard let b = v.bool else {
+                throw FormatError(.badValue, format: "manifest", offset: nil, "sgx.edmm_enable must be a boolean")
             }
             edmm = b
         }
         var threads = constants.defaultMaxThreads
-        if let v = values["sgx.max_threads"] {
-            guard case .integer(let n) = v.value, n > 0, n <= 1 << 16 else {
+        if let v = sgx?["max_threads"] {
+            guard let n = v.int, n > 0, n <= 1 << 16 else {
                 throw FormatError(
-                    .badValue, format: "manifest", offset: v.line, "sgx.max_threads must be an integer 1...65536")
+                    .badValue, format: "manifest", offset: nil, "sgx.max_threads must be an integer 1...65536")
             }
             threads = UInt64(n)
         }
         var sizeText = edmm ? constants.defaultEnclaveSizeWithEDMM : constants.defaultEnclaveSize
-        var sizeLine: UInt64?
-        if let v = values["sgx.enclave_size"] {
-            guard case .string(let s) = v.value else {
+        if let v = sgx?["enclave_size"] {
+            guard let s = v.string else {
                 throw FormatError(
-                    .badValue, format: "manifest", offset: v.line, "sgx.enclave_size must be a string such as \"256M\"")
+                    .badValue, format: "manifest", offset: nil, "sgx.enclave_size must be a string such as \"256M\"")
             }
             sizeText = s
-            sizeLine = v.line
         }
         guard let size = parseSize(sizeText) else {
             throw FormatError(
-                .badValue, format: "manifest", offset: sizeLine,
+                .badValue, format: "manifest", offset: nil,
                 "sgx.enclave_size \"\(sizeText)\" is not a size (a number with an optional K, M or G suffix)")
         }
         return GramineManifestAttributes(enclaveSize: size, maxThreads: threads, edmmEnable: edmm)

@@ -469,3 +469,14 @@ struct RecipeParserTests {
         #expect(recipe.inputs.isEmpty && recipe.steps.isEmpty && recipe.targets.isEmpty)
     }
 }
+
+/// Recipes that aborted the process inside toml++ (`n=[}`, issue 13 item 14) and their neighbours: each is a
+/// syntax error naming the file, line and column.
+@Suite struct RecipeHostileTOMLTests {
+    @Test(arguments: ["n=[}", "a=[1,}", "a={]", "[a]]", "a=[{}}", "recipe = 1\nx = [\n  1,\n}\n", "a=\"abc"])
+    func syntaxErrorNotCrash(text: String) {
+        let error = #expect(throws: RecipeError.self) { try Recipe(toml: text, path: "r.toml") }
+        #expect(error?.kind == .syntax)
+        #expect(error?.description.hasPrefix("r.toml:") == true, "\(String(describing: error))")
+    }
+}

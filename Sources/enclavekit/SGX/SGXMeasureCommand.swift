@@ -11,7 +11,9 @@ struct SGXMeasureCommand: ParsableCommand {
             placed by file offset and measured, then --heap-size bytes of unmeasured RW heap, SIZE the next \
             power of two, SSAFRAMESIZE 1. --tail zero fills the bytes past p_filesz with zeros (Gramine's \
             loader) instead of taking them from the file. --gramine-manifest reproduces gramine-sgx-sign of \
-            Gramine 1.9.
+            Gramine 1.9; the manifest is read as a whole TOML document, so sgx.enclave_size, sgx.max_threads \
+            and sgx.edmm_enable count whether written in an [sgx] table, as dotted keys or as an inline table, \
+            and TOML that is not valid is an error with its line and column.
 
             Examples:
               enclavekit sgx measure --sgxs enclave.sgxs
