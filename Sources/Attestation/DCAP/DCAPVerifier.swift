@@ -176,10 +176,6 @@ struct DCAPRun {
         } catch {
             return
         }
-        if let c = collateral {
-            tcbInfo = try? TCBInfo.parse(c.tcbInfo)
-            qeIdentity = try? QEIdentity.parse(c.qeIdentity)
-        }
     }
 
     static let noCollateral =
@@ -195,25 +191,36 @@ struct DCAPRun {
             return
         }
         let intermediate = pckChain[pckChain.count - 2]
+        var problems: [String] = []
+        var nextUpdates: [Int64] = []
+        // Both CRLs are checked so that every problem is reported, not only the first.
         do {
             let rootCRL = try DCAPPKI.CRL(der: c.rootCACRL, what: "root CA CRL")
+            if let next = rootCRL.nextUpdate { nextUpdates.append(next) }
             try rootCRL.check(issuer: root.certificate, at: time, what: "root CA CRL")
-            let pckCRL = try DCAPPKI.CRL(der: c.pckCRL, what: "PCK CRL")
-            try pckCRL.check(issuer: intermediate.certificate, at: time, what: "PCK CRL")
             for cert in pckChain.dropFirst().dropLast() where rootCRL.isRevoked(cert.certificate) {
                 throw DCAPPKI.PKIError("\(cert.name) is revoked by the root CA CRL")
             }
+        } catch {
+            problems.append("\(error)")
+        }
+        do {
+            let pckCRL = try DCAPPKI.CRL(der: c.pckCRL, what: "PCK CRL")
+            if let next = pckCRL.nextUpdate { nextUpdates.append(next) }
+            try pckCRL.check(issuer: intermediate.certificate, at: time, what: "PCK CRL")
             if pckCRL.isRevoked(pckChain[0].certificate) {
                 throw DCAPPKI.PKIError(
                     "the PCK certificate (serial \(pckChain[0].certificate.serialNumber)) is revoked by the PCK CRL")
             }
-            var detail = "root CA CRL and PCK CRL signed, current at \(DCAPPKI.iso(time)), PCK chain not revoked"
-            if let next = [rootCRL.nextUpdate, pckCRL.nextUpdate].compactMap({ $0 }).min() {
-                detail += " (next update \(DCAPPKI.iso(next)))"
-            }
-            add("crl", true, detail)
         } catch {
-            add("crl", false, "\(error)")
+            problems.append("\(error)")
+        }
+        if problems.isEmpty {
+            var detail = "root CA CRL and PCK CRL signed, current at \(DCAPPKI.iso(time)), PCK chain not revoked"
+            if let next = nextUpdates.min() { detail += " (next update \(DCAPPKI.iso(next)))" }
+            add("crl", true, detail)
+        } else {
+            add("crl", false, problems.joined(separator: "; "))
         }
     }
 
@@ -270,19 +277,6 @@ struct DCAPRun {
             } catch {
                 throw DCAPPKI.PKIError(error.in(file: "collateral").description)
             }
-            for (what, issue, next) in [
-                ("TCB info", info.issueDate, info.nextUpdate), ("QE identity", identity.issueDate, identity.nextUpdate),
-            ] {
-                guard issue <= time else {
-                    throw DCAPPKI.PKIError(
-                        "\(what) issueDate \(DCAPPKI.iso(issue)) is after the verification time \(DCAPPKI.iso(time))")
-                }
-                guard time <= next else {
-                    throw DCAPPKI.PKIError(
-                        "\(what) expired: nextUpdate \(DCAPPKI.iso(next)) is before the verification time \(DCAPPKI.iso(time)) (fetch current collateral)"
-                    )
-                }
-            }
             let expectedID = tee == .tdx ? "TDX" : "SGX"
             guard info.id == expectedID, tee != .tdx || info.version == 3 else {
                 throw DCAPPKI.PKIError(
@@ -304,6 +298,23 @@ struct DCAPRun {
             guard info.pceID == pck.pceID else {
                 throw DCAPPKI.PKIError(
                     "TCB info is for PCE-ID \(info.pceID.hex), the PCK certificate has \(pck.pceID.hex)")
+            }
+            // Signed by Intel and for this platform: the TCB levels may be used (even when out of date,
+            // which this check reports below), so the status is shown beside the failure.
+            tcbInfo = info
+            qeIdentity = identity
+            for (what, issue, next) in [
+                ("TCB info", info.issueDate, info.nextUpdate), ("QE identity", identity.issueDate, identity.nextUpdate),
+            ] {
+                guard issue <= time else {
+                    throw DCAPPKI.PKIError(
+                        "\(what) issueDate \(DCAPPKI.iso(issue)) is after the verification time \(DCAPPKI.iso(time))")
+                }
+                guard time <= next else {
+                    throw DCAPPKI.PKIError(
+                        "\(what) expired: nextUpdate \(DCAPPKI.iso(next)) is before the verification time \(DCAPPKI.iso(time)) (fetch current collateral)"
+                    )
+                }
             }
             add(
                 "collateral", true,
@@ -348,7 +359,7 @@ struct DCAPRun {
         guard let identity = qeIdentity else {
             add(
                 "qe-identity", false,
-                inputs.collateral == nil ? Self.noCollateral : "no valid QE identity in the collateral")
+                inputs.collateral == nil ? Self.noCollateral : "not evaluated: the collateral did not verify")
             return
         }
         let qe = quote.qeReport
@@ -406,7 +417,8 @@ struct DCAPRun {
         guard let info = tcbInfo, let pck else {
             add(
                 "tcb-status", false,
-                inputs.collateral == nil ? Self.noCollateral : "not evaluated: no trusted TCB info or PCK certificate")
+                inputs.collateral == nil
+                    ? Self.noCollateral : "not evaluated: the collateral or the PCK certificate did not verify")
             if tee == .tdx { add("tdx-module", false, "not evaluated: no TCB info") }
             return
         }
