@@ -111,6 +111,10 @@ struct SyntheticDCAP {
                 try s.serialize(ASN1ObjectIdentifier(elements: base + [4]))
                 try s.serialize(ASN1OctetString(contentBytes: ArraySlice(fmspc)))
             }
+            try s.appendConstructedNode(identifier: .sequence) { s in
+                try s.serialize(ASN1ObjectIdentifier(elements: base + [5]))  // SGX type: Standard
+                s.serializeRawBytes([0x0a, 0x01, 0x00])  // ENUMERATED 0
+            }
         }
         return s.serializedBytes
     }
@@ -120,14 +124,14 @@ struct SyntheticDCAP {
         issuer: DistinguishedName, key: P256.Signing.PrivateKey, nextUpdate: Int64 = 1_950_000_000,
         revoked: [Int] = []
     ) throws -> [UInt8] {
-        func time(_ t: Int64) throws -> GeneralizedTime {
-            let c = Calendar(identifier: .gregorian)
-            var cal = c
+        // UTCTime, as RFC 5280 requires for dates before 2050 (webpki, in dcap-qvl, insists).
+        func time(_ t: Int64) throws -> UTCTime {
+            var cal = Calendar(identifier: .gregorian)
             cal.timeZone = TimeZone(identifier: "UTC") ?? cal.timeZone
             let d = cal.dateComponents(in: cal.timeZone, from: Date(timeIntervalSince1970: TimeInterval(t)))
-            return try GeneralizedTime(
-                year: d.year ?? 0, month: d.month ?? 0, day: d.day ?? 0, hours: d.hour ?? 0,
-                minutes: d.minute ?? 0, seconds: d.second ?? 0, fractionalSeconds: 0)
+            return try UTCTime(
+                year: d.year ?? 0, month: d.month ?? 0, day: d.day ?? 0, hours: d.hour ?? 0, minutes: d.minute ?? 0,
+                seconds: d.second ?? 0)
         }
         let ecdsaSHA256: ASN1ObjectIdentifier = [1, 2, 840, 10045, 4, 3, 2]
         var t = DER.Serializer()
@@ -144,6 +148,17 @@ struct SyntheticDCAP {
                             try s.serialize(serial)
                             try s.serialize(try time(1_800_000_000))
                         }
+                    }
+                }
+            }
+            // crlExtensions [0]: cRLNumber 1 (RFC 5280 §5.2.3 makes it mandatory).
+            try s.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)) { s in
+                try s.appendConstructedNode(identifier: .sequence) { s in
+                    try s.appendConstructedNode(identifier: .sequence) { s in
+                        try s.serialize(ASN1ObjectIdentifier(elements: [2, 5, 29, 20]))
+                        var number = DER.Serializer()
+                        try number.serialize(1)
+                        try s.serialize(ASN1OctetString(contentBytes: ArraySlice(number.serializedBytes)))
                     }
                 }
             }
@@ -254,6 +269,7 @@ struct SyntheticDCAP {
             body[123] = 0x10  // SEPT_VE_DISABLE
             for i in 136..<184 { body[i] = 0x4d }  // MRTD
             body.replaceSubrange(520..<584, with: reportData)
+            if kind == .tdxV5 { body.replaceSubrange(584..<600, with: body[0..<16]) }  // TEE_TCB_SVN2
         }
         editBody(&body)
         var signed = header

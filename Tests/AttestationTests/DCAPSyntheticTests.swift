@@ -113,6 +113,14 @@ import Testing
         #expect(r.tcbStatus == nil)
     }
 
+    @Test func aTD15CurrentTCBBelowEveryLevelMatchesNoLevel() throws {
+        let w = try SyntheticDCAP()
+        let quote = try w.quote(.tdxV5) { $0.replaceSubrange(584..<600, with: Array(repeating: 0, count: 16)) }
+        let r = Self.verify(w, quote: quote, collateral: try Self.collateral(w, tee: "TDX"), tee: .tdx)
+        #expect(r.failed == ["tcb-status", "tdx-module"])
+        #expect(r.checks.first { $0.id == "tcb-status" }?.detail.contains("TEE_TCB_SVN2") == true)
+    }
+
     @Test func debugEvidenceIsRejectedUnlessAllowed() throws {
         let w = try SyntheticDCAP()
         let collateral = try Self.collateral(w, tee: "TDX")

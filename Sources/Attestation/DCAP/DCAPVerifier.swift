@@ -431,14 +431,35 @@ struct DCAPRun {
             if a.pceSVN != b.pceSVN { return a.pceSVN > b.pceSVN }
             return tee == .tdx && b.tdxComponents.lexicographicallyPrecedes(a.tdxComponents)
         }
-        let platform = levels.first { level in
-            guard pck.pceSVN >= level.pceSVN, level.sgxComponents.count == 16,
-                zip(pck.components, level.sgxComponents).allSatisfy({ $0 >= $1 })
-            else { return false }
-            if tee == .tdx {
-                return level.tdxComponents.count == 16 && zip(teeSVN, level.tdxComponents).allSatisfy { $0 >= $1 }
+        func level(teeSVN: [UInt8]) -> TCBInfo.Level? {
+            levels.first { level in
+                guard pck.pceSVN >= level.pceSVN, level.sgxComponents.count == 16,
+                    zip(pck.components, level.sgxComponents).allSatisfy({ $0 >= $1 })
+                else { return false }
+                if tee == .tdx {
+                    return level.tdxComponents.count == 16
+                        && zip(teeSVN, level.tdxComponents).allSatisfy { $0 >= $1 }
+                }
+                return true
             }
-            return true
+        }
+        var platform = level(teeSVN: teeSVN)
+        // TD report 1.5: TEE_TCB_SVN2 is the TDX module's current TCB (after a TD-preserving update); it
+        // must match a level too, and the worse of the two statuses counts.
+        if case .td(let td) = quote.body, let current = td.teeTCBSVN2, let launch = platform {
+            guard let now = level(teeSVN: current) else {
+                add(
+                    "tcb-status", false,
+                    "the current TDX TCB (TEE_TCB_SVN2 \(current.hex)) matches no TCB level of the TCB info: TCB level not supported"
+                )
+                add("tdx-module", false, "not evaluated: the current TDX TCB matches no level")
+                return
+            }
+            if now.verdict.status > launch.verdict.status {
+                platform = TCBInfo.Level(
+                    sgxComponents: now.sgxComponents, pceSVN: now.pceSVN, tdxComponents: now.tdxComponents,
+                    verdict: launch.verdict.merged(with: now.verdict), tcbDate: now.tcbDate)
+            }
         }
         var moduleVerdict: TCBVerdict?
         var moduleCheck: (Bool, String)?
