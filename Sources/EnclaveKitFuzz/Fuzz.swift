@@ -26,6 +26,7 @@ let harnesses: [String: @Sendable ([UInt8]) -> Void] =
     .merging(snpHarnesses) { a, _ in a }
     .merging(releaseHarnesses) { a, _ in a }
     .merging(recipeHarnesses) { a, _ in a }
+    .merging(dcapHarnesses) { a, _ in a }
     .merging(RebuildFuzz.harnesses) { a, _ in a }
 
 let coreHarnesses: [String: @Sendable ([UInt8]) -> Void] = [

@@ -366,3 +366,23 @@ enum RFC3339 {
         return Int64(days) * 86400 + Int64(hour * 3600 + minute * 60 + second)
     }
 }
+
+extension DCAPCollateral {
+    /// Parses every piece of a collateral file without checking any signature or time: the TCB info, the
+    /// QE identity, both CRLs and the three PEM issuer chains. For format checks and the fuzz harness.
+    public static func parseAll(_ bytes: [UInt8]) throws(FormatError) -> (DCAPCollateral, TCBInfo, QEIdentity) {
+        let c = try parse(bytes)
+        let info = try TCBInfo.parse(c.tcbInfo)
+        let identity = try QEIdentity.parse(c.qeIdentity)
+        do {
+            _ = try DCAPPKI.CRL(der: c.rootCACRL, what: "root_ca_crl")
+            _ = try DCAPPKI.CRL(der: c.pckCRL, what: "pck_crl")
+            _ = try DCAPPKI.certificates(pem: c.pckCRLIssuerChain, what: "pck_crl_issuer_chain")
+            _ = try DCAPPKI.certificates(pem: c.tcbInfoIssuerChain, what: "tcb_info_issuer_chain")
+            _ = try DCAPPKI.certificates(pem: c.qeIdentityIssuerChain, what: "qe_identity_issuer_chain")
+        } catch {
+            throw FormatError(.badValue, format: format, offset: nil, error.description)
+        }
+        return (c, info, identity)
+    }
+}
