@@ -161,8 +161,14 @@ let package = Package(
             name: "RebuildTests", dependencies: ["Rebuild", "Archive", "Nitro", "Release", "EnclaveCore"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
-            name: "AttestationTests", dependencies: ["Attestation", "EnclaveCore"], exclude: ["Fixtures"],
-            swiftSettings: strictSettings),
+            name: "AttestationTests",
+            dependencies: [
+                "Attestation", "EnclaveCore", "Nitro", "Release",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "EnclaveKitCLITests", dependencies: ["EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),

@@ -95,6 +95,8 @@ public struct AttestationResult: Sendable {
     /// DCAP: the combined platform and QE TCB status; SEV-SNP: nil.
     public var tcbStatus: String?
     public var advisories: [String] = []
+    /// The release the evidence was compared with (`--release`), when one was given.
+    public var release: ReleaseSummary?
 
     public init(tee: TEE, verificationTime: Int64) {
         self.tee = tee
@@ -107,4 +109,19 @@ public struct AttestationResult: Sendable {
     public var failed: [String] { checks.filter { !$0.ok }.map(\.id) }
 
     public func measurement(_ name: String) -> [UInt8]? { measurements.first { $0.name == name }?.value }
+}
+
+/// Which release target the evidence was compared with, and whether its registers matched.
+public struct ReleaseSummary: Sendable, Equatable {
+    public var name: String
+    public var version: String
+    public var target: String
+    public var matches: Bool
+
+    public init(name: String, version: String, target: String, matches: Bool) {
+        self.name = name
+        self.version = version
+        self.target = target
+        self.matches = matches
+    }
 }

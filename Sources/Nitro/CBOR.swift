@@ -129,6 +129,22 @@ public indirect enum CBOR: Sendable, Equatable {
         return nil
     }
 
+    /// A short rendering for error messages: `"digest"`, `1`, `-35`, `h'…'(48 bytes)`.
+    public var briefDescription: String {
+        switch self {
+        case .unsigned(let v): "\(v)"
+        case .negative(let v): v == .max ? "-18446744073709551616" : "-\(v + 1)"
+        case .text(let s): "\"\(s.prefix(40))\""
+        case .bytes(let b): "h'…'(\(b.count) bytes)"
+        case .array(let a): "array(\(a.count))"
+        case .map(let m): "map(\(m.count))"
+        case .tagged(let t, _): "tag \(t)"
+        case .simple(let v): "simple(\(v))"
+        case .boolean(let b): "\(b)"
+        case .null: "null"
+        }
+    }
+
     /// An array of uints each < 256, read back as bytes (serde_cbor's `Vec<u8>`).
     public var uintArrayBytes: [UInt8]? {
         guard case .array(let items) = self else { return nil }
@@ -144,6 +160,11 @@ public indirect enum CBOR: Sendable, Equatable {
 
 /// Decodes one CBOR item from untrusted bytes: definite lengths only, nesting at most `maxDepth`,
 /// no length larger than the bytes left, and no trailing bytes; every error has the offset.
+///
+/// Strict (RFC 8949 §4.2.1 preferred serialization, as COSE and Nitro attestation documents need it):
+/// every integer and length head is the shortest one, simple values 24…31 in two bytes are rejected, and
+/// a map may not hold the same key twice. So a decoded item re-encodes to exactly the bytes it came from,
+/// and no two parsers can disagree about which duplicate key wins.
 public struct CBORDecoder {
     public static let format = "CBOR"
     public var maxDepth = 16
@@ -160,16 +181,26 @@ public struct CBORDecoder {
     }
 
     private func argument(_ info: UInt8, _ r: inout ByteReader) throws(FormatError) -> UInt64 {
+        let start = r.position - 1
+        let value: UInt64
+        let minimum: UInt64
         switch info {
         case 0..<24: return UInt64(info)
-        case 24: return UInt64(try r.readU8("CBOR length"))
-        case 25: return UInt64(try r.readU16BE("CBOR length"))
-        case 26: return UInt64(try r.readU32BE("CBOR length"))
-        case 27: return try r.readU64BE("CBOR length")
+        case 24: (value, minimum) = (UInt64(try r.readU8("CBOR length")), 24)
+        case 25: (value, minimum) = (UInt64(try r.readU16BE("CBOR length")), 0x100)
+        case 26: (value, minimum) = (UInt64(try r.readU32BE("CBOR length")), 0x1_0000)
+        case 27: (value, minimum) = (try r.readU64BE("CBOR length"), 0x1_0000_0000)
         default:
             throw r.error(
-                .unsupported, "indefinite or reserved CBOR length (additional info \(info))", at: r.position - 1)
+                .unsupported, "indefinite or reserved CBOR length (additional info \(info))", at: start)
         }
+        guard value >= minimum else {
+            throw r.error(
+                .badValue,
+                "non-minimal CBOR integer or length head: \(value) encoded in \(r.position - start) bytes "
+                    + "(deterministic CBOR needs the shortest form)", at: start)
+        }
+        return value
     }
 
     private func decodeItem(_ r: inout ByteReader, depth: Int) throws(FormatError) -> CBOR {
@@ -184,7 +215,12 @@ public struct CBORDecoder {
             case 21: return .boolean(true)
             case 22: return .null
             case 0..<20, 23: return .simple(info)
-            case 24: return .simple(try r.readU8("CBOR simple value"))
+            case 24:
+                let value = try r.readU8("CBOR simple value")
+                guard value >= 32 else {
+                    throw r.error(.badValue, "CBOR simple value \(value) in two bytes is not well-formed", at: start)
+                }
+                return .simple(value)
             default: throw r.error(.unsupported, "CBOR floats and break codes are not expected here", at: start)
             }
         }
@@ -216,8 +252,14 @@ public struct CBORDecoder {
                 throw r.error(.truncated, "CBOR map of \(value) pairs, only \(r.remaining) bytes left", at: start)
             }
             var pairs: [(CBOR, CBOR)] = []
+            // Keys compared by their encoded bytes: with shortest heads enforced, equal keys encode equally.
+            var seen = Set<ArraySlice<UInt8>>()
             for _ in 0..<value {
+                let keyStart = r.position
                 let k = try decodeItem(&r, depth: depth + 1)
+                guard seen.insert(r.bytes[keyStart..<r.position]).inserted else {
+                    throw r.error(.badValue, "duplicate CBOR map key \(k.briefDescription)", at: keyStart)
+                }
                 let v = try decodeItem(&r, depth: depth + 1)
                 pairs.append((k, v))
             }

@@ -24,6 +24,7 @@ struct EnclaveKit: AsyncParsableCommand {
             SGXCommand.self,
             TDXCommand.self,
             SNPCommand.self,
+            AttestCommand.self,
             KeygenCommand.self,
             SignCommand.self,
             VerifyCommand.self,

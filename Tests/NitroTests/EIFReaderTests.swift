@@ -217,7 +217,7 @@ import Testing
 
     @Test(arguments: [
         ([0x5a, 0xff, 0xff, 0xff, 0xff] as [UInt8], FormatError.Kind.truncated),  // 4 GiB byte string
-        ([0x9b, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], .truncated),  // huge array count
+        ([0x9b, 0, 0, 0, 1, 0, 0, 0, 0], .truncated),  // huge array count (2^32, shortest head)
         ([0x5f], .unsupported),  // indefinite length
         ([0x01, 0x02], .badValue),  // trailing byte
         ([0x63, 0xff, 0xfe, 0xfd], .badValue),  // invalid UTF-8
@@ -227,6 +227,28 @@ import Testing
     func hostileCBORIsRejected(bytes: [UInt8], kind: FormatError.Kind) {
         let e = try? #require(throws: FormatError.self) { try CBORDecoder().decode(bytes) }
         #expect(e?.kind == kind)
+    }
+
+    /// Strict decoding (COSE, Nitro attestation documents): a head longer than needed, or a map key given
+    /// twice, is rejected with the offset of the offending head or key.
+    static let nonCanonical: [([UInt8], UInt64)] = [
+        ([0x18, 0x17], 0),  // 23 in two bytes
+        ([0x19, 0x00, 0xff], 0),  // 255 in three bytes
+        ([0x1a, 0x00, 0x00, 0xff, 0xff], 0),  // 65535 in five bytes
+        ([0x1b, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff], 0),  // 2^32-1 in nine bytes
+        ([0x82, 0x01, 0x38, 0x05], 2),  // -6 in two bytes, inside an array
+        ([0x58, 0x01, 0xaa], 0),  // byte string length 1 in two bytes
+        ([0x81, 0x98, 0x01, 0x00], 1),  // array count 1 in two bytes
+        ([0xf8, 0x10], 0),  // simple value 16 in two bytes
+        ([0xa2, 0x61, 0x6b, 0x01, 0x61, 0x6b, 0x02], 4),  // {"k": 1, "k": 2}
+        ([0xa2, 0x01, 0x00, 0x01, 0x00], 3),  // {1: 0, 1: 0}
+    ]
+
+    @Test(arguments: nonCanonical)
+    func nonCanonicalCBORIsRejected(bytes: [UInt8], offset: UInt64) {
+        let e = try? #require(throws: FormatError.self) { try CBORDecoder().decode(bytes) }
+        #expect(e?.kind == .badValue)
+        #expect(e?.offset == offset)
     }
 
     @Test func nestingDepthIsBounded() {
