@@ -37,7 +37,10 @@ enum DCAPPKI {
 
     /// The certificates of a PEM bundle, in order. Text outside the BEGIN/END blocks (a trailing NUL in
     /// quote certification data) is ignored.
-    static func certificates(pem: [UInt8], what: String) throws(PKIError) -> [ParsedCertificate] {
+    /// Certificates at positions `shareFrom` and later (CAs shared by many quotes) are parsed once per run.
+    static func certificates(pem: [UInt8], what: String, shareFrom: Int = 1) throws(PKIError)
+        -> [ParsedCertificate]
+    {
         let begin = Array("-----BEGIN CERTIFICATE-----".utf8)
         let end = Array("-----END CERTIFICATE-----".utf8)
         var out: [ParsedCertificate] = []
@@ -55,7 +58,8 @@ enum DCAPPKI {
             }
             let bytes = Array(der)
             do {
-                out.append(ParsedCertificate(der: bytes, certificate: try Certificate(derEncoded: bytes)))
+                let cert = try DCAPCache.shared.certificate(der: bytes, shared: out.count >= shareFrom)
+                out.append(ParsedCertificate(der: bytes, certificate: cert))
             } catch {
                 throw PKIError("\(what): certificate \(out.count + 1) is not a valid X.509 certificate: \(error)")
             }
@@ -88,7 +92,10 @@ enum DCAPPKI {
 
     /// Verifies `chain` (leaf first, pinned root last): names, ECDSA-SHA256 signatures, CA constraints
     /// on issuers, and validity of every certificate at `time` (Unix seconds).
-    static func verifyChain(_ chain: [ParsedCertificate], at time: Int64, what: String) throws(PKIError) {
+    /// Signatures on certificates at positions `shareFrom` and later are checked once per run.
+    static func verifyChain(_ chain: [ParsedCertificate], at time: Int64, what: String, shareFrom: Int = 1)
+        throws(PKIError)
+    {
         guard chain.count >= 2 else {
             throw PKIError("\(what): \(chain.count) certificate, expected a leaf, intermediates and the root")
         }
@@ -102,7 +109,11 @@ enum DCAPPKI {
             guard cert.signatureAlgorithm == .ecdsaWithSHA256 else {
                 throw PKIError("\(what): \(item.name) is signed with \(cert.signatureAlgorithm), expected ECDSA-SHA256")
             }
-            guard issuer.publicKey.isValidSignature(cert.signature, for: cert) else {
+            let issuerDER = index + 1 < chain.count ? chain[index + 1].der : item.der
+            let valid = DCAPCache.shared.signature(issuer: issuerDER, signed: item.der, shared: index >= shareFrom) {
+                issuer.publicKey.isValidSignature(cert.signature, for: cert)
+            }
+            guard valid else {
                 throw PKIError("\(what): the signature on \(item.name) by \(issuer.subject) is invalid")
             }
             if index > 0 {
@@ -225,7 +236,12 @@ enum DCAPPKI {
             guard signatureAlgorithm == [1, 2, 840, 10045, 4, 3, 2] else {
                 throw PKIError("\(what) is signed with \(signatureAlgorithm), expected ecdsa-with-SHA256")
             }
-            guard cert.publicKey.isValidSignature(signature, for: tbs, signatureAlgorithm: .ecdsaWithSHA256) else {
+            let valid = DCAPCache.shared.signature(
+                issuer: Array(cert.publicKey.subjectPublicKeyInfoBytes), signed: tbs + signature, shared: true
+            ) {
+                cert.publicKey.isValidSignature(signature, for: tbs, signatureAlgorithm: .ecdsaWithSHA256)
+            }
+            guard valid else {
                 throw PKIError("\(what): the signature by \(cert.subject) is invalid")
             }
             guard thisUpdate <= time else {

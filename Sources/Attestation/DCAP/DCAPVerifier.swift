@@ -58,7 +58,7 @@ struct DCAPRun {
     var pckChain: [DCAPPKI.ParsedCertificate] = []
     var pckChainTrusted = false
     var pck: DCAPPKI.PCKExtensions?
-    var collateral: DCAPCollateral?
+    var prepared: PreparedCollateral?
     var tcbInfo: TCBInfo?
     var qeIdentity: QEIdentity?
     var qeVerdict: TCBVerdict?
@@ -171,10 +171,9 @@ struct DCAPRun {
 
     mutating func loadCollateral() {
         guard let bytes = inputs.collateral else { return }
-        do {
-            collateral = try DCAPCollateral.parse(bytes)
-        } catch {
-            return
+        let (time, pinned) = (self.time, self.pinned)
+        prepared = DCAPCache.shared.collateral(bytes, time: time, pinned: pinned) {
+            PreparedCollateral.prepare(bytes, time: time, pinned: pinned)
         }
     }
 
@@ -182,8 +181,12 @@ struct DCAPRun {
         "no collateral: give the quote's collateral (dcap-qvl QuoteCollateralV3 JSON, --collateral FILE)"
 
     mutating func crl() {
-        guard let c = collateral else {
+        guard let prepared else {
             add("crl", false, Self.noCollateral)
+            return
+        }
+        guard let rootCRLResult = prepared.rootCRL, let pckCRLResult = prepared.pckCRL else {
+            add("crl", false, "not checked: \(prepared.problem ?? "the collateral could not be read")")
             return
         }
         guard pckChainTrusted, pckChain.count >= 3, let root = pckChain.last else {
@@ -195,7 +198,7 @@ struct DCAPRun {
         var nextUpdates: [Int64] = []
         // Both CRLs are checked so that every problem is reported, not only the first.
         do {
-            let rootCRL = try DCAPPKI.CRL(der: c.rootCACRL, what: "root CA CRL")
+            let rootCRL = try rootCRLResult.get()
             if let next = rootCRL.nextUpdate { nextUpdates.append(next) }
             try rootCRL.check(issuer: root.certificate, at: time, what: "root CA CRL")
             for cert in pckChain.dropFirst().dropLast() where rootCRL.isRevoked(cert.certificate) {
@@ -205,7 +208,7 @@ struct DCAPRun {
             problems.append("\(error)")
         }
         do {
-            let pckCRL = try DCAPPKI.CRL(der: c.pckCRL, what: "PCK CRL")
+            let pckCRL = try pckCRLResult.get()
             if let next = pckCRL.nextUpdate { nextUpdates.append(next) }
             try pckCRL.check(issuer: intermediate.certificate, at: time, what: "PCK CRL")
             if pckCRL.isRevoked(pckChain[0].certificate) {
@@ -224,58 +227,20 @@ struct DCAPRun {
         }
     }
 
-    /// Verifies a signing chain from the collateral (signer ← pinned root) and the signature over `body`.
-    func signedCollateral(
-        chainPEM: [UInt8], body: [UInt8], signature: [UInt8], what: String, rootCRL: DCAPPKI.CRL?
-    ) throws(DCAPPKI.PKIError) {
-        let chain = try DCAPPKI.certificates(pem: chainPEM, what: "\(what) issuer chain")
-        try DCAPPKI.checkRoot(chain, pinned: pinned, what: "\(what) issuer chain")
-        try DCAPPKI.verifyChain(chain, at: time, what: "\(what) issuer chain")
-        if let rootCRL {
-            for cert in chain.dropLast() where rootCRL.isRevoked(cert.certificate) {
-                throw DCAPPKI.PKIError("\(what): the signer \(cert.name) is revoked by the root CA CRL")
-            }
-        }
-        guard
-            chain[0].certificate.publicKey.isValidSignature(
-                Self.derSignature(raw: signature), for: body, signatureAlgorithm: .ecdsaWithSHA256)
-        else {
-            throw DCAPPKI.PKIError(
-                "\(what): the signature by \(chain[0].name) does not cover these bytes (was the JSON re-serialized? keep the text exactly as served)"
-            )
-        }
-    }
-
     static func derSignature(raw: [UInt8]) -> [UInt8] {
         (try? P256.Signing.ECDSASignature(rawRepresentation: raw).derRepresentation).map(Array.init) ?? []
     }
 
     mutating func collateralCheck() {
-        guard let bytes = inputs.collateral else {
+        guard inputs.collateral != nil else {
             add("collateral", false, Self.noCollateral)
             return
         }
         do {
-            let c: DCAPCollateral
-            do {
-                c = try DCAPCollateral.parse(bytes)
-            } catch {
-                throw DCAPPKI.PKIError(error.in(file: "collateral").description)
-            }
-            let rootCRL = try? DCAPPKI.CRL(der: c.rootCACRL, what: "root CA CRL")
-            try signedCollateral(
-                chainPEM: c.tcbInfoIssuerChain, body: c.tcbInfo, signature: c.tcbInfoSignature, what: "TCB info",
-                rootCRL: rootCRL)
-            try signedCollateral(
-                chainPEM: c.qeIdentityIssuerChain, body: c.qeIdentity, signature: c.qeIdentitySignature,
-                what: "QE identity", rootCRL: rootCRL)
-            let info: TCBInfo
-            let identity: QEIdentity
-            do {
-                info = try TCBInfo.parse(c.tcbInfo)
-                identity = try QEIdentity.parse(c.qeIdentity)
-            } catch {
-                throw DCAPPKI.PKIError(error.in(file: "collateral").description)
+            guard let prepared else { throw DCAPPKI.PKIError("the collateral could not be read") }
+            if let problem = prepared.problem { throw DCAPPKI.PKIError(problem) }
+            guard let info = prepared.tcbInfo, let identity = prepared.qeIdentity else {
+                throw DCAPPKI.PKIError("the collateral has no TCB info or QE identity")
             }
             let expectedID = tee == .tdx ? "TDX" : "SGX"
             guard info.id == expectedID, tee != .tdx || info.version == 3 else {
