@@ -144,6 +144,27 @@ public enum SNPVerifier {
         }
         let vcek: AMDCertificate
         do {
+            var vcekBytes = vcekBytes
+            if SNPCertificateTable.looksLikeTable(vcekBytes) {
+                // The host's certificate table (configfs-tsm auxblob): take the VCEK or VLEK from it.
+                let table = try SNPCertificateTable(bytes: vcekBytes)
+                guard let der = table.certificate(isVLEK ? .vlek : .vcek) else {
+                    result.checks.append(Check("chain", ok: false, "the certificate table has no \(keyName)"))
+                    return result
+                }
+                vcekBytes = der
+                // The host's copies of AMD's certificates are only compared with the pins.
+                for (kind, pin) in [(SNPCertificateTable.Kind.ask, intermediate), (.ark, pinned.ark)] {
+                    if let copy = table.certificate(kind), !isVLEK || kind == .ark, copy != pin.der {
+                        result.checks.append(
+                            Check(
+                                "chain", ok: false,
+                                "the certificate table's \(kind == .ark ? "ARK" : "ASK") is not the pinned one of "
+                                    + "\(product.rawValue)"))
+                        return result
+                    }
+                }
+            }
             let certs = try AMDCertificate.parseAll(vcekBytes, name: "\(keyName) certificate")
             guard certs.count == 1, let first = certs.first else {
                 result.checks.append(

@@ -16,6 +16,10 @@ let attestationHarnesses: [String: @Sendable ([UInt8]) -> Void] = [
         inputs.product = "Milan"
         _ = SNPVerifier.verify(inputs, policy: AttestationPolicy(verificationTime: 1_780_000_000))
     },
+    "attest-snp-cert-table": { bytes in
+        guard let table = try? SNPCertificateTable(bytes: bytes) else { return }
+        for entry in table.entries { _ = try? AMDCertificate(der: entry.der) }
+    },
     "attest-amd-certificate": { bytes in
         guard let certs = try? AMDCertificate.parseAll(bytes, name: "fuzz") else { return }
         for cert in certs {

@@ -110,3 +110,60 @@ import Testing
         #expect(AttestationTime.format(milliseconds: 1_665_651_482_036) == "2022-10-13T08:58:02.036Z")
     }
 }
+
+/// The host's certificate table (configfs-tsm auxblob) in place of a VCEK file.
+@Suite struct SNPCertificateTableTests {
+    static func table(_ entries: [(SNPCertificateTable.Kind, [UInt8])]) -> [UInt8] {
+        func guidBytes(_ text: String) -> [UInt8] {
+            let hex = Hex.decode(String(text.filter { $0 != "-" })) ?? []
+            return Array(hex[0..<4].reversed()) + Array(hex[4..<6].reversed()) + Array(hex[6..<8].reversed())
+                + Array(hex[8...])
+        }
+        func le(_ v: Int) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: v >> (8 * $0)) } }
+        var offset = (entries.count + 1) * 24
+        var head: [UInt8] = []
+        var body: [UInt8] = []
+        for (kind, der) in entries {
+            head += guidBytes(kind.rawValue) + le(offset) + le(der.count)
+            offset += der.count
+            body += der
+        }
+        return head + [UInt8](repeating: 0, count: 24) + body
+    }
+
+    static func der(_ pem: String) throws -> [UInt8] {
+        try #require(try AMDCertificate.parseAll(try Fixtures.bytes(pem), name: pem).first).der
+    }
+
+    @Test func vcekFromTheTable() throws {
+        let chain = try AMDCertificate.parseAll(try Fixtures.bytes("snp/amd_ask_ark_milan.pem"), name: "chain")
+        let table = Self.table([
+            (.vcek, try Self.der("snp/mstav_milan_vcek.pem")), (.ask, chain[0].der), (.ark, chain[1].der),
+        ])
+        let parsed = try SNPCertificateTable(bytes: table)
+        #expect(
+            parsed.entries.map(\.guid) == [
+                SNPCertificateTable.Kind.vcek.rawValue, "4ab7b379-bbac-4fe4-a02f-05aef327c782",
+                SNPCertificateTable.Kind.ark.rawValue,
+            ])
+        var inputs = EvidenceInputs(evidence: try Fixtures.bytes("snp/mstav_milan_report.bin"), name: "r")
+        inputs.vcek = table
+        let policy = AttestationPolicy(verificationTime: 1_780_000_000)
+        #expect(SNPVerifier.verify(inputs, policy: policy).verified)
+        // Another product's ARK in the table is refused.
+        let genoa = try AMDCertificate.parseAll(try Fixtures.bytes("snp/amd_ask_ark_genoa.pem"), name: "chain")
+        inputs.vcek = Self.table([(.vcek, try Self.der("snp/mstav_milan_vcek.pem")), (.ark, genoa[1].der)])
+        #expect(SNPVerifier.verify(inputs, policy: policy).failed == ["chain"])
+        // A table without a VCEK.
+        inputs.vcek = Self.table([(.ark, chain[1].der)])
+        #expect(SNPVerifier.verify(inputs, policy: policy).failed == ["chain"])
+    }
+
+    @Test func malformedTables() {
+        var pastEnd = Self.table([(.vcek, [0x30, 0x00])])
+        pastEnd[20] = 0xFF  // length
+        #expect(throws: FormatError.self) { try SNPCertificateTable(bytes: pastEnd) }
+        #expect(throws: FormatError.self) { try SNPCertificateTable(bytes: [UInt8](repeating: 0, count: 24)) }
+        #expect(throws: FormatError.self) { try SNPCertificateTable(bytes: [1, 2, 3]) }
+    }
+}

@@ -17,8 +17,9 @@ struct AttestVerifyCommand: ParsableCommand {
             to check archived evidence. Default policy: TCB status UpToDate only, no advisories, no \
             debug, Revoked never.
 
-            SEV-SNP needs the VCEK (or VLEK) with --vcek (AMD KDS: the failed 'chain' check prints the \
-            URL); --cert-chain is compared with the compiled-in ASK/ARK. A version 2 report needs \
+            SEV-SNP needs the VCEK (or VLEK) with --vcek: a certificate, or the certificate table the \
+            host gave with the report ('attest collect' writes it to OUT.auxblob); from AMD KDS, the \
+            failed 'chain' check prints the URL. --cert-chain is compared with the compiled-in ASK/ARK. A version 2 report needs \
             --product. DCAP quotes need --collateral (dcap-qvl's QuoteCollateralV3 JSON).
 
             With --release and --policy, the release must verify as 'enclavekit verify' does, and the \
@@ -54,7 +55,7 @@ struct AttestVerifyCommand: ParsableCommand {
     @Option(help: "DCAP collateral (dcap-qvl QuoteCollateralV3 JSON) for TDX and SGX quotes.")
     var collateral: String?
 
-    @Option(help: "The SEV-SNP VCEK or VLEK certificate (PEM or DER).")
+    @Option(help: "The SEV-SNP VCEK or VLEK (PEM or DER), or the host's certificate table (collect's .auxblob).")
     var vcek: String?
 
     @Option(name: .customLong("cert-chain"), help: "AMD's ASK (or ASVK) then ARK, PEM; compared with the pins.")
