@@ -177,6 +177,13 @@ import Testing
         }
     }
 
+    @Test func tdRelaunchStatusesParseAndRankBetweenHardeningAndOutOfDate() throws {
+        #expect(TCBStatus(rawValue: "TDRelaunchAdvised") == .tdRelaunchAdvised)
+        #expect(TCBStatus.configurationAndSWHardeningNeeded < .tdRelaunchAdvised)
+        #expect(TCBStatus.tdRelaunchAdvisedConfigurationNeeded < .outOfDate)
+        #expect(TCBStatus.outOfDate < .revoked)
+    }
+
     @Test func rfc3339() {
         #expect(RFC3339.parse("2025-07-19T10:16:03Z") == 1_752_920_163)
         #expect(RFC3339.parse("2025-07-19T10:16:03.123Z") == 1_752_920_163)

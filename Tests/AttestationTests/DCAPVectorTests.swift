@@ -121,8 +121,9 @@ import Testing
         #expect(
             r.checks.map(\.id) == [
                 "structure", "root", "chain", "crl", "collateral", "qe-report", "qe-identity", "signature",
-                "tcb-status", "tdx-module", "debug",
+                "tcb-status", "tdx-module", "debug", "measurements",
             ])
+        #expect(r.checks.last?.detail.hasPrefix("MRTD, RTMR0, RTMR1, RTMR2, RTMR3, MRCONFIGID, XFAM") == true)
     }
 
     @Test func failureDetailsSayWhatWasWrong() throws {

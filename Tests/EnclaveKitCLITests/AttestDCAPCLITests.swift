@@ -45,7 +45,7 @@ import Testing
         let base = ["attest", "verify", Self.sgx, "--collateral", Self.sgxCollateral, "--at", "1751624924"]
         let strict = try CLIRunner.run(base)
         #expect(strict.status == 1)
-        #expect(strict.stdout.contains("  FAILED  tcb-status   ConfigurationAndSWHardeningNeeded"))
+        #expect(strict.stdout.contains("  FAILED  tcb-status    ConfigurationAndSWHardeningNeeded"))
         #expect(strict.stdout.contains("--allow-tcb-status ConfigurationAndSWHardeningNeeded"))
         #expect(strict.stdout.hasSuffix("dcapqvl_sgx_quote: NOT verified (failed: tcb-status)\n"))
         let allowed = try CLIRunner.run(
@@ -80,7 +80,7 @@ import Testing
         let r = try CLIRunner.run(["attest", "verify", Self.tdx, "--at", "1751624655"])
         #expect(r.status == 1)
         #expect(r.stdout.contains("  ok      signature"))
-        #expect(r.stdout.contains("FAILED  collateral   no collateral: give the quote's collateral"))
+        #expect(r.stdout.contains("FAILED  collateral    no collateral: give the quote's collateral"))
     }
 
     @Test func aQuoteWithALengthPastItsEndIsOneLine() throws {

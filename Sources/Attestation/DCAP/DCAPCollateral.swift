@@ -67,6 +67,10 @@ public enum TCBStatus: String, Sendable, CaseIterable, Comparable {
     case swHardeningNeeded = "SWHardeningNeeded"
     case configurationNeeded = "ConfigurationNeeded"
     case configurationAndSWHardeningNeeded = "ConfigurationAndSWHardeningNeeded"
+    /// TDX module levels of TCB info v3: up to date after relaunching the TD (a TD-preserving module
+    /// update happened since launch); never accepted unless allowed by name.
+    case tdRelaunchAdvised = "TDRelaunchAdvised"
+    case tdRelaunchAdvisedConfigurationNeeded = "TDRelaunchAdvisedConfigurationNeeded"
     case outOfDate = "OutOfDate"
     case outOfDateConfigurationNeeded = "OutOfDateConfigurationNeeded"
     case revoked = "Revoked"

@@ -560,7 +560,12 @@ struct DCAPRun {
     }
 
     mutating func measurements() {
-        guard !policy.expectedMeasurements.isEmpty else { return }
+        guard !policy.expectedMeasurements.isEmpty else {
+            add(
+                "measurements", true,
+                result.measurements.map(\.name).joined(separator: ", ") + " reported, none expected")
+            return
+        }
         var problems: [String] = []
         for expected in policy.expectedMeasurements {
             guard let actual = result.measurement(expected.name) else {
