@@ -134,6 +134,18 @@ import Testing
             Self.verify(w, quote: sgx, collateral: try Self.collateral(w, tee: "SGX"), tee: .sgx).failed == ["debug"])
     }
 
+    @Test(arguments: [
+        (123, UInt8(0x00)), (123, UInt8(0x30)), (121, UInt8(0x01)), (126, UInt8(0x01)), (120, UInt8(0x02)),
+    ])
+    func tdAttributesMustHaveSEPTVEDisableAndNoReservedBits(_ edit: (Int, UInt8)) throws {
+        let w = try SyntheticDCAP()
+        let quote = try w.quote(.tdxV4) { $0[edit.0] = edit.1 }
+        var policy = AttestationPolicy(verificationTime: SyntheticDCAP.now)
+        policy.allowDebug = true
+        let r = Self.verify(w, quote: quote, collateral: try Self.collateral(w, tee: "TDX"), tee: .tdx, policy: policy)
+        #expect(r.failed == ["debug"])
+    }
+
     @Test func aWrongTDXModuleSignerFails() throws {
         let w = try SyntheticDCAP()
         let quote = try w.quote(.tdxV4) { $0[64] = 1 }  // MRSIGNERSEAM

@@ -521,11 +521,20 @@ struct DCAPRun {
     mutating func debug(_ quote: DCAPQuote) {
         switch quote.body {
         case .td(let td):
-            let tud = td.tdAttributes[0]
+            let a = td.tdAttributes
+            let tud = a[0]
+            // SEC bits 27:8 and 29, OTHER bits 62:32 are reserved; SEPT_VE_DISABLE (bit 28) keeps the host
+            // from turning EPT violations into #VE inside the TD (Intel QVL and dcap-qvl require it).
+            let reservedSEC = a[1] != 0 || a[2] != 0 || a[3] & 0x2f != 0
+            let reservedOther = a[4] != 0 || a[5] != 0 || a[6] != 0 || a[7] & 0x7f != 0
             if tud & 0xfe != 0 {
+                add("debug", false, "TD_ATTRIBUTES \(a.hex): reserved TUD bits 7:1 are set (untrusted TD)")
+            } else if reservedSEC || reservedOther {
+                add("debug", false, "TD_ATTRIBUTES \(a.hex): reserved bits are set")
+            } else if a[3] & 0x10 == 0 {
                 add(
-                    "debug", false, "TD_ATTRIBUTES \(td.tdAttributes.hex): reserved TUD bits 7:1 are set (untrusted TD)"
-                )
+                    "debug", false,
+                    "TD_ATTRIBUTES \(a.hex): SEPT_VE_DISABLE (bit 28) is clear: the host can inject #VE into the TD")
             } else if td.isDebug && !policy.allowDebug {
                 add(
                     "debug", false,
