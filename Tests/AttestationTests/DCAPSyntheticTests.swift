@@ -1,5 +1,6 @@
 import Crypto
 import EnclaveCore
+import Foundation
 import Testing
 
 @testable import Attestation
@@ -174,6 +175,16 @@ import Testing
         let r = Self.verify(w, quote: try w.quote(.sgxV3), collateral: collateral, tee: .sgx)
         #expect(r.failed == ["collateral"])
         #expect(r.checks.first { $0.id == "collateral" }?.detail.contains("TCB info expired") == true)
+    }
+
+    @Test func anUnknownQEIdentityVersionFails() throws {
+        let w = try SyntheticDCAP()
+        let identity = SyntheticDCAP.qeIdentity(tee: "SGX").replacingOccurrences(
+            of: "\"version\":2", with: "\"version\":9")
+        let collateral = try w.collateral(tcbInfo: SyntheticDCAP.tcbInfo(tee: "SGX"), qeIdentity: identity)
+        let r = Self.verify(w, quote: try w.quote(.sgxV3), collateral: collateral, tee: .sgx)
+        #expect(r.failed == ["collateral", "qe-identity", "tcb-status"])
+        #expect(r.checks.first { $0.id == "collateral" }?.detail.contains("QE identity version 9") == true)
     }
 
     @Test func aQEReportThatDoesNotBindTheKeyFails() throws {

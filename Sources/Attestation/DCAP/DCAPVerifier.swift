@@ -252,6 +252,10 @@ struct DCAPRun {
             guard identity.id == expectedQE else {
                 throw DCAPPKI.PKIError("QE identity id \"\(identity.id)\", expected \"\(expectedQE)\"")
             }
+            guard identity.version == 2 || (tee == .tdx && identity.version == 3) else {
+                throw DCAPPKI.PKIError(
+                    "QE identity version \(identity.version), expected 2\(tee == .tdx ? " or 3" : "")")
+            }
             guard let pck else {
                 throw DCAPPKI.PKIError("signatures valid; FMSPC not compared: the PCK certificate is not trusted")
             }
