@@ -214,13 +214,15 @@ struct SyntheticDCAP {
     }
 
     /// The collateral JSON; `tcbInfo` and `qeIdentity` are signed as given.
-    func collateral(tcbInfo: String, qeIdentity: String, pckRevoked: [Int] = []) throws -> [UInt8] {
+    func collateral(tcbInfo: String, qeIdentity: String, pckRevoked: [Int] = [], rootRevoked: [Int] = []) throws
+        -> [UInt8]
+    {
         let chain = try Self.pem([tcbSigner, root])
         let tcbSig = try tcbKey.signature(for: Array(tcbInfo.utf8)).rawRepresentation
         let qeSig = try tcbKey.signature(for: Array(qeIdentity.utf8)).rawRepresentation
         let doc: JSONValue = .object([
             ("pck_crl_issuer_chain", .string(try Self.pem([ca, root]))),
-            ("root_ca_crl", .string(try Self.crl(issuer: rootName, key: rootKey).hex)),
+            ("root_ca_crl", .string(try Self.crl(issuer: rootName, key: rootKey, revoked: rootRevoked).hex)),
             ("pck_crl", .string(try Self.crl(issuer: caName, key: caKey, revoked: pckRevoked).hex)),
             ("tcb_info_issuer_chain", .string(chain)),
             ("tcb_info", .string(tcbInfo)),

@@ -63,6 +63,16 @@ import Testing
         #expect(r.checks.first { $0.id == "crl" }?.detail.contains("revoked by the PCK CRL") == true)
     }
 
+    @Test(arguments: [1, 2]) func aRevokedCAOrRootFailsTheCRLCheck(_ serial: Int) throws {
+        let w = try SyntheticDCAP()
+        let collateral = try w.collateral(
+            tcbInfo: SyntheticDCAP.tcbInfo(tee: "TDX"), qeIdentity: SyntheticDCAP.qeIdentity(tee: "TDX"),
+            rootRevoked: [serial])
+        let r = Self.verify(w, quote: try w.quote(.tdxV4), collateral: collateral, tee: .tdx)
+        #expect(r.failed.first == "crl")
+        #expect(r.checks.first { $0.id == "crl" }?.detail.contains("revoked by the root CA CRL") == true)
+    }
+
     @Test func tcbInfoForAnotherFMSPCFails() throws {
         let w = try SyntheticDCAP(pckFMSPC: [0, 0x60, 0x6a, 0, 0, 0])
         let r = Self.verify(w, quote: try w.quote(.sgxV3), collateral: try Self.collateral(w, tee: "SGX"), tee: .sgx)

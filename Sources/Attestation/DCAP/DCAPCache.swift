@@ -112,7 +112,7 @@ struct PreparedCollateral: Sendable {
         try DCAPPKI.checkRoot(chain, pinned: pinned, what: "\(what) issuer chain")
         try DCAPPKI.verifyChain(chain, at: time, what: "\(what) issuer chain", shareFrom: 0)
         if let rootCRL {
-            for cert in chain.dropLast() where rootCRL.isRevoked(cert.certificate) {
+            for cert in chain where rootCRL.isRevoked(cert.certificate) {
                 throw DCAPPKI.PKIError("\(what): the signer \(cert.name) is revoked by the root CA CRL")
             }
         }

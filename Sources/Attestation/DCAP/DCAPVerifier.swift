@@ -201,7 +201,7 @@ struct DCAPRun {
             let rootCRL = try rootCRLResult.get()
             if let next = rootCRL.nextUpdate { nextUpdates.append(next) }
             try rootCRL.check(issuer: root.certificate, at: time, what: "root CA CRL")
-            for cert in pckChain.dropFirst().dropLast() where rootCRL.isRevoked(cert.certificate) {
+            for cert in pckChain.dropFirst() where rootCRL.isRevoked(cert.certificate) {  // the CA and the root itself
                 throw DCAPPKI.PKIError("\(cert.name) is revoked by the root CA CRL")
             }
         } catch {
