@@ -27,6 +27,7 @@ let harnesses: [String: @Sendable ([UInt8]) -> Void] =
     .merging(releaseHarnesses) { a, _ in a }
     .merging(recipeHarnesses) { a, _ in a }
     .merging(tomlHarnesses) { a, _ in a }
+    .merging(dcapHarnesses) { a, _ in a }
     .merging(RebuildFuzz.harnesses) { a, _ in a }
     .merging(attestationHarnesses) { a, _ in a }
 
