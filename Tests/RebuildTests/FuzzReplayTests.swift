@@ -55,7 +55,9 @@ struct FuzzReplayTests {
     }
 
     @Test func comparePairsDiffer() throws {
-        for seed in try Self.seeds("rebuild-compare") {
+        let seeds = try Self.seeds("rebuild-compare")  // cpio, EIF, manifest and text pairs
+        #expect(seeds.count == 4)
+        for seed in seeds {
             let split = try #require(
                 zip(seed.indices, seed.indices.dropFirst()).first { seed[$0.0] == 0xFF && seed[$0.1] == 0xFE }?.0)
             let report = try RebuildFuzz.withMemoryFile(Array(seed[..<split])) { a in
