@@ -379,12 +379,28 @@ struct ManifestCompareTests {
         #expect(report.notes == ["signatures are not checked by compare; use enclavekit verify for that"])
     }
 
-    @Test(arguments: ["{", "{\"schemaVersion\": 2}", "{\"x\": 1}"])
-    func badJSONThrows(text: String) throws {
+    /// Broken JSON and a document of no known kind are FormatErrors at the offending offset, naming the file.
+    @Test(arguments: [
+        ("{", FormatError.Kind.truncated, 1, "expected an object key"),
+        ("{\"x\": 1}", .badValue, 0, "not a release manifest"),
+    ])
+    func badJSONThrows(text: String, kind: FormatError.Kind, offset: UInt64, message: String) throws {
         let dir = try TemporaryDirectory()
         let a = try dir.write("a.json", Array(text.utf8))
         let b = try dir.write("b.json", try Self.example().canonicalBytes)
-        #expect(throws: (any Error).self) { try Comparer.compareFiles(a, b) }
+        let error = try #require(throws: FormatError.self) { try Comparer.compareFiles(a, b) }
+        #expect(error.kind == kind, "\(error)")
+        #expect(error.offset == offset, "\(error)")
+        #expect("\(error)".contains("a.json") && "\(error)".contains(message), "\(error)")
+    }
+
+    @Test func unsupportedSchemaVersionThrows() throws {
+        let dir = try TemporaryDirectory()
+        let a = try dir.write("a.json", Array("{\"schemaVersion\": 2}".utf8))
+        let b = try dir.write("b.json", try Self.example().canonicalBytes)
+        let error = try #require(throws: ReleaseError.self) { try Comparer.compareFiles(a, b) }
+        #expect(error.kind == .schemaVersion, "\(error)")
+        #expect("\(error)".contains("a.json"), "\(error)")
     }
 }
 

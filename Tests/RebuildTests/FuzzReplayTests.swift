@@ -44,16 +44,20 @@ struct FuzzReplayTests {
 
     @Test func cpioSeedsParseAsExpected() throws {
         let seeds = try Self.seeds("rebuild-cpio")  // concatenated, gnu-newc, truncated
-        let counts = seeds.map { bytes in
-            try? RebuildFuzz.withMemoryFile(bytes) { try CPIOStream.entries(of: FileInput(path: $0)).count }
+        try #require(seeds.count == 3)
+        func count(_ bytes: [UInt8]) throws -> Int {
+            try RebuildFuzz.withMemoryFile(bytes) { try CPIOStream.entries(of: FileInput(path: $0)).count }
         }
-        #expect(counts[0] == 2 * (counts[1] ?? 0))
-        #expect((counts[1] ?? 0) > 0)
-        #expect(counts[2] == nil)
+        let single = try count(seeds[1])
+        #expect(single > 0)
+        #expect(try count(seeds[0]) == 2 * single)
+        #expect(throws: FormatError.self) { try count(seeds[2]) }
     }
 
     @Test func comparePairsDiffer() throws {
-        for seed in try Self.seeds("rebuild-compare") {
+        let seeds = try Self.seeds("rebuild-compare")  // cpio, EIF, manifest and text pairs
+        #expect(seeds.count == 4)
+        for seed in seeds {
             let split = try #require(
                 zip(seed.indices, seed.indices.dropFirst()).first { seed[$0.0] == 0xFF && seed[$0.1] == 0xFE }?.0)
             let report = try RebuildFuzz.withMemoryFile(Array(seed[..<split])) { a in

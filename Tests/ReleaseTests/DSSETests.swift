@@ -9,9 +9,25 @@ import Testing
 @Suite struct DSSETests {
     static func vectors() throws -> JSONValue { try JSONParser.parse(try Fixtures.bytes("dsse-vectors.json")) }
 
+    /// The vector ids for the `specVector` table. A fixture that fails to load gives an empty table here
+    /// (argument lists cannot throw), so `theFixtureHoldsAllNineVectors` requires the count.
     static var vectorIDs: [String] {
         guard case .array(let items)? = try? vectors()["vectors"] else { return [] }
         return items.compactMap { $0["id"]?.stringValue }
+    }
+
+    /// The vectors file as committed holds nine vectors with distinct ids; a missing, unreadable or
+    /// truncated fixture would otherwise leave `specVector` running zero cases.
+    @Test func theFixtureHoldsAllNineVectors() throws {
+        guard case .array(let items)? = try Self.vectors()["vectors"] else {
+            Issue.record("dsse-vectors.json has no 'vectors' array")
+            return
+        }
+        let ids = items.compactMap { $0["id"]?.stringValue }
+        #expect(items.count == 9)
+        #expect(ids.count == items.count, "every vector has an id")
+        #expect(Set(ids).count == ids.count, "vector ids are distinct")
+        #expect(Self.vectorIDs == ids)
     }
 
     /// An Ed25519 public key from its raw 32 bytes (SPKI prefix from RFC 8410).

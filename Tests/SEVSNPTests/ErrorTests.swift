@@ -122,7 +122,8 @@ import Testing
 }
 
 /// A small deterministic mutation run over the table area of both suffixes (the libFuzzer harnesses
-/// `snp-sev-metadata` and `snp-launch-digest` do the same at scale): every input either parses or throws.
+/// `snp-sev-metadata` and `snp-launch-digest` do the same at scale): every input either parses or throws a
+/// FormatError, and every parsed one either measures to a SHA-384 digest or throws a FormatError.
 @Suite struct MutationTests {
     @Test(arguments: ["ovmf_AmdSev_suffix.bin", "ovmf_OvmfX64_suffix.bin"])
     func mutatedTablesThrowOrParse(name: String) throws {
@@ -136,6 +137,7 @@ import Testing
         }
         var parsed = 0
         var rejected = 0
+        var measured = 0
         for _ in 0..<1500 {
             var fw = original
             for _ in 0..<(1 + next() % 4) {
@@ -149,12 +151,21 @@ import Testing
                 var request = SNPMeasureRequest(firmware: .bytes(fw))
                 request.vcpus = 2
                 request.vcpuSignature = 0x0080_0f12
-                _ = try? SNPMeasure.measure(request)
+                // The request is complete (no kernel, vCPUs and signature given), so the firmware is the
+                // only thing that can be wrong: anything but a FormatError escapes and fails the test.
+                do {
+                    let measurement = try SNPMeasure.measure(request)
+                    #expect(measurement.digest.count == 48)
+                    measured += 1
+                } catch is FormatError {
+                    // A damaged section table that the metadata parser accepts is rejected here.
+                }
             } catch is FormatError {
                 rejected += 1
             }
         }
         #expect(parsed + rejected == 1500)
         #expect(rejected > 0)
+        #expect(measured > 0)
     }
 }
