@@ -118,7 +118,7 @@ public struct AMDCertificate: Sendable, Equatable {
             let t = try GeneralizedTime(derEncoded: node)
             (y, mo, d, h, mi, s) = (t.year, t.month, t.day, t.hours, t.minutes, t.seconds)
         }
-        return Int64(AttestationTime.daysFromCivil(year: y, month: mo, day: d)) * 86400 + Int64(h * 3600 + mi * 60 + s)
+        return CivilTime.seconds(year: y, month: mo, day: d, hour: h, minute: mi, second: s)
     }
 
     static func commonName(_ name: ASN1Node) -> String? {

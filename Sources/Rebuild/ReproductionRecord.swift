@@ -109,10 +109,5 @@ extension String {
 
 /// The current time for attestations, RFC 3339 UTC to the second.
 public enum ReproductionClock {
-    public static func now() -> String {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        let text = EIFMetadata.rfc3339(epochSeconds: Int64(ts.tv_sec))  // …+00:00
-        return text.hasSuffix("+00:00") ? String(text.dropLast(6)) + "Z" : text
-    }
+    public static func now() -> String { CivilTime.format(seconds: CivilTime.now()) }
 }

@@ -79,12 +79,7 @@ public struct ReproductionAttestation: Sendable, Equatable {
     /// Whether `text` is an RFC 3339 UTC time of the form `YYYY-MM-DDTHH:MM:SSZ`.
     public static func isRFC3339UTC(_ text: String) -> Bool {
         let b = Array(text.utf8)
-        guard b.count == 20, b[4] == 0x2D, b[7] == 0x2D, b[10] == 0x54, b[13] == 0x3A, b[16] == 0x3A, b[19] == 0x5A
-        else { return false }
-        let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
-        guard digits.allSatisfy({ b[$0] >= 0x30 && b[$0] <= 0x39 }) else { return false }
-        func n(_ i: Int) -> Int { Int(b[i] - 0x30) * 10 + Int(b[i + 1] - 0x30) }
-        return (1...12).contains(n(5)) && (1...31).contains(n(8)) && n(11) < 24 && n(14) < 60 && n(17) < 61
+        return b.count == 20 && b[10] == 0x54 && b[19] == 0x5A && CivilTime.parseRFC3339(text, utcOnly: true) != nil
     }
 
     public var predicate: JSONValue {

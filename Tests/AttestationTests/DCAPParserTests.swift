@@ -185,10 +185,10 @@ import Testing
     }
 
     @Test func rfc3339() {
-        #expect(RFC3339.parse("2025-07-19T10:16:03Z") == 1_752_920_163)
-        #expect(RFC3339.parse("2025-07-19T10:16:03.123Z") == 1_752_920_163)
-        #expect(RFC3339.parse("2025-07-19 10:16:03") == nil)
-        #expect(RFC3339.parse("2025-13-19T10:16:03Z") == nil)
+        #expect(CivilTime.parseRFC3339("2025-07-19T10:16:03Z", utcOnly: true) == 1_752_920_163)
+        #expect(CivilTime.parseRFC3339("2025-07-19T10:16:03.123Z", utcOnly: true) == 1_752_920_163)
+        #expect(CivilTime.parseRFC3339("2025-07-19 10:16:03", utcOnly: true) == nil)
+        #expect(CivilTime.parseRFC3339("2025-13-19T10:16:03Z", utcOnly: true) == nil)
         #expect(DCAPPKI.iso(1_752_920_163) == "2025-07-19T10:16:03Z")
     }
 }

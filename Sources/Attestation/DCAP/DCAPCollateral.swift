@@ -141,7 +141,7 @@ struct JSONFields {
 
     func date(_ key: String) throws(FormatError) -> Int64 {
         let text = try string(key)
-        guard let t = RFC3339.parse(text) else {
+        guard let t = CivilTime.parseRFC3339(text, utcOnly: true) else {
             throw FormatError(
                 .badValue, format: format, offset: nil, "\(path).\(key) \"\(text)\" is not an RFC 3339 UTC time")
         }
@@ -328,46 +328,6 @@ public struct QEIdentity: Sendable {
             miscSelectMask: try f.hex("miscselectMask", size: 4), attributes: try f.hex("attributes", size: 16),
             attributesMask: try f.hex("attributesMask", size: 16), mrSigner: try f.hex("mrsigner", size: 32),
             isvProdID: try f.int("isvprodid"), levels: levels)
-    }
-}
-
-/// `YYYY-MM-DDTHH:MM:SS[.fraction]Z` (UTC only, as Intel's collateral writes it) to Unix seconds.
-enum RFC3339 {
-    static func parse(_ text: String) -> Int64? {
-        let b = Array(text.utf8)
-        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"),
-            b[10] == UInt8(ascii: "T") || b[10] == UInt8(ascii: "t"), b[13] == UInt8(ascii: ":"),
-            b[16] == UInt8(ascii: ":"), b.last == UInt8(ascii: "Z") || b.last == UInt8(ascii: "z")
-        else { return nil }
-        func num(_ start: Int, _ count: Int) -> Int? {
-            var v = 0
-            for i in start..<start + count {
-                guard b[i] >= 0x30, b[i] <= 0x39 else { return nil }
-                v = v * 10 + Int(b[i] - 0x30)
-            }
-            return v
-        }
-        guard let y = num(0, 4), let mo = num(5, 2), let d = num(8, 2), let h = num(11, 2), let mi = num(14, 2),
-            let s = num(17, 2), (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 61
-        else { return nil }
-        if b.count > 20 {
-            guard b[19] == UInt8(ascii: "."), b.count > 21,
-                b[20..<(b.count - 1)].allSatisfy({ $0 >= 0x30 && $0 <= 0x39 })
-            else { return nil }
-        }
-        return unixTime(year: y, month: mo, day: d, hour: h, minute: mi, second: s)
-    }
-
-    /// Days from the civil date (proleptic Gregorian), H. Hinnant's algorithm.
-    static func unixTime(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) -> Int64 {
-        let y = month <= 2 ? year - 1 : year
-        let era = (y >= 0 ? y : y - 399) / 400
-        let yoe = y - era * 400
-        let mp = (month + 9) % 12
-        let doy = (153 * mp + 2) / 5 + day - 1
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-        let days = era * 146097 + doe - 719468
-        return Int64(days) * 86400 + Int64(hour * 3600 + minute * 60 + second)
     }
 }
 

@@ -134,22 +134,7 @@ enum DCAPPKI {
         iso(Int64(date.timeIntervalSince1970.rounded(.down)))
     }
 
-    static func iso(_ time: Int64) -> String {
-        let days = time >= 0 ? time / 86400 : (time - 86399) / 86400
-        let secs = time - days * 86400
-        // civil_from_days (H. Hinnant)
-        let z = days + 719468
-        let era = (z >= 0 ? z : z - 146096) / 146097
-        let doe = z - era * 146097
-        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let d = doy - (153 * mp + 2) / 5 + 1
-        let m = mp < 10 ? mp + 3 : mp - 9
-        let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
-        func two(_ v: Int64) -> String { v < 10 ? "0\(v)" : "\(v)" }
-        return "\(y)-\(two(m))-\(two(d))T\(two(secs / 3600)):\(two(secs / 60 % 60)):\(two(secs % 60))Z"
-    }
+    static func iso(_ time: Int64) -> String { CivilTime.format(seconds: time) }
 
     /// A certificate revocation list (RFC 5280 §5), as far as DCAP needs it.
     struct CRL: Sendable {
@@ -217,12 +202,12 @@ enum DCAPPKI {
         static func time(_ node: ASN1Node) throws -> Int64? {
             if node.identifier == UTCTime.defaultIdentifier {
                 let t = try UTCTime(derEncoded: node)
-                return RFC3339.unixTime(
+                return CivilTime.seconds(
                     year: t.year, month: t.month, day: t.day, hour: t.hours, minute: t.minutes, second: t.seconds)
             }
             if node.identifier == GeneralizedTime.defaultIdentifier {
                 let t = try GeneralizedTime(derEncoded: node)
-                return RFC3339.unixTime(
+                return CivilTime.seconds(
                     year: t.year, month: t.month, day: t.day, hour: t.hours, minute: t.minutes, second: t.seconds)
             }
             return nil
