@@ -53,6 +53,9 @@ public struct AttestationPolicy: Sendable {
     /// Advisory ids (`INTEL-SA-00615`) that may be present.
     public var allowedAdvisories: Set<String> = []
     public var allowDebug = false
+    /// Accept a TDX 1.5 TD bound to a service TD (non-zero MRSERVICETD). Off by default, as in dcap-qvl:
+    /// a service TD (for example a migration TD) can act on the TD's behalf.
+    public var allowServiceTD = false
     /// The Nitro document's `nonce` must equal this.
     public var expectedNonce: [UInt8]?
     /// The report data (SNP REPORT_DATA, DCAP report_data; Nitro: `user_data`) must equal this, zero-padded

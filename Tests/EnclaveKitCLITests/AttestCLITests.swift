@@ -99,6 +99,12 @@ import Testing
         let r = try CLIRunner.run(["attest", "verify", "--help"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("Examples:") && r.stdout.contains("--release"))
+        #expect(r.stdout.contains("--allow-service-td"))
+    }
+
+    @Test func allowServiceTDIsAcceptedAndDoesNotChangeANitroVerdict() throws {
+        let r = try CLIRunner.run(["attest", "verify", Self.nitroDoc, "--at", Self.docTime, "--allow-service-td"])
+        #expect(r.status == 0, "\(r.stderr)")
     }
 
     /// A release whose Nitro target has the sample's PCRs and whose SEV-SNP target has its MEASUREMENT,

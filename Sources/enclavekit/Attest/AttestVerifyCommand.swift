@@ -79,6 +79,11 @@ struct AttestVerifyCommand: ParsableCommand {
     @Flag(name: .customLong("allow-debug"), help: "Accept debug-mode evidence.")
     var allowDebug = false
 
+    @Flag(
+        name: .customLong("allow-service-td"),
+        help: "Accept a TDX 1.5 TD bound to a service TD (non-zero MRSERVICETD; pin it with --expect MRSERVICETD=...).")
+    var allowServiceTD = false
+
     @Option(help: "The signed release (DSSE envelope or Sigstore bundle; repeatable for one bundle per signer).")
     var release: [String] = []
 
@@ -114,6 +119,7 @@ struct AttestVerifyCommand: ParsableCommand {
         p.allowedTCBStatuses.formUnion(allowTCBStatus)
         p.allowedAdvisories.formUnion(allowAdvisory)
         p.allowDebug = allowDebug
+        p.allowServiceTD = allowServiceTD
         p.expectedNonce = try nonce.map { try parseHex($0, option: "--nonce") }
         p.expectedReportData = try reportData.map { try parseHex($0, option: "--report-data") }
         p.expectedMeasurements = try expect.map { text in
