@@ -99,7 +99,7 @@ import Testing
         let r = try CLIRunner.run(["attest", "verify", "--help"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("Examples:") && r.stdout.contains("--release"))
-        #expect(r.stdout.contains("--allow-service-td"))
+        #expect(r.stdout.contains("--allow-service-td") && r.stdout.contains("--max-age 600"))
     }
 
     @Test func maxAgeAcceptsTheVectorAtItsOwnTimeAndRejectsItAnHourLater() throws {
