@@ -53,6 +53,14 @@ public struct AttestationPolicy: Sendable {
     /// Advisory ids (`INTEL-SA-00615`) that may be present.
     public var allowedAdvisories: Set<String> = []
     public var allowDebug = false
+    /// Accept a TDX 1.5 TD bound to a service TD (non-zero MRSERVICETD). Off by default, as in dcap-qvl:
+    /// a service TD (for example a migration TD) can act on the TD's behalf.
+    public var allowServiceTD = false
+    /// Nitro: the document's signed `timestamp` must be at most this many seconds before the verification
+    /// time, and at most ``maxClockSkew`` seconds after it. `nil`: no age limit.
+    public var maxAge: Int64?
+    /// How far in the future of the verification time a Nitro `timestamp` may be when `maxAge` is set.
+    public static let maxClockSkew: Int64 = 60
     /// The Nitro document's `nonce` must equal this.
     public var expectedNonce: [UInt8]?
     /// The report data (SNP REPORT_DATA, DCAP report_data; Nitro: `user_data`) must equal this, zero-padded

@@ -156,6 +156,24 @@ public enum NitroVerifier {
             }
             notes.append("user_data matches")
         }
+        if let maxAge = policy.maxAge {
+            let signedAt = AttestationTime.format(milliseconds: doc.timestamp)
+            let nowMS = Int128(policy.verificationTime) * 1000
+            let ageMS = nowMS - Int128(doc.timestamp)
+            if ageMS > Int128(maxAge) * 1000 {
+                return Check(
+                    "freshness", ok: false,
+                    "document time \(signedAt) is \(ageMS / 1000) s before the verification time, more than"
+                        + " --max-age \(maxAge) s: request a new document")
+            }
+            if -ageMS > Int128(AttestationPolicy.maxClockSkew) * 1000 {
+                return Check(
+                    "freshness", ok: false,
+                    "document time \(signedAt) is \(-ageMS / 1000) s after the verification time, more than the"
+                        + " \(AttestationPolicy.maxClockSkew) s clock skew allowed: check the clocks or --at")
+            }
+            notes.append("\(max(ageMS, 0) / 1000) s old (--max-age \(maxAge))")
+        }
         if notes.isEmpty { notes.append("no nonce or report data requested") }
         return Check(
             "freshness", ok: true,

@@ -132,6 +132,34 @@ import Testing
         #expect(r.checks.first { $0.id == "tcb-status" }?.detail.contains("TEE_TCB_SVN2") == true)
     }
 
+    @Test func aTD15QuoteReportsMRSERVICETDAndFailsWhenItIsNotZero() throws {
+        let w = try SyntheticDCAP()
+        let collateral = try Self.collateral(w, tee: "TDX")
+        let zero = Self.verify(w, quote: try w.quote(.tdxV5), collateral: collateral, tee: .tdx)
+        #expect(zero.verified)
+        #expect(zero.measurement("MRSERVICETD") == Array(repeating: 0, count: 48))
+        let v4 = Self.verify(w, quote: try w.quote(.tdxV4), collateral: collateral, tee: .tdx)
+        #expect(v4.verified && v4.measurement("MRSERVICETD") == nil)
+
+        let quote = try w.quote(.tdxV5) { $0[647] = 0x5e }
+        var policy = AttestationPolicy(verificationTime: SyntheticDCAP.now)
+        let strict = Self.verify(w, quote: quote, collateral: collateral, tee: .tdx, policy: policy)
+        #expect(strict.failed == ["debug"])
+        #expect(strict.checks.first { $0.id == "debug" }?.detail.contains("MRSERVICETD") == true)
+        policy.allowServiceTD = true
+        let allowed = Self.verify(w, quote: quote, collateral: collateral, tee: .tdx, policy: policy)
+        #expect(allowed.verified, "\(allowed.checks.filter { !$0.ok }.map(\.detail))")
+        #expect(allowed.measurement("MRSERVICETD") == Array(repeating: 0, count: 47) + [0x5e])
+        // Allowing a service TD does not allow debug.
+        let debug = Self.verify(
+            w,
+            quote: try w.quote(.tdxV5) {
+                $0[647] = 0x5e; $0[120] |= 0x01
+            }, collateral: collateral, tee: .tdx,
+            policy: policy)
+        #expect(debug.failed == ["debug"])
+    }
+
     @Test func debugEvidenceIsRejectedUnlessAllowed() throws {
         let w = try SyntheticDCAP()
         let collateral = try Self.collateral(w, tee: "TDX")

@@ -165,6 +165,18 @@ struct TestNitro {
         #expect(try t.verify(noNonce) { $0.expectedNonce = [1] }.failed == ["freshness"])
     }
 
+    @Test(arguments: [
+        (Int64(0), true), (600, true), (601, false), (-60, true), (-61, false),
+    ])
+    func maxAgeLimitsTheSignedTimestamp(_ offset: (Int64, Bool)) throws {
+        let t = try TestNitro()
+        let doc = try t.document(try t.payload())
+        let r = try t.verify(doc, at: TestNitro.now + offset.0) { $0.maxAge = 600 }
+        #expect(r.verified == offset.1, "\(r.checks.filter { !$0.ok }.map(\.detail))")
+        if !offset.1 { #expect(r.failed == ["freshness"]) }
+        #expect(try t.verify(doc, at: TestNitro.now + 601).verified)  // no limit without maxAge
+    }
+
     @Test func expectedMeasurements() throws {
         let t = try TestNitro()
         let doc = try t.document(try t.payload())

@@ -99,6 +99,25 @@ import Testing
         let r = try CLIRunner.run(["attest", "verify", "--help"])
         #expect(r.status == 0)
         #expect(r.stdout.contains("Examples:") && r.stdout.contains("--release"))
+        #expect(r.stdout.contains("--allow-service-td") && r.stdout.contains("--max-age 600"))
+    }
+
+    @Test func maxAgeAcceptsTheVectorAtItsOwnTimeAndRejectsItAnHourLater() throws {
+        let fresh = try CLIRunner.run(["attest", "verify", Self.nitroDoc, "--at", Self.docTime, "--max-age", "600"])
+        #expect(fresh.status == 0, "\(fresh.stdout)\(fresh.stderr)")
+        let stale = try CLIRunner.run([
+            "attest", "verify", Self.nitroDoc, "--at", "2022-10-13T09:58:02Z", "--max-age", "600", "--json",
+        ])
+        #expect(stale.status == 1, "\(stale.stdout)\(stale.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(stale.stdout.utf8)) as? [String: Any])
+        #expect(object["failed"] as? [String] == ["freshness"], "\(stale.stdout)")
+        let negative = try CLIRunner.run(["attest", "verify", Self.nitroDoc, "--max-age", "-1"])
+        #expect(negative.status == 64)
+    }
+
+    @Test func allowServiceTDIsAcceptedAndDoesNotChangeANitroVerdict() throws {
+        let r = try CLIRunner.run(["attest", "verify", Self.nitroDoc, "--at", Self.docTime, "--allow-service-td"])
+        #expect(r.status == 0, "\(r.stderr)")
     }
 
     /// A release whose Nitro target has the sample's PCRs and whose SEV-SNP target has its MEASUREMENT,

@@ -36,7 +36,7 @@ public enum DCAPVerifier {
                 Measurement("RTMR2", td.rtmr(2)), Measurement("RTMR3", td.rtmr(3)),
                 Measurement("MRCONFIGID", td.mrConfigID), Measurement("XFAM", td.xfam),
                 Measurement("TD_ATTRIBUTES", td.tdAttributes),
-            ]
+            ] + (td.mrServiceTD.map { [Measurement("MRSERVICETD", $0)] } ?? [])
         case .sgx(let r):
             [
                 Measurement("MRENCLAVE", r.mrEnclave), Measurement("MRSIGNER", r.mrSigner),
@@ -539,6 +539,11 @@ struct DCAPRun {
                 add(
                     "debug", false,
                     "TD_ATTRIBUTES \(a.hex): SEPT_VE_DISABLE (bit 28) is clear: the host can inject #VE into the TD")
+            } else if let service = td.mrServiceTD, service.contains(where: { $0 != 0 }), !policy.allowServiceTD {
+                add(
+                    "debug", false,
+                    "MRSERVICETD \(service.hex) is not zero: a service TD is bound to this TD; pass --allow-service-td"
+                        + " (and --expect MRSERVICETD=...) if the deployment uses one")
             } else if td.isDebug && !policy.allowDebug {
                 add(
                     "debug", false,

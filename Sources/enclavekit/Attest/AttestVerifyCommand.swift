@@ -41,6 +41,8 @@ struct AttestVerifyCommand: ParsableCommand {
               enclavekit attest verify node-*.cbor --release release.dsse.json --policy policy.json --target nitro
               enclavekit attest verify quote.bin --collateral collateral.json --allow-tcb-status SWHardeningNeeded
               enclavekit attest verify doc.cbor --expect PCR0=f4d48b81…
+              enclavekit attest verify doc.cbor --max-age 600
+              enclavekit attest verify td15-quote.bin --collateral collateral.json --allow-service-td --expect MRSERVICETD=…
             """)
 
     @Argument(help: "Evidence files: Nitro attestation documents, SEV-SNP reports, DCAP quotes.")
@@ -79,6 +81,16 @@ struct AttestVerifyCommand: ParsableCommand {
     @Flag(name: .customLong("allow-debug"), help: "Accept debug-mode evidence.")
     var allowDebug = false
 
+    @Flag(
+        name: .customLong("allow-service-td"),
+        help: "Accept a TDX 1.5 TD bound to a service TD (non-zero MRSERVICETD; pin it with --expect MRSERVICETD=...).")
+    var allowServiceTD = false
+
+    @Option(
+        name: .customLong("max-age"),
+        help: "Nitro: seconds the document's signed timestamp may be older than the verification time.")
+    var maxAge: Int64?
+
     @Option(help: "The signed release (DSSE envelope or Sigstore bundle; repeatable for one bundle per signer).")
     var release: [String] = []
 
@@ -106,6 +118,7 @@ struct AttestVerifyCommand: ParsableCommand {
         if release.isEmpty, policy != nil { throw ValidationError("--policy is used with --release") }
         if release.isEmpty, target != nil { throw ValidationError("--target is used with --release") }
         if allowTCBStatus.contains("Revoked") { throw ValidationError("--allow-tcb-status Revoked: never accepted") }
+        if let maxAge, maxAge < 0 { throw ValidationError("--max-age \(maxAge): expected seconds, 0 or more") }
         _ = try attestationPolicy()
     }
 
@@ -114,6 +127,8 @@ struct AttestVerifyCommand: ParsableCommand {
         p.allowedTCBStatuses.formUnion(allowTCBStatus)
         p.allowedAdvisories.formUnion(allowAdvisory)
         p.allowDebug = allowDebug
+        p.allowServiceTD = allowServiceTD
+        p.maxAge = maxAge
         p.expectedNonce = try nonce.map { try parseHex($0, option: "--nonce") }
         p.expectedReportData = try reportData.map { try parseHex($0, option: "--report-data") }
         p.expectedMeasurements = try expect.map { text in
