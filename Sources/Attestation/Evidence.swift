@@ -16,7 +16,7 @@ public enum TEE: String, Sendable, CaseIterable, Hashable {
 ///
 /// Ids are stable: scripts match on them. The same id means the same kind of check on every TEE:
 /// `structure`, `root`, `chain`, `crl`, `collateral`, `signature`, `qe-report`, `qe-identity`, `vcek-tcb`,
-/// `vcek-hwid`, `tcb-status`, `tdx-module`, `debug`, `freshness`, `measurements`, `release`.
+/// `vcek-hwid`, `tcb-status`, `tdx-module`, `debug`, `service-td`, `freshness`, `measurements`, `release`.
 public struct Check: Sendable, Equatable {
     public var id: String
     public var ok: Bool

@@ -144,8 +144,8 @@ import Testing
         let quote = try w.quote(.tdxV5) { $0[647] = 0x5e }
         var policy = AttestationPolicy(verificationTime: SyntheticDCAP.now)
         let strict = Self.verify(w, quote: quote, collateral: collateral, tee: .tdx, policy: policy)
-        #expect(strict.failed == ["debug"])
-        #expect(strict.checks.first { $0.id == "debug" }?.detail.contains("MRSERVICETD") == true)
+        #expect(strict.failed == ["service-td"])
+        #expect(strict.checks.first { $0.id == "service-td" }?.detail.contains("MRSERVICETD") == true)
         policy.allowServiceTD = true
         let allowed = Self.verify(w, quote: quote, collateral: collateral, tee: .tdx, policy: policy)
         #expect(allowed.verified, "\(allowed.checks.filter { !$0.ok }.map(\.detail))")

@@ -89,6 +89,7 @@ struct DCAPRun {
         quoteSignature(quote)
         tcbStatus(quote)
         debug(quote)
+        serviceTD(quote)
         freshness(quote)
         measurements()
     }
@@ -522,6 +523,22 @@ struct DCAPRun {
 
     // MARK: policy on the report
 
+    /// TD 1.5: a non-zero MRSERVICETD binds a service TD (for example a migration TD) to this TD; refused
+    /// unless the policy allows it, as dcap-qvl does by default. TD 1.0 reports have no such field.
+    mutating func serviceTD(_ quote: DCAPQuote) {
+        guard case .td(let td) = quote.body, let service = td.mrServiceTD else { return }
+        if !service.contains(where: { $0 != 0 }) {
+            add("service-td", true, "MRSERVICETD is zero: no service TD is bound")
+        } else if policy.allowServiceTD {
+            add("service-td", true, "MRSERVICETD \(service.hex): a service TD is bound (allowed)")
+        } else {
+            add(
+                "service-td", false,
+                "MRSERVICETD \(service.hex) is not zero: a service TD is bound to this TD; pass --allow-service-td"
+                    + " (and --expect MRSERVICETD=...) if the deployment uses one")
+        }
+    }
+
     mutating func debug(_ quote: DCAPQuote) {
         switch quote.body {
         case .td(let td):
@@ -539,11 +556,6 @@ struct DCAPRun {
                 add(
                     "debug", false,
                     "TD_ATTRIBUTES \(a.hex): SEPT_VE_DISABLE (bit 28) is clear: the host can inject #VE into the TD")
-            } else if let service = td.mrServiceTD, service.contains(where: { $0 != 0 }), !policy.allowServiceTD {
-                add(
-                    "debug", false,
-                    "MRSERVICETD \(service.hex) is not zero: a service TD is bound to this TD; pass --allow-service-td"
-                        + " (and --expect MRSERVICETD=...) if the deployment uses one")
             } else if td.isDebug && !policy.allowDebug {
                 add(
                     "debug", false,
