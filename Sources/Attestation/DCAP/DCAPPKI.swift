@@ -90,8 +90,9 @@ enum DCAPPKI {
         }
     }
 
-    /// Verifies `chain` (leaf first, pinned root last): names, ECDSA-SHA256 signatures, CA constraints
-    /// on issuers, and validity of every certificate at `time` (Unix seconds).
+    /// Verifies `chain` (leaf first, pinned root last) with the checks every verifier shares
+    /// (``ChainValidator``: names, signatures, CA constraints and key usage, path lengths, no loop, validity at
+    /// `time`, Unix seconds), and that every certificate is signed with ECDSA-SHA256 as Intel's are.
     /// Signatures on certificates at positions `shareFrom` and later are checked once per run.
     static func verifyChain(_ chain: [ParsedCertificate], at time: Int64, what: String, shareFrom: Int = 1)
         throws(PKIError)
@@ -99,39 +100,18 @@ enum DCAPPKI {
         guard chain.count >= 2 else {
             throw PKIError("\(what): \(chain.count) certificate, expected a leaf, intermediates and the root")
         }
-        let date = Date(timeIntervalSince1970: TimeInterval(time))
-        for (index, item) in chain.enumerated() {
-            let cert = item.certificate
-            let issuer = index + 1 < chain.count ? chain[index + 1].certificate : cert
-            guard cert.issuer == issuer.subject else {
-                throw PKIError("\(what): \(item.name) is issued by \(cert.issuer), not by \(issuer.subject)")
-            }
-            guard cert.signatureAlgorithm == .ecdsaWithSHA256 else {
-                throw PKIError("\(what): \(item.name) is signed with \(cert.signatureAlgorithm), expected ECDSA-SHA256")
-            }
-            let issuerDER = index + 1 < chain.count ? chain[index + 1].der : item.der
-            let valid = DCAPCache.shared.signature(issuer: issuerDER, signed: item.der, shared: index >= shareFrom) {
-                issuer.publicKey.isValidSignature(cert.signature, for: cert)
-            }
-            guard valid else {
-                throw PKIError("\(what): the signature on \(item.name) by \(issuer.subject) is invalid")
-            }
-            if index > 0 {
-                let constraints = try? cert.extensions.basicConstraints
-                guard case .some(.isCertificateAuthority) = constraints else {
-                    throw PKIError("\(what): \(item.name) issues certificates but is not a CA (basicConstraints)")
-                }
-            }
-            guard cert.notValidBefore <= date, date <= cert.notValidAfter else {
-                throw PKIError(
-                    "\(what): \(item.name) is valid \(iso(cert.notValidBefore)) … \(iso(cert.notValidAfter)), not at \(iso(date))"
-                )
+        for item in chain where item.certificate.signatureAlgorithm != .ecdsaWithSHA256 {
+            throw PKIError(
+                "\(what): \(item.name) is signed with \(item.certificate.signatureAlgorithm), expected ECDSA-SHA256")
+        }
+        let problem = ChainValidator.validate(path: chain.map(\.certificate), at: time) { index in
+            let item = chain[index]
+            let issuer = index + 1 < chain.count ? chain[index + 1] : item
+            return DCAPCache.shared.signature(issuer: issuer.der, signed: item.der, shared: index >= shareFrom) {
+                issuer.certificate.publicKey.isValidSignature(item.certificate.signature, for: item.certificate)
             }
         }
-    }
-
-    static func iso(_ date: Date) -> String {
-        iso(Int64(date.timeIntervalSince1970.rounded(.down)))
+        if let problem { throw PKIError("\(what): \(problem)") }
     }
 
     static func iso(_ time: Int64) -> String { CivilTime.format(seconds: time) }
