@@ -84,6 +84,7 @@ import Testing
         ["attest", "verify", "x", "--at", "yesterday"],
         ["attest", "verify", "x", "--product", "Naples"],
         ["attest", "verify", "x", "--nonce", "xyz"],
+        ["attest", "verify", "x", "--nonce", "0x0xab"],
         ["attest", "verify", "x", "--release", "r.json"],
         ["attest", "verify", "x", "--tee", "sev"],
         ["attest", "verify", "x", "--expect", "PCR0"],

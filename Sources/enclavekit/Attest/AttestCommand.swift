@@ -22,10 +22,9 @@ struct AttestCommand: ParsableCommand {
 
 extension TEE: ExpressibleByArgument {}
 
-/// Hex with an optional 0x.
+/// Hex with an optional 0x (``Hex/decode(_:)`` takes the prefix; stripping it here too let `0x0xab` through).
 func parseHex(_ text: String, option: String) throws -> [UInt8] {
-    let digits = text.hasPrefix("0x") || text.hasPrefix("0X") ? String(text.dropFirst(2)) : text
-    guard let bytes = Hex.decode(digits) else {
+    guard let bytes = Hex.decode(text) else {
         throw ValidationError("\(option) '\(text)': expected hex digits (an even number, optional 0x)")
     }
     return bytes
