@@ -225,6 +225,15 @@ import Testing
         #expect(
             try Data(contentsOf: URL(fileURLWithPath: entry + "/inblob")) == Data(repeating: 0xab, count: 32)
                 + Data(count: 32))
+        // An existing evidence file is never replaced without --force.
+        try Data("earlier".utf8).write(to: URL(fileURLWithPath: dir.path + "/report.bin"))
+        let again = ["attest", "collect", "--report-data", "00", "--out", dir.path + "/report.bin"]
+        let refused = try CLIRunner.run(again + ["--tsm-dir", dir.path + "/tsm"])
+        #expect(refused.status != 0 && refused.stderr.contains("already exists"), "\(refused.stderr)")
+        #expect(try String(contentsOfFile: dir.path + "/report.bin", encoding: .utf8) == "earlier")
+        let forced = try CLIRunner.run(again + ["--tsm-dir", dir.path + "/tsm", "--force"])
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir.path + "/report.bin")) == report)
         let missing = try CLIRunner.run([
             "attest", "collect", "--report-data", "00", "--out", dir.path + "/x", "--tsm-dir", dir.path + "/nope",
         ])

@@ -42,6 +42,9 @@ struct AttestCollectCommand: ParsableCommand {
     @Option(help: "Nitro only: hex nonce for the NSM request.")
     var nonce: String?
 
+    @Flag(help: "Replace an existing --out file (and its .auxblob); without it they are never replaced.")
+    var force = false
+
     func validate() throws {
         let data = try parseHex(reportData, option: "--report-data")
         guard data.count <= 64 else { throw ValidationError("--report-data is \(data.count) bytes, at most 64") }
@@ -50,6 +53,9 @@ struct AttestCollectCommand: ParsableCommand {
 
     func run() throws {
         let data = try parseHex(reportData, option: "--report-data")
+        for path in [out, out + ".auxblob"] where !force && FileStatus(path) != nil {
+            throw UsageError("\(path) already exists", hint: "choose another --out, or pass --force to replace it")
+        }
         let collected: EvidenceCollector.Collected
         if tsmDir == nil, access(EvidenceCollector.nsmDevice, F_OK) == 0 {
             collected = try EvidenceCollector.nitroNSM(
