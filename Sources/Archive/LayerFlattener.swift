@@ -565,9 +565,7 @@ public final class FlattenedImage: ExportSource {
     static func removeTree(_ path: String) {
         guard let dir = opendir(path) else { return }
         while let item = readdir(dir) {
-            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            let name = String(decoding: FileTree.entryName(item), as: UTF8.self)
             if name == "." || name == ".." { continue }
             unlink(path + "/" + name)
         }

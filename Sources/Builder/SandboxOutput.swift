@@ -1,3 +1,5 @@
+import EnclaveCore
+
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
@@ -120,7 +122,7 @@ enum SandboxOutput {
                 }
                 break
             }
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            let name = FileTree.entryName(entry)
             if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
             names.append(name)
         }

@@ -60,7 +60,7 @@ public final class AtomicOutput {
         guard let dir = opendir(directory) else { return }
         var stale: [String] = []
         while let item = readdir(dir) {
-            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            let name = FileTree.entryName(item)
             guard name.starts(with: prefix) else { continue }
             let rest = name.dropFirst(prefix.count)
             let digits = rest.prefix { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }

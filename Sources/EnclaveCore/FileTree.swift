@@ -56,13 +56,22 @@ public enum FileTree {
         }
     }
 
+    /// The name of a directory entry that `readdir` returned, read through the pointer up to its NUL.
+    /// `item.pointee.d_name` would copy the whole 256-byte field, and a short entry at the end of the
+    /// kernel's buffer does not have that many bytes: libFuzzer hit that read as a SEGV.
+    public static func entryName(_ item: UnsafeMutablePointer<dirent>) -> [UInt8] {
+        guard let offset = MemoryLayout<dirent>.offset(of: \dirent.d_name) else { return [] }
+        let start = (UnsafeRawPointer(item) + offset).assumingMemoryBound(to: CChar.self)
+        return Array(UnsafeRawBufferPointer(start: UnsafeRawPointer(start), count: strlen(start)))
+    }
+
     /// The names in a directory (without `.` and `..`), sorted by bytes, never readdir's order.
     public static func sortedNames(_ path: String) throws -> [[UInt8]] {
         guard let dir = opendir(path) else { throw SystemError("list the directory", path: path, errno: errno) }
         defer { closedir(dir) }
         var names: [[UInt8]] = []
         while let item = readdir(dir) {
-            let name = withUnsafeBytes(of: item.pointee.d_name) { raw in Array(raw.prefix { $0 != 0 }) }
+            let name = entryName(item)
             if name == [UInt8(ascii: ".")] || name == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
             names.append(name)
         }

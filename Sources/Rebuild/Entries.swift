@@ -280,9 +280,7 @@ enum DirectoryListing {
         defer { closedir(dir) }
         var names: [[UInt8]] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                Array(raw.prefix { $0 != 0 })
-            }
+            let name = FileTree.entryName(entry)
             if name == [0x2E] || name == [0x2E, 0x2E] { continue }
             names.append(name)
         }
