@@ -20,6 +20,8 @@ public struct Recipe: Sendable {
     public var sourceDateEpoch: UInt64
     /// Inputs, sorted by name.
     public var inputs: [RecipeInput]
+    /// Debian environments (`[environments.NAME]`), sorted by name.
+    public var environments: [RecipeEnvironment]
     /// Build steps, in file order.
     public var steps: [RecipeStep]
     public var rootfs: RootfsSpec
@@ -34,6 +36,9 @@ public struct Recipe: Sendable {
 
     /// The step called `name`.
     public func step(named name: String) -> RecipeStep? { steps.first { $0.name == name } }
+
+    /// The environment called `name`.
+    public func environment(named name: String) -> RecipeEnvironment? { environments.first { $0.name == name } }
 
     /// Reads and validates the recipe at `path`; path inputs are also checked on disk (they must exist
     /// and may not leave the recipe folder through a symlink).
@@ -57,7 +62,7 @@ public struct Recipe: Sendable {
 
     init(
         path: String, name: String, version: String, sourceDateEpoch: UInt64, inputs: [RecipeInput],
-        steps: [RecipeStep], rootfs: RootfsSpec, targets: [RecipeTarget]
+        environments: [RecipeEnvironment] = [], steps: [RecipeStep], rootfs: RootfsSpec, targets: [RecipeTarget]
     ) {
         self.path = path
         if let slash = path.lastIndex(of: "/") {
@@ -70,6 +75,7 @@ public struct Recipe: Sendable {
         self.version = version
         self.sourceDateEpoch = sourceDateEpoch
         self.inputs = inputs
+        self.environments = environments
         self.steps = steps
         self.rootfs = rootfs
         self.targets = targets
@@ -200,12 +206,19 @@ public struct RecipeStep: Sendable, Hashable {
     public var run: [String]
     /// The step's `env`, sorted by key; added to the fixed environment.
     public var environment: [EnvironmentVariable]
+    /// `environment = "NAME"`: the Debian environment whose root is the step's `/`; `nil` runs the step
+    /// in the plain sandbox (inputs, earlier steps and `/build/out` only).
+    public var rootEnvironment: String?
 
-    public init(name: String, inputs: [String], run: [String], environment: [EnvironmentVariable] = []) {
+    public init(
+        name: String, inputs: [String], run: [String], environment: [EnvironmentVariable] = [],
+        rootEnvironment: String? = nil
+    ) {
         self.name = name
         self.inputs = inputs
         self.run = run
         self.environment = environment
+        self.rootEnvironment = rootEnvironment
     }
 }
 
@@ -268,11 +281,54 @@ public struct RootfsSpec: Sendable, Hashable {
     public var cmd: [String]
     /// Its environment (`KEY=value` strings).
     public var environment: [String]
+    /// `base = "environment:NAME"`: the environment whose root the root filesystem starts from (less
+    /// what the documented drop rule removes); `files` are added on top. `nil`: an empty root.
+    public var baseEnvironment: String?
 
-    public init(files: [File] = [], cmd: [String] = [], environment: [String] = []) {
+    public init(files: [File] = [], cmd: [String] = [], environment: [String] = [], baseEnvironment: String? = nil) {
         self.files = files
         self.cmd = cmd
         self.environment = environment
+        self.baseEnvironment = baseEnvironment
+    }
+}
+
+/// One `[environments.NAME]` table: a root filesystem assembled from Debian packages
+/// (`Recipes/README.md`, "Environments"). The recipe names what is asked for; `recipe.lock` holds the
+/// whole closure, each `.deb` pinned by sha256.
+///
+/// ```swift
+/// let build = recipe.environment(named: "build")   // suite "bookworm", packages ["python3", "python3-pip"]
+/// ```
+public struct RecipeEnvironment: Sendable, Hashable {
+    /// The base set an environment starts from, as mmdebstrap(1) names its variants.
+    public enum Variant: String, Sendable, Hashable, CaseIterable {
+        /// The `Essential: yes` packages (a shell, coreutils, dpkg, …).
+        case essential
+        /// `essential` plus apt.
+        case apt
+        /// `Priority: required` packages (mmdebstrap's `minbase`).
+        case minbase
+        /// `minbase` plus `build-essential` (mmdebstrap's `buildd`).
+        case buildd
+    }
+
+    public var name: String
+    /// The Debian release whose archive resolves the packages (`bookworm`).
+    public var suite: String
+    /// The packages asked for, in file order; the closure adds their dependencies and the base set.
+    public var packages: [String]
+    public var variant: Variant
+    /// Debian architecture; only `amd64` is built today.
+    public var arch: String
+
+    public init(name: String, suite: String, packages: [String], variant: Variant = .essential, arch: String = "amd64")
+    {
+        self.name = name
+        self.suite = suite
+        self.packages = packages
+        self.variant = variant
+        self.arch = arch
     }
 }
 

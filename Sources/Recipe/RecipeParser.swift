@@ -18,7 +18,9 @@ struct RecipeParser {
             throw RecipeError(.syntax, file: file, line: error.line, column: error.column, error.message)
         }
         let top = Fields(root, table: "", file: file)
-        try top.allow(["recipe", "name", "version", "source-date-epoch", "inputs", "steps", "rootfs", "targets"])
+        try top.allow([
+            "recipe", "name", "version", "source-date-epoch", "inputs", "environments", "steps", "rootfs", "targets",
+        ])
         guard let format = try top.int("recipe") else {
             throw top.missing("recipe", "the format version, recipe = \(Self.formatVersion)")
         }
@@ -47,6 +49,19 @@ struct RecipeParser {
         inputs.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
         let inputNames = Set(inputs.map(\.name))
 
+        var environments: [RecipeEnvironment] = []
+        if let table = try top.table("environments") {
+            let environmentFields = Fields(table, table: "[environments]", file: file)
+            for key in try environmentFields.keys() {
+                try checkName(key, fields: environmentFields, what: "environment")
+                guard let sub = try environmentFields.table(key) else { continue }
+                environments.append(
+                    try parseEnvironment(name: key, Fields(sub, table: "[environments.\(key)]", file: file)))
+            }
+        }
+        environments.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        let environmentNames = Set(environments.map(\.name))
+
         var steps: [RecipeStep] = []
         if let array = try top.array("steps") {
             for index in 0..<array.count {
@@ -55,7 +70,8 @@ struct RecipeParser {
                     throw RecipeError(.badValue, file: file, table: table, "each [[steps]] entry must be a table")
                 }
                 let step = try parseStep(
-                    Fields(sub, table: table, file: file), inputNames: inputNames, earlier: steps.map(\.name))
+                    Fields(sub, table: table, file: file), inputNames: inputNames, earlier: steps.map(\.name),
+                    environments: environmentNames)
                 steps.append(step)
             }
         }
@@ -63,7 +79,15 @@ struct RecipeParser {
 
         var rootfs = RootfsSpec()
         if let table = try top.table("rootfs") {
-            rootfs = try parseRootfs(Fields(table, table: "[rootfs]", file: file), context: context)
+            rootfs = try parseRootfs(
+                Fields(table, table: "[rootfs]", file: file), context: context, environments: environmentNames)
+        }
+        let used = Set(steps.compactMap(\.rootEnvironment) + [rootfs.baseEnvironment].compactMap { $0 })
+        for environment in environments where !used.contains(environment.name) {
+            throw RecipeError(
+                .badValue, file: file, table: "[environments.\(environment.name)]",
+                "environment '\(environment.name)' is used by no step (environment = \"\(environment.name)\") and not "
+                    + "by [rootfs] (base = \"environment:\(environment.name)\"): use it or remove it")
         }
 
         var targets: [RecipeTarget] = []
@@ -81,7 +105,8 @@ struct RecipeParser {
         targets.sort { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
 
         return Recipe(
-            path: file, name: name, version: version, sourceDateEpoch: UInt64(epoch), inputs: inputs, steps: steps,
+            path: file, name: name, version: version, sourceDateEpoch: UInt64(epoch), inputs: inputs,
+            environments: environments, steps: steps,
             rootfs: rootfs, targets: targets)
     }
 
@@ -273,8 +298,10 @@ struct RecipeParser {
 
     // MARK: - Steps
 
-    private func parseStep(_ f: Fields, inputNames: Set<String>, earlier: [String]) throws -> RecipeStep {
-        try f.allow(["name", "inputs", "run", "env"])
+    private func parseStep(_ f: Fields, inputNames: Set<String>, earlier: [String], environments: Set<String>)
+        throws -> RecipeStep
+    {
+        try f.allow(["name", "inputs", "run", "env", "environment"])
         let name = try f.requiredString("name")
         guard Self.isValidName(name) else {
             throw f.bad("name", "step name '\(name)' is not valid: use [a-z0-9][a-z0-9._-]*")
@@ -318,7 +345,48 @@ struct RecipeParser {
             }
         }
         environment.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
-        return RecipeStep(name: name, inputs: stepInputs, run: run, environment: environment)
+        let root = try f.string("environment")
+        if let root, !environments.contains(root) {
+            throw RecipeError(
+                .unknownReference, file: file, table: f.table,
+                "key 'environment': '\(root)' is not an environment of this recipe "
+                    + (environments.isEmpty
+                        ? "(it has no [environments] table)" : "(it has \(Self.list(environments.sorted())))"))
+        }
+        return RecipeStep(name: name, inputs: stepInputs, run: run, environment: environment, rootEnvironment: root)
+    }
+
+    // MARK: - Environments
+
+    private func parseEnvironment(name: String, _ f: Fields) throws -> RecipeEnvironment {
+        try f.allow(["suite", "packages", "variant", "arch"])
+        let suite = try f.requiredString("suite")
+        guard !suite.isEmpty, suite.utf8.allSatisfy({ Self.isLowerAlnum($0) || $0 == UInt8(ascii: "-") }) else {
+            throw f.bad("suite", "'\(suite)' is not a Debian suite name (e.g. bookworm)")
+        }
+        guard let packages = try f.stringArray("packages") else {
+            throw f.missing("packages", "the packages asked for, e.g. packages = [\"python3-minimal\"]")
+        }
+        guard !packages.isEmpty else { throw f.bad("packages", "must name at least one package") }
+        var seen = Set<String>()
+        for package in packages {
+            guard Self.isDebianPackage(package) else {
+                throw f.bad("packages", "'\(package)' is not a Debian package name (no version or architecture here)")
+            }
+            guard seen.insert(package).inserted else { throw f.bad("packages", "'\(package)' is listed twice") }
+        }
+        var variant = RecipeEnvironment.Variant.essential
+        if let text = try f.string("variant") {
+            guard let parsed = RecipeEnvironment.Variant(rawValue: text) else {
+                throw f.bad(
+                    "variant",
+                    "'\(text)' is not a variant: use \(Self.list(RecipeEnvironment.Variant.allCases.map(\.rawValue)))")
+            }
+            variant = parsed
+        }
+        let arch = try f.string("arch") ?? "amd64"
+        guard arch == "amd64" else { throw f.bad("arch", "'\(arch)': only amd64 environments are built") }
+        return RecipeEnvironment(name: name, suite: suite, packages: packages, variant: variant, arch: arch)
     }
 
     static func isEnvironmentName(_ key: String) -> Bool {
@@ -333,8 +401,23 @@ struct RecipeParser {
 
     // MARK: - Root filesystem
 
-    private func parseRootfs(_ f: Fields, context: ReferenceContext) throws -> RootfsSpec {
-        try f.allow(["files", "cmd", "env"])
+    private func parseRootfs(_ f: Fields, context: ReferenceContext, environments: Set<String>) throws -> RootfsSpec {
+        try f.allow(["base", "files", "cmd", "env"])
+        var base: String?
+        if let text = try f.string("base") {
+            guard text.hasPrefix("environment:") else {
+                throw f.bad("base", "'\(text)' is not environment:NAME")
+            }
+            let name = String(text.dropFirst("environment:".count))
+            guard environments.contains(name) else {
+                throw RecipeError(
+                    .unknownReference, file: file, table: f.table,
+                    "key 'base': '\(name)' is not an environment of this recipe "
+                        + (environments.isEmpty
+                            ? "(it has no [environments] table)" : "(it has \(Self.list(environments.sorted())))"))
+            }
+            base = name
+        }
         var files: [RootfsSpec.File] = []
         var paths = Set<String>()
         if let array = try f.array("files") {
@@ -368,7 +451,7 @@ struct RecipeParser {
                 throw f.bad("env", "'\(item)' is not KEY=value")
             }
         }
-        return RootfsSpec(files: files, cmd: cmd, environment: env)
+        return RootfsSpec(files: files, cmd: cmd, environment: env, baseEnvironment: base)
     }
 
     static func normalizeRootfsPath(_ path: String, _ f: Fields) throws -> String {
