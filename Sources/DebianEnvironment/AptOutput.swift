@@ -172,9 +172,9 @@ public enum AptOutput {
             if line.hasPrefix("E: Package '"), let end = line.dropFirst(12).firstIndex(of: "'") {
                 return String(line[line.index(line.startIndex, offsetBy: 12)..<end])
             }
-            if line.hasPrefix("E: Couldn't find any package"), let start = line.firstIndex(of: "'") {
-                let rest = line[line.index(after: start)...]
-                if let end = rest.firstIndex(of: "'") { return String(rest[..<end]) }
+            if line.hasPrefix("E: Couldn't find any package"), line.hasSuffix("'") {
+                let quoted = line.dropLast()
+                if let start = quoted.lastIndex(of: "'") { return String(quoted[quoted.index(after: start)...]) }
             }
         }
         return nil

@@ -16,10 +16,10 @@ import Recipe
 ///
 /// | variant | base set (as mmdebstrap 1.3 installs it) |
 /// |---|---|
-/// | essential | `?essential` |
-/// | apt | `?essential`, `apt` |
-/// | minbase | `?essential`, `?priority(required)` |
-/// | buildd | `?essential`, `?priority(required)`, `build-essential` |
+/// | essential | `Essential: yes` packages |
+/// | apt | those and apt |
+/// | minbase | those and `Priority: required` packages (apt is one) |
+/// | buildd | those and `build-essential` |
 ///
 /// ```swift
 /// var locker = Locker(recipe: recipe, cache: cache)
@@ -40,14 +40,25 @@ public struct DebianEnvironmentLocker: EnvironmentLocking {
         self.fetcher = DebFetcher(cache: cache)
     }
 
-    /// The apt patterns of a variant's base set.
-    public static func baseSet(_ variant: RecipeEnvironment.Variant) -> [String] {
-        switch variant {
-        case .essential: ["?essential"]
-        case .apt: ["?essential", "apt"]
-        case .minbase: ["?essential", "?priority(required)"]
-        case .buildd: ["?essential", "?priority(required)", "build-essential"]
+    /// The apt patterns of a variant's base set, as mmdebstrap 1.3 writes them: essential packages
+    /// (and priority-required ones) of the suite itself and the native architecture.
+    public static func baseSet(_ variant: RecipeEnvironment.Variant, suite: String, arch: String) -> [String] {
+        func narrow(_ pattern: String) -> String {
+            "?narrow(?or(?archive(^\(suite)$),?codename(^\(suite)$)),?architecture(\(arch)),\(pattern))"
         }
+        let essential = narrow("?essential")
+        let required = narrow("?and(?priority(required),?not(?essential))")
+        switch variant {
+        case .essential, .apt: return [essential]
+        case .minbase: return [essential, required]
+        case .buildd: return [essential, required, "build-essential"]
+        }
+    }
+
+    /// apt treats itself as essential (`pkgCacheGen::ForceEssential`); mmdebstrap turns that off for
+    /// every variant but `apt`, whose base set is "the essential set plus apt" that way.
+    public static func forceEssentialOptions(_ variant: RecipeEnvironment.Variant) -> [String] {
+        variant == .apt ? [] : ["-o", "pkgCacheGen::ForceEssential=,"]
     }
 
     public func resolve(_ environment: RecipeEnvironment, recipe: Recipe) async throws -> EnvironmentLock {
@@ -67,7 +78,8 @@ public struct DebianEnvironmentLocker: EnvironmentLocking {
         _ = try await Tool.check(aptGet, state.options + ["-q", "update"], what: "\(where_): apt-get update")
         let install = try await Tool.run(
             aptGet,
-            state.options + ["-qq", "install", "--print-uris"] + Self.baseSet(environment.variant)
+            state.options + Self.forceEssentialOptions(environment.variant) + ["-qq", "install", "--print-uris"]
+                + Self.baseSet(environment.variant, suite: environment.suite, arch: environment.arch)
                 + environment.packages, what: "\(where_): apt-get install --print-uris")
         guard install.succeeded else {
             let suiteList = suites.joined(separator: ", ")

@@ -186,6 +186,10 @@ public struct DebianEnvironments: EnvironmentAssembling {
         try AtomicOutput.write(release.output, to: repository + "/dists/\(lock.suite)/Release")
     }
 
+    /// `/etc/apt/sources.list` of every environment (the same for every machine and path).
+    static let sourcesListText =
+        "# EnclaveKit environment: its packages are the closure in recipe.lock; no apt sources."
+
     static func cleanEnvironment(epoch: UInt64? = nil) -> [String: String] {
         var environment = [
             "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C.UTF-8", "TZ": "UTC",
@@ -199,8 +203,10 @@ public struct DebianEnvironments: EnvironmentAssembling {
         _ lock: EnvironmentLock, environment: String, epoch: UInt64, repository: String, output: String, recipe: Recipe
     ) async throws {
         var arguments = [
-            "--mode=auto", "--variant=\(lock.variant.rawValue)", "--format=tar", "--quiet",
+            "--mode=auto", "--variant=\(lock.variant.rawValue)", "--format=tar",
             "--include=\(lock.packages.joined(separator: ","))",
+            // mmdebstrap leaves the mirror line (our temporary repository's path) in sources.list.
+            "--customize-hook=printf '%s\\n' '\(Self.sourcesListText)' > \"$1/etc/apt/sources.list\"",
         ]
         arguments += [lock.suite, output, "deb [trusted=yes] copy://\(repository) \(lock.suite) main"]
         var environmentVariables = Self.cleanEnvironment(epoch: epoch)
