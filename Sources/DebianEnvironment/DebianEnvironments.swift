@@ -186,6 +186,30 @@ public struct DebianEnvironments: EnvironmentAssembling {
         try AtomicOutput.write(release.output, to: repository + "/dists/\(lock.suite)/Release")
     }
 
+    /// The variant mmdebstrap runs with. `minbase` and `buildd` select packages by `Priority`, and the
+    /// archive's priorities come from its override files, not from the `.deb` files a local repository
+    /// indexes (apt is `required` in bookworm's index but `important` in its own control file): those
+    /// two are assembled as `essential` with the whole locked closure included instead.
+    static func mmdebstrapVariant(_ variant: RecipeEnvironment.Variant) -> String {
+        switch variant {
+        case .essential, .minbase, .buildd: "essential"
+        case .apt: "apt"
+        }
+    }
+
+    /// What `--include` names: the asked packages, and for `minbase` and `buildd` every package of the
+    /// closure (see ``mmdebstrapVariant(_:)``).
+    static func includes(_ lock: EnvironmentLock) -> [String] {
+        switch lock.variant {
+        case .essential, .apt: return lock.packages
+        case .minbase, .buildd:
+            var names = lock.packages
+            let asked = Set(lock.packages)
+            names += lock.closure.map(\.name).filter { !asked.contains($0) }
+            return names
+        }
+    }
+
     /// `/etc/apt/sources.list` of every environment (the same for every machine and path).
     static let sourcesListText =
         "# EnclaveKit environment: its packages are the closure in recipe.lock; no apt sources."
@@ -203,8 +227,8 @@ public struct DebianEnvironments: EnvironmentAssembling {
         _ lock: EnvironmentLock, environment: String, epoch: UInt64, repository: String, output: String, recipe: Recipe
     ) async throws {
         var arguments = [
-            "--mode=auto", "--variant=\(lock.variant.rawValue)", "--format=tar",
-            "--include=\(lock.packages.joined(separator: ","))",
+            "--mode=auto", "--variant=\(Self.mmdebstrapVariant(lock.variant))", "--format=tar",
+            "--include=\(Self.includes(lock).joined(separator: ","))",
             // mmdebstrap leaves the mirror line (our temporary repository's path) in sources.list.
             "--customize-hook=printf '%s\\n' '\(Self.sourcesListText)' > \"$1/etc/apt/sources.list\"",
         ]
