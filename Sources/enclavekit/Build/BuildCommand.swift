@@ -1,6 +1,7 @@
 import ArgumentParser
 import Builder
 import EnclaveCore
+import Recipe
 import Release
 
 struct BuildCommand: AsyncParsableCommand {
@@ -91,6 +92,10 @@ enum BuildSummary {
         if report.upToDate {
             lines.append("up to date: the output already holds this build (\(m.artifacts.count) artifacts verified)")
         }
+        let environments = report.environments.map {
+            "\($0.name) (\($0.packageCount) packages, sha256 \($0.sha256.prefix(12))…)"
+        }
+        if !environments.isEmpty { lines.append("environments: " + environments.joined(separator: ", ")) }
         let steps = report.steps.map { "\($0.name) \($0.cached ? "cached" : String(format1($0.seconds)) + " s")" }
         if !steps.isEmpty { lines.append("steps: " + steps.joined(separator: ", ")) }
         lines.append("time: " + report.phases.map { "\($0.name) \(format1($0.seconds)) s" }.joined(separator: ", "))
@@ -122,6 +127,16 @@ enum BuildSummary {
                     })
             ),
             (
+                "environments",
+                .array(
+                    report.environments.map {
+                        .object([
+                            ("name", .string($0.name)), ("sha256", .string($0.sha256)),
+                            ("packageCount", .int(UInt64($0.packageCount))),
+                        ])
+                    })
+            ),
+            (
                 "steps",
                 .array(
                     report.steps.map {
@@ -131,7 +146,16 @@ enum BuildSummary {
                         ])
                     })
             ),
+            // Wall time per phase (inputs, environments, steps, pack), for benchmarks.
+            ("phases", .object(report.phases.map { ($0.name, .number(format3($0.seconds))) })),
         ])
+    }
+
+    /// `12.345` (milliseconds, for the JSON report's phases).
+    static func format3(_ seconds: Double) -> String {
+        let millis = Int((max(0, seconds) * 1000).rounded())
+        let fraction = String(millis % 1000)
+        return "\(millis / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
     static func format1(_ seconds: Double) -> String {
