@@ -15,7 +15,11 @@ struct BuildCommand: AsyncParsableCommand {
             The output directory appears whole or not at all; the manifest (canonical JSON, schema v1, \
             see Manifests/README.md) is written last. The same recipe gives the same bytes on any machine. \
             Progress goes to stderr: a status line on a terminal, otherwise one line per phase and step \
-            with its time (e.g. 'step 2/3 node: 61.2 s'); ENCLAVEKIT_NO_PROGRESS=1 turns it off.
+            with its time (e.g. 'step 2/3 node: 61.2 s'); ENCLAVEKIT_NO_PROGRESS=1 turns it off. The \
+            summary (and --json's 'phases') gives the time spent per phase: inputs (resolve and fetch), \
+            environments (assemble the Debian environments steps and the rootfs use), steps, and pack \
+            (root filesystem, targets, measurements); --json's 'environments' lists each one's sha256 and \
+            package count, as the manifest records them.
 
             An existing output directory or --manifest file with other bytes is never replaced unless \
             --force is given (building the same bytes again is fine), and a manifest that a signed \
@@ -31,6 +35,7 @@ struct BuildCommand: AsyncParsableCommand {
               enclavekit build Recipes/example-node/recipe.toml --target nitro --out out/nitro
               enclavekit build Recipes/example-node/recipe.toml --manifest Manifests/example-node-0.1.0.json
               enclavekit build Recipes/example-node/recipe.toml --json | jq '.targets[].measurements'
+              enclavekit build Recipes/python-node/recipe.toml --json | jq '.phases, .environments'
               enclavekit build Recipes/example-node/recipe.toml 2> build.log
               enclavekit build Recipes/example-node/recipe.toml --force
             """)
