@@ -157,6 +157,7 @@ public enum ReleaseBuilder {
         var mismatches: [(name: String, cached: String, fresh: String)] = []
         for (index, step) in recipe.steps.enumerated() {
             var stepClock = Stopwatch()
+            let environment = try step.rootEnvironment.map { try assembled($0, in: environments) }
             let key = StepKey.compute(
                 step: step, recipe: recipe,
                 inputDigests: step.inputs.map { name in
@@ -164,7 +165,7 @@ public enum ReleaseBuilder {
                         return (name, "input:" + r.sha256 + ":" + r.input.unpack.rawValue)
                     }
                     return (name, "step:" + (stepKeys[name] ?? ""))
-                }, environment: step.rootEnvironment.flatMap { environments[$0] })
+                }, environment: environment)
             stepKeys[step.name] = key
             let label = "step \(index + 1)/\(recipe.steps.count) \(step.name)"
             if options.reuseSteps, let cached = try cache.stepOutput(key: key) {
@@ -195,9 +196,7 @@ public enum ReleaseBuilder {
                     name: step.name, arguments: step.run, mounts: mounts, outputDirectory: out,
                     environment: step.environment.map { SandboxVariable(name: $0.key, value: $0.value) },
                     sourceDateEpoch: recipe.sourceDateEpoch,
-                    rootDirectory: step.rootEnvironment.flatMap { environments[$0] }.map {
-                        RepositoryPaths.absolute($0.root)
-                    }))
+                    rootDirectory: environment.map { RepositoryPaths.absolute($0.root) }))
             if options.reuseSteps {
                 stepOutputs[step.name] = try cache.storeStepOutput(key: key, from: out)
             } else {
@@ -219,7 +218,7 @@ public enum ReleaseBuilder {
         status.phase("packing and measuring \(selected.count) targets")
         let references = ReferenceResolver(resolved: resolved, unpacked: unpacked, stepOutputs: stepOutputs)
         var rootfs = RootfsTree()
-        if let base = recipe.rootfs.baseEnvironment.flatMap({ environments[$0] }) {
+        if let base = try recipe.rootfs.baseEnvironment.map({ try assembled($0, in: environments) }) {
             try rootfs.addBase(from: RepositoryPaths.absolute(base.root), environment: base.name)
         }
         for file in recipe.rootfs.files {
@@ -296,6 +295,16 @@ public enum ReleaseBuilder {
                 environments[$0]
             },
             reusedSteps: options.reuseSteps, stepCacheMismatches: mismatches)
+    }
+
+    /// The assembled environment `name` (every one the recipe uses is assembled before the steps).
+    static func assembled(_ name: String, in environments: [String: AssembledEnvironment]) throws(BuildError)
+        -> AssembledEnvironment
+    {
+        guard let environment = environments[name] else {
+            throw .environmentFailed(environment: name, reason: "it was not assembled (internal error)")
+        }
+        return environment
     }
 
     /// The names of the environments `recipe` uses (a step's `environment`, `[rootfs] base`), sorted.
