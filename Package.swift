@@ -99,6 +99,7 @@ let package = Package(
             name: "Builder",
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe",
+                "DebianEnvironment",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

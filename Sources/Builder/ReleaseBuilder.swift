@@ -1,3 +1,4 @@
+import DebianEnvironment
 import Archive
 import EnclaveCore
 import Nitro
@@ -73,10 +74,11 @@ public struct BuildReport: Sendable {
 /// print(report.manifest.targets.map(\.name))
 /// ```
 public enum ReleaseBuilder {
-    /// The assembler used when ``BuildOptions/environmentAssembler`` is `nil`: none yet. Merging the
-    /// Debian environments (`DebianEnvironments`, which resolves, fetches and assembles the locked closure)
-    /// wires it in here; until then a recipe that uses an environment stops with an error saying so.
-    public static var defaultEnvironmentAssembler: (any EnvironmentAssembling)? { nil }
+    /// The assembler used when ``BuildOptions/environmentAssembler`` is `nil`: the Debian one, which
+    /// fetches the locked `.deb` closure into `cache`, verifies it and assembles it with mmdebstrap.
+    public static func defaultEnvironmentAssembler(cache: InputCache) -> any EnvironmentAssembling {
+        DebianEnvironments(cache: cache)
+    }
 
     public static func build(_ options: BuildOptions) async throws -> BuildReport {
         var phases: [(String, Double)] = []
@@ -141,7 +143,7 @@ public enum ReleaseBuilder {
 
         // 2. Environments: each one a step or the root filesystem uses, assembled once.
         let environments = try await assembleEnvironments(
-            recipe: recipe, lock: lock, assembler: options.environmentAssembler ?? defaultEnvironmentAssembler,
+            recipe: recipe, lock: lock, assembler: options.environmentAssembler ?? defaultEnvironmentAssembler(cache: cache),
             status: status)
         phases.append(("environments", clock.lap()))
         if !environments.isEmpty {
