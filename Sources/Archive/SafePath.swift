@@ -1,6 +1,6 @@
 import EnclaveCore
 
-/// Validation of member names read from archives (`nitro-eif.md` §7, issue 3 "bad input"): a name is
+/// Validation of member names read from archives (<doc:ArchiveMemberNames>, issue 3 "bad input"): a name is
 /// split into components; `.` and empty components are dropped (so `./bin//sh` is `bin/sh`); an
 /// absolute name or a `..` component is rejected, so nothing derived from an archive can point
 /// outside the tree it describes.
