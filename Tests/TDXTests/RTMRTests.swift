@@ -5,7 +5,7 @@ import Testing
 
 @testable import TDX
 
-/// TD HOB bytes, RTMR event digests and replay (`docs/tdx-and-sev-snp.md` §2).
+/// TD HOB bytes, RTMR event digests and replay (TDX catalog, article "RTMR Replay").
 @Suite struct RTMRTests {
     static let debianOVMF = "/usr/share/ovmf/OVMF.fd"
 
