@@ -81,7 +81,7 @@ public struct SEVHashTableLocation: Sendable, Hashable {
 ///
 /// Every offset and count is checked: a descriptor outside the file, a bad signature or version, a
 /// count that does not fit the declared size, unaligned or overlapping sections all throw a
-/// ``FormatError`` naming the file offset.
+/// `FormatError` (EnclaveCore) naming the file offset.
 ///
 /// ```swift
 /// let sev = try OVMFSEVMetadata(file: try FileInput(path: "OVMF.fd"))
