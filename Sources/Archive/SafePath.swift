@@ -9,7 +9,7 @@ import EnclaveCore
 /// let parts = try SafePath.components(Array("./usr/bin/env".utf8), format: "tar")  // ["usr", "bin", "env"]
 /// ```
 public enum SafePath {
-    /// The components of a relative member name. Throws ``FormatError`` (`unsafePath`) for an absolute
+    /// The components of a relative member name. Throws `FormatError` (`unsafePath`) for an absolute
     /// name or one with a `..` component.
     public static func components(_ name: [UInt8], format: String, file: String? = nil) throws(FormatError)
         -> [[UInt8]]
