@@ -65,7 +65,7 @@ public struct BuildReport: Sendable {
 }
 
 /// `enclavekit build`: recipe → pinned inputs → sandboxed steps → rootfs → per-target images →
-/// measurements → release manifest (`architecture.md`, data flow). The output directory appears whole
+/// measurements → release manifest (the Builder catalog, "Data flow"). The output directory appears whole
 /// or not at all, and the manifest is written last. An existing output or manifest with other bytes is
 /// replaced only with ``BuildOptions/force``, and a manifest a signed envelope covers never is.
 ///

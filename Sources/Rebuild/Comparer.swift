@@ -43,7 +43,7 @@ public struct Comparer: Sendable {
         /// For two directories on disk: also compare each entry's uid, gid and mtime (inside archives
         /// they are always compared).
         public var directoryMetadata = true
-        /// Where to look up the file listings of `path` inputs by tree digest (``InputCache/listing(sha256:)``;
+        /// Where to look up the file listings of `path` inputs by tree digest (Recipe's `InputCache.listing(sha256:)`;
         /// `build` and `lock` keep them there), to name the files in which two source trees differ.
         public var inputCache: InputCache?
 
