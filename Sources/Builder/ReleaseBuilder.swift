@@ -1,5 +1,5 @@
-import DebianEnvironment
 import Archive
+import DebianEnvironment
 import EnclaveCore
 import Nitro
 import Recipe
@@ -143,7 +143,8 @@ public enum ReleaseBuilder {
 
         // 2. Environments: each one a step or the root filesystem uses, assembled once.
         let environments = try await assembleEnvironments(
-            recipe: recipe, lock: lock, assembler: options.environmentAssembler ?? defaultEnvironmentAssembler(cache: cache),
+            recipe: recipe, lock: lock,
+            assembler: options.environmentAssembler ?? defaultEnvironmentAssembler(cache: cache),
             status: status)
         phases.append(("environments", clock.lap()))
         if !environments.isEmpty {
