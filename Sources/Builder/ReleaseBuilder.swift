@@ -33,7 +33,7 @@ public struct BuildOptions: Sendable {
     public var reuseSteps = true
     public var showProgress = true
     /// Assembles the recipe's Debian environments (`[environments.NAME]`); `nil` takes
-    /// ``ReleaseBuilder/defaultEnvironmentAssembler``. Tests pass roots made another way.
+    /// ``ReleaseBuilder/defaultEnvironmentAssembler(cache:)``. Tests pass roots made another way.
     public var environmentAssembler: (any EnvironmentAssembling)?
 
     public init(recipePath: String) { self.recipePath = recipePath }
@@ -73,10 +73,11 @@ public struct BuildReport: Sendable {
 /// print(report.manifest.targets.map(\.name))
 /// ```
 public enum ReleaseBuilder {
-    /// The assembler used when ``BuildOptions/environmentAssembler`` is `nil`: none yet. Merging the
-    /// Debian environments (`DebianEnvironments`, which resolves, fetches and assembles the locked closure)
-    /// wires it in here; until then a recipe that uses an environment stops with an error saying so.
-    public static var defaultEnvironmentAssembler: (any EnvironmentAssembling)? { nil }
+    /// The assembler used when ``BuildOptions/environmentAssembler`` is `nil`, for a build whose cache is
+    /// `cache`: none yet. Merging the Debian environments (`DebianEnvironments`, which fetches the locked
+    /// closure into the cache and assembles it there) wires it in here; until then a recipe that uses an
+    /// environment stops with an error naming it.
+    public static func defaultEnvironmentAssembler(cache: InputCache) -> (any EnvironmentAssembling)? { nil }
 
     public static func build(_ options: BuildOptions) async throws -> BuildReport {
         var phases: [(String, Double)] = []
@@ -141,7 +142,8 @@ public enum ReleaseBuilder {
 
         // 2. Environments: each one a step or the root filesystem uses, assembled once.
         let environments = try await assembleEnvironments(
-            recipe: recipe, lock: lock, assembler: options.environmentAssembler ?? defaultEnvironmentAssembler,
+            recipe: recipe, lock: lock,
+            assembler: options.environmentAssembler ?? defaultEnvironmentAssembler(cache: cache),
             status: status)
         phases.append(("environments", clock.lap()))
         if !environments.isEmpty {
