@@ -34,7 +34,7 @@ public struct BuildOptions: Sendable {
     public var reuseSteps = true
     public var showProgress = true
     /// Assembles the recipe's Debian environments (`[environments.NAME]`); `nil` takes
-    /// ``ReleaseBuilder/defaultEnvironmentAssembler``. Tests pass roots made another way.
+    /// ``ReleaseBuilder/defaultEnvironmentAssembler(cache:)``. Tests pass roots made another way.
     public var environmentAssembler: (any EnvironmentAssembling)?
 
     public init(recipePath: String) { self.recipePath = recipePath }

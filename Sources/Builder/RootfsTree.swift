@@ -128,7 +128,7 @@ public struct RootfsTree: Sendable {
     public struct BaseSummary: Sendable, Equatable {
         /// Entries kept (directories, files and symlinks).
         public var kept: Int
-        /// Entries the drop rule removed (each entry of a dropped subtree counts).
+        /// Entries the drop rule removed (a dropped directory counts once: it is not read).
         public var dropped: Int
     }
 
@@ -168,54 +168,59 @@ public struct RootfsTree: Sendable {
     /// less what ``baseDrops(_:)`` removes, with every entry normalized as the rest of the root filesystem:
     /// directories 0755 (``stickyDirectories`` 1777), files 0755 when their owner may execute them and 0644
     /// otherwise (setuid, setgid and sticky bits dropped), symlinks kept verbatim (relative or absolute),
-    /// a hard link stored as a second file with the same bytes; owners and times are never read. Call it
-    /// before adding `files`, which may then replace a base file or symlink at the same path. A device, fifo
-    /// or socket in the environment is an error naming the environment. Only paths and sizes are held; the
-    /// bytes stay in the environment's files until an archive is written.
+    /// each name of a hard link stored as a regular file with the same bytes; owners, times and the order in
+    /// which the directory lists its names are never used. Call it before adding `files`, which may then
+    /// replace a base file or symlink at the same path. A device, fifo or socket in the environment is an
+    /// error naming the environment, and so is a name that is not UTF-8. Only paths and sizes are held; the
+    /// bytes stay in the environment's files until an archive is written. A dropped directory is not read.
     @discardableResult
     public mutating func addBase(from root: String, environment: String) throws -> BaseSummary {
         guard nodes.isEmpty else {
             throw UsageError("rootfs: the base environment '\(environment)' must be added before any file")
         }
+        guard FileStatus.isDirectory(root) else {
+            throw UsageError("rootfs: the root of environment '\(environment)', \(root), is not a directory")
+        }
         var summary = BaseSummary(kept: 0, dropped: 0)
-        try DirectoryExport(root: root).forEachEntry { entry in
-            var name = entry.name
-            if name.last == UInt8(ascii: "/") { name.removeLast() }
-            let parts = name.split(separator: UInt8(ascii: "/")).map(Array.init)
-            if Self.baseDrops(parts) {
-                summary.dropped += 1
-                return
+        // Depth first with an explicit stack of (components, host path), so deep trees cannot overflow.
+        var pending: [([[UInt8]], String)] = [([], root)]
+        while let (directory, hostDirectory) = pending.popLast() {
+            for name in try FileTree.sortedNames(hostDirectory) {
+                let parts = directory + [name]
+                if Self.baseDrops(parts) {
+                    summary.dropped += 1
+                    continue
+                }
+                let key = Self.join(parts)
+                guard let text = String(validating: name, as: UTF8.self) else {
+                    throw UsageError(
+                        "rootfs: environment '\(environment)' has a name that is not UTF-8: "
+                            + "/\(String(decoding: key, as: UTF8.self))")
+                }
+                let host = hostDirectory + "/" + text
+                var info = stat()
+                guard lstat(host, &info) == 0 else { throw SystemError("read", path: host, errno: errno) }
+                let node: Node
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR:
+                    node = .directory(mode: Self.stickyDirectories.contains(key) ? 0o1777 : 0o755)
+                    pending.append((parts, host))
+                case S_IFREG:
+                    node = .file(
+                        source: host, size: UInt64(info.st_size), mode: (info.st_mode & 0o100) != 0 ? 0o755 : 0o644)
+                case S_IFLNK:
+                    node = .symlink(target: try SymbolicLink.target(of: host, sizeHint: Int(info.st_size)))
+                default:
+                    throw UsageError(
+                        "rootfs: environment '\(environment)' holds the special file "
+                            + "/\(String(decoding: key, as: UTF8.self)) (device, fifo or socket); a root filesystem "
+                            + "may hold only files, directories and symlinks",
+                        hint: "the environment's assembly should leave no device nodes: assemble it again")
+                }
+                nodes[key] = node
+                fromBase.insert(key)
+                summary.kept += 1
             }
-            let key = Self.join(parts)
-            let node: Node
-            switch entry.kind {
-            case .directory:
-                node = .directory(mode: Self.stickyDirectories.contains(key) ? 0o1777 : 0o755)
-            case .regular:
-                guard case .file(let source) = entry.data else { return }
-                node = .file(source: source, size: entry.size, mode: (entry.permissions & 0o100) != 0 ? 0o755 : 0o644)
-            case .hardlink(let target):
-                let source = root + "/" + String(decoding: target, as: UTF8.self)
-                node = .file(
-                    source: source, size: try FileInput(path: source).size,
-                    mode: (entry.permissions & 0o100) != 0 ? 0o755 : 0o644)
-            case .symlink(let target):
-                node = .symlink(target: target)
-            case .characterDevice, .blockDevice, .fifo:
-                throw UsageError(
-                    "rootfs: environment '\(environment)' holds the special file /\(String(decoding: key, as: UTF8.self)) "
-                        + "(device or fifo); a root filesystem may hold only files, directories and symlinks",
-                    hint: "the environment's assembly should leave no device nodes: assemble it again")
-            }
-            // The walk lists a directory before its contents, so parents are already in place (or were
-            // dropped, and then so is this entry).
-            guard nodes[key] == nil else {
-                throw UsageError(
-                    "rootfs: environment '\(environment)' lists /\(String(decoding: key, as: UTF8.self)) twice")
-            }
-            nodes[key] = node
-            fromBase.insert(key)
-            summary.kept += 1
         }
         return summary
     }

@@ -450,6 +450,16 @@ final class Session {
                 c.add([label, "sha256"], expected: x.sha256, actual: y.sha256, detail: treeChanges(x, y))
             }
         }
+        byName(a.environments, b.environments, \.name) { name, x, y in
+            let label = "environment \(name)"
+            guard let x, let y else {
+                let describe = { (e: ReleaseManifest.Environment) in "\(e.packageCount) packages, sha256 \(e.sha256)" }
+                c.add([label], expected: x.map(describe), actual: y.map(describe))
+                return
+            }
+            field([label, "packageCount"], String(x.packageCount), String(y.packageCount))
+            field([label, "sha256"], x.sha256, y.sha256)
+        }
         try byName(a.artifacts, b.artifacts, \.name) { name, x, y in
             let label = "artifact \(name)"
             guard let x, let y else {
