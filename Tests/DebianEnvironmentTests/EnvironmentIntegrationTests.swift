@@ -106,6 +106,19 @@ struct EnvironmentIntegrationTests {
         }
         #expect(missing?.kind == .incompleteClosure)
         #expect(missing?.message.contains("lacks libc6") == true, "\(String(describing: missing))")
+        // A closure with a package the assembly does not install (a lock made for other packages, edited to
+        // look current): dpkg's status must list exactly the closure.
+        let sedRecipe = try Self.recipe(in: directory, packages: ["sed"])
+        let sedEnvironment = try #require(sedRecipe.environment(named: "build"))
+        var overfull = lock
+        overfull.environments["build"]?.packages = ["sed"]
+        let extra = await #expect(throws: EnvironmentError.self) {
+            try await DebianEnvironments(cache: cacheA).assemble(sedEnvironment, recipe: sedRecipe, lock: overfull)
+        }
+        #expect(extra?.kind == .incompleteClosure)
+        #expect(
+            extra?.message.contains("installed not hello, which the lock holds") == true, "\(String(describing: extra))"
+        )
         #expect(try Self.leftovers(cacheA).isEmpty)
         #expect(try FileManager.default.contentsOfDirectory(atPath: cacheA.root + "/environments").count == 1)
 
