@@ -106,11 +106,14 @@ public struct DebianEnvironments: EnvironmentAssembling {
             name: environment.name, root: final + "/root", sha256: digest, packageCount: entry.closure.count)
     }
 
-    /// The cache key: sha256 over a versioned text of everything the tar depends on.
+    /// The cache key: sha256 over a versioned text of everything the tar depends on (the closure's pins,
+    /// suite, variant, arch, packages, epoch, the mmdebstrap version and how it is run).
     public static func key(_ lock: EnvironmentLock, epoch: UInt64, mmdebstrapVersion: String) -> String {
         var text =
             "enclavekit-environment 1\nsuite \(lock.suite)\nvariant \(lock.variant.rawValue)\narch \(lock.arch)\n"
         text += "packages \(lock.packages.joined(separator: " "))\nepoch \(epoch)\nmmdebstrap \(mmdebstrapVersion)\n"
+        text += "run --variant=\(mmdebstrapVariant(lock.variant)) --include=\(includes(lock).joined(separator: ","))\n"
+        text += "sources.list \(sourcesListText)\n"
         for package in lock.closure {
             text += "deb \(package.name) \(package.version) \(package.architecture) \(package.sha256)\n"
         }
