@@ -55,7 +55,10 @@ public struct DebFetcher: Sendable {
             }
             func target(_ index: Int) -> String { directory + "/\(index).deb" }
             func download(_ indices: [Int], url: (EnvironmentLock.Package) -> String) async throws -> String {
-                var arguments = ["-fsSL", "--proto", "=http,https", "--proto-redir", "=http,https", "--retry", "2"]
+                var arguments = [
+                    "-fsSL", "--proto", "=http,https", "--proto-redir", "=http,https", "--retry", "2",
+                    "--remove-on-error",
+                ]
                 for index in indices { arguments += ["-o", target(index), url(missing[index])] }
                 let outcome = try await Tool.run(curl, arguments, what: "\(here): curl")
                 return outcome.tail(3)

@@ -88,8 +88,8 @@ public struct DebianEnvironments: EnvironmentAssembling {
         FileTree.removeTree(repository)
         let digest = try FileStream.hash(path: tar, .sha256).hex
         let root = staging + "/root"
-        let extracted = try TreeExtractor.extract(tar: tar, into: root, environment: environment.name)
-        try checkInstalled(root: root, lock: entry, environment: environment.name, recipe: recipe, extracted: extracted)
+        _ = try TreeExtractor.extract(tar: tar, into: root, environment: environment.name)
+        try checkInstalled(root: root, lock: entry, environment: environment.name, recipe: recipe)
         try AtomicOutput.write(Array((digest + "\n").utf8), to: staging + "/sha256", mode: 0o444)
         guard chmod(tar, 0o444) == 0 else { throw SystemError("set the mode of", path: tar, errno: errno) }
         if Interruption.critical({ rename(staging, final) }) != 0 {
@@ -106,11 +106,14 @@ public struct DebianEnvironments: EnvironmentAssembling {
             name: environment.name, root: final + "/root", sha256: digest, packageCount: entry.closure.count)
     }
 
-    /// The cache key: sha256 over a versioned text of everything the tar depends on.
+    /// The cache key: sha256 over a versioned text of everything the tar depends on (the closure's pins,
+    /// suite, variant, arch, packages, epoch, the mmdebstrap version and how it is run).
     public static func key(_ lock: EnvironmentLock, epoch: UInt64, mmdebstrapVersion: String) -> String {
         var text =
             "enclavekit-environment 1\nsuite \(lock.suite)\nvariant \(lock.variant.rawValue)\narch \(lock.arch)\n"
         text += "packages \(lock.packages.joined(separator: " "))\nepoch \(epoch)\nmmdebstrap \(mmdebstrapVersion)\n"
+        text += "run --variant=\(mmdebstrapVariant(lock.variant)) --include=\(includes(lock).joined(separator: ","))\n"
+        text += "sources.list \(sourcesListText)\n"
         for package in lock.closure {
             text += "deb \(package.name) \(package.version) \(package.architecture) \(package.sha256)\n"
         }
@@ -254,14 +257,17 @@ public struct DebianEnvironments: EnvironmentAssembling {
 
     /// The packages dpkg installed must be exactly the closure (a closure that lacks an essential
     /// package would otherwise give a root without it, silently).
-    func checkInstalled(
-        root: String, lock: EnvironmentLock, environment: String, recipe: Recipe, extracted: TreeExtractor.Summary
-    ) throws {
+    func checkInstalled(root: String, lock: EnvironmentLock, environment: String, recipe: Recipe) throws {
         let status = root + "/var/lib/dpkg/status"
         let bytes = try FileInput(path: status).readAll(limit: 256 << 20, format: "dpkg status")
+        try Self.checkInstalled(
+            status: String(decoding: bytes, as: UTF8.self), lock: lock, environment: environment, recipe: recipe)
+    }
+
+    /// ``checkInstalled(root:lock:environment:recipe:)`` over the text of dpkg's status file.
+    static func checkInstalled(status: String, lock: EnvironmentLock, environment: String, recipe: Recipe) throws {
         var installed = Set<String>()
-        for stanza in AptOutput.stanzas(String(decoding: bytes, as: UTF8.self))
-        where stanza["status"] == "install ok installed" {
+        for stanza in AptOutput.stanzas(status) where stanza["status"] == "install ok installed" {
             if let name = stanza["package"] { installed.insert(name) }
         }
         let locked = Set(lock.closure.map(\.name))

@@ -21,7 +21,7 @@ struct Tool {
     /// exactly those variables; otherwise it inherits this process's environment.
     static func run(
         _ program: String, _ arguments: [String], in directory: String? = nil, environment: [String: String]? = nil,
-        outputLimit: Int = 64 << 20, what: String
+        outputLimit: Int = 64 << 20, errorLimit: Int = 64 << 20, what: String
     ) async throws -> Outcome {
         let executable: Executable = program.hasPrefix("/") ? .path(FilePath(program)) : .name(program)
         let childEnvironment: Subprocess.Environment
@@ -38,7 +38,7 @@ struct Tool {
             let result = try await Subprocess.run(
                 executable, arguments: Arguments(arguments), environment: childEnvironment,
                 workingDirectory: directory.map { FilePath($0) }, output: .bytes(limit: outputLimit),
-                error: .bytes(limit: 4 << 20))
+                error: .bytes(limit: errorLimit))
             let text = String(decoding: result.standardError, as: UTF8.self)
             switch result.terminationStatus {
             case .exited(let code):
@@ -48,7 +48,7 @@ struct Tool {
         } catch {
             throw EnvironmentError(
                 .toolMissing,
-                "\(what): cannot run \(program): \(error) (install it: apt-get install mmdebstrap apt-utils curl)")
+                "\(what): cannot run \(program): \(error) (is it installed? apt-get install mmdebstrap apt-utils curl)")
         }
     }
 

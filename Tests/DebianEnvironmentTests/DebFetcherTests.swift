@@ -69,4 +69,31 @@ struct DebFetcherTests {
         #expect(error?.message.contains("'deb http://deb.debian.org/debian-security bookworm-security main'") == true)
         _ = recipe
     }
+
+    /// Without mmdebstrap the error says what to install.
+    @Test func missingToolSaysWhatToInstall() async throws {
+        let directory = try TemporaryDirectory()
+        let (recipe, lock, cache) = try Self.setup(directory, archive: "debian")
+        var assembler = DebianEnvironments(cache: cache, sources: AptSources(entries: []))
+        assembler.mmdebstrap = "/nonexistent/mmdebstrap"
+        let environment = try #require(recipe.environment(named: "build"))
+        let error = await #expect(throws: EnvironmentError.self) {
+            try await assembler.assemble(environment, recipe: recipe, lock: RecipeLock(environments: ["build": lock]))
+        }
+        #expect(error?.kind == .toolMissing)
+        #expect(error?.message.contains("apt-get install mmdebstrap apt-utils") == true)
+    }
+
+    /// A lock without the environment says to lock.
+    @Test func unlockedEnvironmentSaysToLock() async throws {
+        let directory = try TemporaryDirectory()
+        let (recipe, _, cache) = try Self.setup(directory, archive: "debian")
+        let environment = try #require(recipe.environment(named: "build"))
+        let error = await #expect(throws: EnvironmentError.self) {
+            try await DebianEnvironments(cache: cache).assemble(environment, recipe: recipe, lock: RecipeLock())
+        }
+        #expect(error?.kind == .notLocked)
+        #expect(
+            error?.message == "environment 'build' is not in \(recipe.lockPath): run enclavekit lock \(recipe.path)")
+    }
 }

@@ -71,6 +71,15 @@ struct EnvironmentIntegrationTests {
         let tmp = try FileManager.default.attributesOfItem(atPath: first.root + "/tmp")
         #expect((tmp[.posixPermissions] as? Int) == 0o1777)
 
+        // The tree is the tar as GNU tar extracts it (paths, modes, owners, times, types, link targets), but
+        // for the device nodes under /dev, which are skipped.
+        let reference = try directory.directory("reference")
+        try Self.shell("tar --numeric-owner -xpf '\(first.root)/../archive.tar' -C '\(reference)'")
+        let listing = "find . ! -path './dev/*' -printf '%p %m %U %G %T@ %y %l\\n' | LC_ALL=C sort"
+        let expected = try Self.shell("cd '\(reference)' && \(listing)")
+        #expect(expected.split(separator: "\n").count > 1000)
+        #expect(try Self.shell("cd '\(first.root)' && \(listing)") == expected)
+
         // A second build of the same closure runs no mmdebstrap (a launcher that fails would be noticed).
         var cachedAssembler = DebianEnvironments(cache: cacheA)
         cachedAssembler.launcher = ["/bin/false"]
@@ -118,6 +127,23 @@ struct EnvironmentIntegrationTests {
         #expect(notLocked?.kind == .notLocked)
         #expect(notLocked?.message.contains("run enclavekit lock") == true)
     }
+
+    /// Runs `/bin/sh -c command` and returns its standard output; throws when it fails.
+    @discardableResult
+    static func shell(_ command: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw ShellFailed(command: command) }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    struct ShellFailed: Error { var command: String }
 
     @Test func unknownPackageIsNamed() async throws {
         let directory = try TemporaryDirectory()
