@@ -37,6 +37,8 @@ struct EnclaveKit: AsyncParsableCommand {
             PolicyCommand.self,
             CompareCommand.self,
             LockCommand.self,
+            PushCommand.self,
+            PullCommand.self,
         ]
     )
 
