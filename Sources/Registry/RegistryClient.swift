@@ -71,16 +71,26 @@ public actor RegistryClient {
         self.host = host
         self.options = options
         baseURL = (options.plainHTTP ? "http://" : "https://") + host
-        var config = HTTPClient.Configuration(
+        // Up to 5 redirects (blob downloads may be redirected to storage); no decompression (the bytes are
+        // hashed as sent); TLS with NIOSSL's default client configuration: the system trust store.
+        let config = HTTPClient.Configuration(
             redirectConfiguration: .follow(max: 5, allowCycles: false),
             timeout: .init(connect: .seconds(15), read: .seconds(120)), decompression: .disabled)
-        config.tlsConfiguration = nil  // NIOSSL's default client configuration: the system trust store
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
-    /// Closes the connections. Call once, when done.
+    /// Closes the connections (also done when the client goes away, so no error path leaves one open).
     public func shutdown() async {
+        guard !isShutDown else { return }
+        isShutDown = true
         try? await http.shutdown()
+    }
+
+    private var isShutDown = false
+
+    deinit {
+        // Not awaited: AsyncHTTPClient keeps the client alive until its shutdown completes.
+        if !isShutDown { http.shutdown { _ in } }
     }
 
     // MARK: Requests

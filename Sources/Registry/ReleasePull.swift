@@ -185,10 +185,12 @@ public enum ReleasePuller {
         let (descriptors, api) = try await client.referrers(repository: repository, digest: digest, reference: pinned)
         report.referrersAPI = api
         var names = Set(titles)
+        let ours = [MediaType.releaseSignature, MediaType.reproduction]
         for descriptor in descriptors {
-            let type = descriptor.artifactType ?? ""
-            guard type == MediaType.releaseSignature || type == MediaType.reproduction else {
-                report.ignored.append("\(descriptor.digest): artifactType \(type.isEmpty ? "none" : type)")
+            // The descriptor's artifactType is optional in a tag-schema index (and some clients drop it
+            // when they copy one): without it, the referrer's manifest says what it is.
+            if let listed = descriptor.artifactType, !ours.contains(listed) {
+                report.ignored.append("\(descriptor.digest): artifactType \(listed)")
                 continue
             }
             guard descriptor.mediaType == MediaType.imageManifest,
@@ -201,12 +203,16 @@ public enum ReleasePuller {
             }
             let manifest = try ImageManifest(
                 bytes: referrer.bytes, reference: "\(pinned) referrer \(descriptor.digest)")
+            guard let type = manifest.artifactType, ours.contains(type) else {
+                report.ignored.append("\(descriptor.digest): artifactType \(manifest.artifactType ?? "none")")
+                continue
+            }
             guard manifest.subject?.digest == digest else {
                 report.ignored.append("\(descriptor.digest): its subject is \(manifest.subject?.digest ?? "none")")
                 continue
             }
-            guard manifest.artifactType == type, manifest.layers.count == 1, let layer = manifest.layers.first,
-                let title = layer.title
+            guard descriptor.artifactType == nil || descriptor.artifactType == type, manifest.layers.count == 1,
+                let layer = manifest.layers.first, let title = layer.title
             else {
                 throw RegistryError(
                     .manifest, reference: pinned, digest: descriptor.digest,
