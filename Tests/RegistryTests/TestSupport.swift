@@ -133,8 +133,7 @@ final class LocalRegistry: @unchecked Sendable {
                 self.processRef = process
                 return
             }
-            process.terminate()
-            process.waitUntilExit()
+            stop(process)
             lastError = UsageError("docker-registry did not answer GET /v2/ on port \(port) within 10 s")
         }
         throw lastError ?? UsageError("docker-registry did not start")
@@ -162,10 +161,7 @@ final class LocalRegistry: @unchecked Sendable {
     func reference(_ path: String) throws -> ImageReference { try ImageReference(parsing: "\(host)/\(path)") }
 
     deinit {
-        if let processRef, processRef.isRunning {
-            processRef.terminate()
-            processRef.waitUntilExit()
-        }
+        if let processRef { stop(processRef) }
     }
 }
 
@@ -190,7 +186,7 @@ final class FaultProxy: @unchecked Sendable {
             line.append(b)
         }
         guard let port = Int(String(decoding: line, as: UTF8.self)) else {
-            process.terminate()
+            stop(process)
             throw UsageError("fault_proxy.py did not print its port")
         }
         self.port = port
@@ -215,12 +211,14 @@ final class FaultProxy: @unchecked Sendable {
         return (Int(n) ?? 0, gets)
     }
 
-    deinit {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
-    }
+    deinit { stop(process) }
+}
+
+/// Ends a helper process with SIGKILL (a child may inherit a signal mask that blocks SIGTERM) and reaps it.
+func stop(_ process: Process) {
+    guard process.isRunning else { return }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
 }
 
 /// A signed release directory made by the test: the example manifest with artifacts of its own (a

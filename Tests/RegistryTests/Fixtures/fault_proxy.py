@@ -4,7 +4,8 @@
 Usage: fault_proxy.py UPSTREAM_PORT FAULT [FAULT...]; prints the port it listens on (127.0.0.1, a free
 port) as its first line, then serves until killed. Only GET and HEAD are forwarded (pull and verify).
 Faults:
-  corrupt:DIGEST      GET of blob DIGEST: the body with its first byte changed (same length)
+  corrupt:REF         GET of blob REF, or of manifests/REF (a tag or digest): the body with its first
+                      byte changed (same length, headers as the registry sent them)
   truncate:DIGEST     GET of blob DIGEST: announces the full length, sends half, closes (every time)
   drop-once:DIGEST    like truncate, the first time only
   missing:DIGEST      GET/HEAD of blob DIGEST: 404 BLOB_UNKNOWN
@@ -16,8 +17,13 @@ import http.client
 import http.server
 import json
 import re
+import signal
 import sys
 import threading
+
+# The test process may spawn this with SIGTERM blocked (the mask is inherited): unblock it, so that the
+# test's terminate() ends the proxy.
+signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 UPSTREAM = int(sys.argv[1])
 FAULTS = sys.argv[2:]
@@ -82,6 +88,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         body = resp.read() if self.command != "HEAD" else b""
         digest = blob.group(2) if blob and self.command == "GET" and resp.status == 200 else None
         cut = False
+        if manifest and self.command == "GET" and manifest.group(2) in faults("corrupt") and body:
+            body = bytes([body[0] ^ 0xFF]) + body[1:]
         if digest in faults("corrupt") and body:
             body = bytes([body[0] ^ 0xFF]) + body[1:]
         if digest in faults("truncate"):
