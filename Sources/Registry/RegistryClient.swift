@@ -75,7 +75,7 @@ public actor RegistryClient {
         // hashed as sent); TLS with NIOSSL's default client configuration: the system trust store.
         let config = HTTPClient.Configuration(
             redirectConfiguration: .follow(max: 5, allowCycles: false),
-            timeout: .init(connect: .seconds(15), read: .seconds(120)), decompression: .disabled)
+            timeout: .init(connect: .seconds(5), read: .seconds(120)), decompression: .disabled)
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }
 
@@ -139,7 +139,10 @@ public actor RegistryClient {
             } catch let error as RegistryError {
                 throw error
             } catch {
-                guard retry, attempt < options.retries, !(error is CancellationError) else {
+                // A connection that could not be made was already retried by the connection pool until
+                // the connect timeout: retrying the request would only multiply the wait.
+                guard retry, attempt < options.retries, !(error is CancellationError), !Self.isConnectFailure(error)
+                else {
                     throw RegistryError(
                         .transport, reference: reference, digest: digest,
                         "\(what) failed after \(attempt + 1) attempt\(attempt == 0 ? "" : "s"): \(Self.describe(error))",
@@ -180,8 +183,25 @@ public actor RegistryClient {
         }
     }
 
+    /// Connection refused, connect timeout, TLS handshake failure: nothing was sent.
+    static func isConnectFailure(_ error: any Error) -> Bool {
+        if let e = error as? HTTPClientError, e == .connectTimeout { return true }
+        let text = "\(error)"
+        return text.contains("handshakeFailed") || text.contains("connectionRefused")
+            || text.contains("Connection refused") || text.contains("connectTimeout")
+    }
+
     /// A transport error in a few words (AsyncHTTPClient's descriptions are type dumps).
     static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("WRONG_VERSION_NUMBER") {
+            return "TLS handshake failed: the server does not speak TLS (a plain-HTTP registry? --plain-http "
+                + "is allowed for loopback registries)"
+        }
+        if text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("certificate") {
+            return "TLS handshake failed: the registry's certificate is not trusted by the system trust store"
+        }
+        if text.contains("handshakeFailed") { return "TLS handshake failed" }
         if let e = error as? HTTPClientError {
             switch e {
             case .remoteConnectionClosed: return "the registry closed the connection"
@@ -191,7 +211,6 @@ public actor RegistryClient {
             default: return "\(e)"
             }
         }
-        let text = "\(error)"
         if text.contains("connectionRefused") || text.contains("Connection refused") { return "connection refused" }
         return text
     }
