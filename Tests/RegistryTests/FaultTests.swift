@@ -107,6 +107,34 @@ import Testing
         #expect(setup.scratch.exists("out/manifest.json"))
     }
 
+    /// Push through 500 answers: each request (HEAD, the upload's POST and PUT, the manifest PUT) is
+    /// retried, a bounded number of times.
+    @Test func pushRetriesServerErrors() async throws {
+        let registry = try await LocalRegistry()
+        let scratch = try Scratch()
+        let release = try TestRelease.make(in: scratch, eifSize: 50_000)
+        let flaky = try FaultProxy(upstream: registry, faults: ["error500:3"])
+        let client = try flaky.client(retries: 3)
+        defer { Task { await client.shutdown() } }
+        let pushed = try await ReleasePusher.push(
+            directory: release.directory, to: try flaky.reference("flaky/node:1"), client: client)
+        #expect(pushed.blobs.allSatisfy { $0.uploaded })
+        let direct = try registry.client()
+        defer { Task { await direct.shutdown() } }
+        let pulled = try await ReleasePuller.pull(
+            try registry.reference("flaky/node:1"), into: scratch.path + "/out", client: direct)
+        #expect(pulled.digest == pushed.digest)
+
+        let broken = try FaultProxy(upstream: registry, faults: ["error500:all"])
+        let failing = try broken.client(retries: 2)
+        defer { Task { await failing.shutdown() } }
+        await #expect(throws: RegistryError.self) {
+            try await ReleasePusher.push(
+                directory: release.directory, to: try broken.reference("broken/node:1"), client: failing)
+        }
+        #expect(try broken.stats().requests == 3)
+    }
+
     @Test func manifestBytesThatDoNotMatchTheAnnouncedDigest() async throws {
         let setup = try await Setup(eifSize: 1000)
         let proxy = try FaultProxy(upstream: setup.registry, faults: ["corrupt:1"])

@@ -2,7 +2,8 @@
 """A fault-injecting proxy in front of a registry on 127.0.0.1, for the Registry tests.
 
 Usage: fault_proxy.py UPSTREAM_PORT FAULT [FAULT...]; prints the port it listens on (127.0.0.1, a free
-port) as its first line, then serves until killed. Only GET and HEAD are forwarded (pull and verify).
+port) as its first line, then serves until killed. GET, HEAD, POST, PUT and PATCH are forwarded, with
+the client's Host header (so the registry's upload Locations point back at the proxy).
 Faults:
   corrupt:REF         GET of blob REF, or of manifests/REF (a tag or digest): the body with its first
                       byte changed (same length, headers as the registry sent them)
@@ -82,8 +83,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if moved:
                         path = "/v2/%s/manifests/%s" % (manifest.group(1), other)
         conn = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=30)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
-        conn.request(self.command, path, headers=headers)
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+        length = int(self.headers.get("Content-Length") or 0)
+        payload = self.rfile.read(length) if length else None
+        conn.request(self.command, path, body=payload, headers=headers)
         resp = conn.getresponse()
         body = resp.read() if self.command != "HEAD" else b""
         digest = blob.group(2) if blob and self.command == "GET" and resp.status == 200 else None
@@ -119,6 +122,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     do_GET = handle_any
     do_HEAD = handle_any
+    do_POST = handle_any
+    do_PUT = handle_any
+    do_PATCH = handle_any
 
 
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
