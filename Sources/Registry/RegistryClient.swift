@@ -340,9 +340,12 @@ public actor RegistryClient {
 
     // MARK: Probe
 
-    /// `GET /v2/`: 200, or 401 with a challenge (answered here, so later requests carry a token).
-    public func probe(reference: String) async throws {
-        let request = Request(method: .GET, url: url("/v2/"), timeout: options.requestTimeout)
+    /// `GET /v2/`: 200, or 401 with a challenge (answered here, with a token for `repository`'s pull, or
+    /// pull and push, scope, so later requests carry it).
+    public func probe(reference: String, repository: String? = nil, push: Bool = false) async throws {
+        let request = Request(
+            method: .GET, url: url("/v2/"), scope: repository.map { Self.scope($0, push: push) },
+            timeout: options.requestTimeout)
         let response = try await send(request, reference: reference, digest: nil, what: "GET /v2/")
         guard response.status == .ok else {
             throw await unexpected(response, what: "GET /v2/", expected: "200", reference: reference, digest: nil)

@@ -56,7 +56,7 @@ public enum RegistryVerifier {
         progress: @Sendable (String) -> Void = { _ in }
     ) async throws -> (VerificationReport, RegistryVerification) {
         let ref = reference.description
-        try await client.probe(reference: ref)
+        try await client.probe(reference: ref, repository: reference.repository, push: false)
         let fetched = try await ReleasePuller.resolve(reference, client: client)
         progress("resolved \(ref) to \(fetched.digest)")
         var info = RegistryVerification(

@@ -88,7 +88,7 @@ public enum ReleasePuller {
                     hint: "choose another --out or remove it")
             }
         }
-        try await client.probe(reference: ref)
+        try await client.probe(reference: ref, repository: reference.repository, push: false)
         let fetched = try await resolve(reference, client: client)
         progress("resolved \(ref) to \(fetched.digest)")
         let staging = try StagingDirectory(next: destination, reference: ref)

@@ -191,7 +191,7 @@ public enum ReleasePusher {
         let (image, files, signatures, attestationFiles) = try collect(
             directory: directory, attestations: attestations, reference: ref)
         let repository = reference.repository
-        try await client.probe(reference: ref)
+        try await client.probe(reference: ref, repository: reference.repository, push: true)
         var report = PushReport(reference: ref, digest: image.digest)
         var done = Set<String>()
 

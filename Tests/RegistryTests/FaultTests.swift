@@ -135,6 +135,37 @@ import Testing
         #expect(try broken.stats().requests == 3)
     }
 
+    /// The Bearer token flow with Basic credentials from a Docker config file; without them, a clear error.
+    @Test func bearerTokenWithDockerConfigCredentials() async throws {
+        let registry = try await LocalRegistry()
+        let scratch = try Scratch()
+        let release = try TestRelease.make(in: scratch, eifSize: 20_000)
+        let proxy = try FaultProxy(upstream: registry, faults: ["bearer:alice:s3cret"])
+        let auth = Base64.encode(Array("alice:s3cret".utf8))
+        try scratch.write("docker/config.json", Array(#"{"auths": {"\#(proxy.host)": {"auth": "\#(auth)"}}}"#.utf8))
+        let ref = try proxy.reference("private/node:1")
+        let client = try RegistryClient.make(
+            for: ref, plainHTTP: true, environment: ["DOCKER_CONFIG": scratch.path + "/docker"])
+        defer { Task { await client.shutdown() } }
+        let pushed = try await ReleasePusher.push(directory: release.directory, to: ref, client: client)
+        let pulled = try await ReleasePuller.pull(ref, into: scratch.path + "/out", client: client)
+        #expect(pulled.digest == pushed.digest)
+        #expect(try scratch.bytes("out/example-node.eif") == scratch.bytes("release/example-node.eif"))
+
+        // Anonymous: the token service refuses, and the error says where credentials go.
+        let anonymous = try RegistryClient.make(for: ref, plainHTTP: true, environment: ["HOME": scratch.path])
+        defer { Task { await anonymous.shutdown() } }
+        do {
+            _ = try await ReleasePuller.pull(ref, into: scratch.path + "/out2", client: anonymous)
+            Issue.record("pulled without credentials")
+        } catch let error as RegistryError {
+            #expect(error.kind == .authentication)
+            #expect(error.description.contains("answered 401"), "\(error)")
+            #expect(error.description.contains("Docker config"), "\(error)")
+        }
+        #expect(!scratch.exists("out2"))
+    }
+
     @Test func manifestBytesThatDoNotMatchTheAnnouncedDigest() async throws {
         let setup = try await Setup(eifSize: 1000)
         let proxy = try FaultProxy(upstream: setup.registry, faults: ["corrupt:1"])

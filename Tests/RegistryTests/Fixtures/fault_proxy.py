@@ -12,8 +12,11 @@ Faults:
   missing:DIGEST      GET/HEAD of blob DIGEST: 404 BLOB_UNKNOWN
   error500:N          the first N requests under /v2/NAME/ answer 500 (N = all: every one)
   move-tag:TAG:OTHER  after the first GET of manifests/TAG, manifests/TAG is served as manifests/OTHER
+  bearer:USER:PASS    every /v2/ request needs "Authorization: Bearer TOKEN", else 401 with a Bearer
+                      challenge whose realm is this proxy's /token; /token gives TOKEN for Basic USER:PASS
 GET /_stats answers {"requests": N, "blobGets": {DIGEST: N}} (requests under /v2/NAME/ only).
 """
+import base64
 import http.client
 import http.server
 import json
@@ -55,8 +58,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = self.path
         if path == "/_stats":
             with LOCK:
-                body = json.dumps({"requests": STATE["requests"], "blobGets": STATE["blobGets"]}).encode()
+                body = json.dumps(
+                    {"requests": STATE["requests"], "blobGets": STATE["blobGets"], "tokens": STATE.get("tokenRequests", 0)}
+                ).encode()
             return self.send_plain(200, body, [("Content-Type", "application/json")])
+        for spec in faults("bearer"):
+            expected = "Basic " + base64.b64encode(spec.encode()).decode()
+            host = "127.0.0.1:%d" % self.server.server_address[1]
+            if path.startswith("/token"):
+                with LOCK:
+                    STATE["tokenRequests"] = STATE.get("tokenRequests", 0) + 1
+                if self.headers.get("Authorization") != expected or "scope=repository" not in path:
+                    return self.send_plain(401, b'{"errors":[{"code":"UNAUTHORIZED","message":"bad credentials"}]}')
+                return self.send_plain(200, b'{"token":"t0k3n"}', [("Content-Type", "application/json")])
+            if self.headers.get("Authorization") != "Bearer t0k3n":
+                challenge = 'Bearer realm="http://%s/token",service="test-registry"' % host
+                return self.send_plain(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', [("WWW-Authenticate", challenge)])
         counted = re.match(r"^/v2/.+/(blobs|manifests|referrers)/", path) is not None
         blob = re.match(r"^/v2/(.+)/blobs/(sha256:[0-9a-f]{64})$", path)
         manifest = re.match(r"^/v2/(.+)/manifests/([^/]+)$", path)
@@ -83,7 +100,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if moved:
                         path = "/v2/%s/manifests/%s" % (manifest.group(1), other)
         conn = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=30)
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection",)}
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("connection", "authorization")}
         length = int(self.headers.get("Content-Length") or 0)
         payload = self.rfile.read(length) if length else None
         conn.request(self.command, path, body=payload, headers=headers)
