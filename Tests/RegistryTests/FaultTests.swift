@@ -166,6 +166,18 @@ import Testing
         #expect(!scratch.exists("out2"))
     }
 
+    /// A registry with the referrers API (OCI distribution 1.1): pull lists the referrers through it.
+    @Test func pullUsesTheReferrersAPIWhereThereIsOne() async throws {
+        let setup = try await Setup(eifSize: 1000)
+        let proxy = try FaultProxy(upstream: setup.registry, faults: ["referrers-api:on"])
+        let client = try proxy.client()
+        defer { Task { await client.shutdown() } }
+        let pulled = try await ReleasePuller.pull(
+            try proxy.reference("faults/node:1"), into: setup.out, client: client)
+        #expect(pulled.referrersAPI)
+        #expect(pulled.files.filter { $0.kind == "signature" }.map { $0.name } == ["release.dsse.json"])
+    }
+
     @Test func manifestBytesThatDoNotMatchTheAnnouncedDigest() async throws {
         let setup = try await Setup(eifSize: 1000)
         let proxy = try FaultProxy(upstream: setup.registry, faults: ["corrupt:1"])

@@ -12,6 +12,8 @@ Faults:
   missing:DIGEST      GET/HEAD of blob DIGEST: 404 BLOB_UNKNOWN
   error500:N          the first N requests under /v2/NAME/ answer 500 (N = all: every one)
   move-tag:TAG:OTHER  after the first GET of manifests/TAG, manifests/TAG is served as manifests/OTHER
+  referrers-api:on    answers GET /v2/NAME/referrers/DIGEST (OCI distribution 1.1) from the sha256-HEX
+                      tag that the registry holds (distribution 2.8 has no referrers API of its own)
   bearer:USER:PASS    every /v2/ request needs "Authorization: Bearer TOKEN", else 401 with a Bearer
                       challenge whose realm is this proxy's /token; /token gives TOKEN for Basic USER:PASS
 GET /_stats answers {"requests": N, "blobGets": {DIGEST: N}} (requests under /v2/NAME/ only).
@@ -74,6 +76,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if self.headers.get("Authorization") != "Bearer t0k3n":
                 challenge = 'Bearer realm="http://%s/token",service="test-registry"' % host
                 return self.send_plain(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}', [("WWW-Authenticate", challenge)])
+        referrers = re.match(r"^/v2/(.+)/referrers/sha256:([0-9a-f]{64})$", path)
+        if referrers and faults("referrers-api"):
+            conn = http.client.HTTPConnection("127.0.0.1", UPSTREAM, timeout=30)
+            conn.request(
+                "GET", "/v2/%s/manifests/sha256-%s" % referrers.groups(),
+                headers={"Accept": "application/vnd.oci.image.index.v1+json"})
+            resp = conn.getresponse()
+            body = resp.read()
+            if resp.status != 200:
+                body = b'{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}'
+            return self.send_plain(200, body, [("Content-Type", "application/vnd.oci.image.index.v1+json")])
         counted = re.match(r"^/v2/.+/(blobs|manifests|referrers)/", path) is not None
         blob = re.match(r"^/v2/(.+)/blobs/(sha256:[0-9a-f]{64})$", path)
         manifest = re.match(r"^/v2/(.+)/manifests/([^/]+)$", path)
