@@ -53,7 +53,7 @@ public enum RegistryVerifier {
     public static func verify(
         _ reference: ImageReference, client: RegistryClient, policy: ReleasePolicy, artifacts: [String] = [],
         expectations: [MeasurementExpectation] = [], attestations: [String] = [], expectedDigest: String? = nil,
-        progress: @Sendable (String) -> Void = { _ in }
+        progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> (VerificationReport, RegistryVerification) {
         let ref = reference.description
         try await client.probe(reference: ref, repository: reference.repository, push: false)

@@ -55,6 +55,9 @@ public struct PullReport: Sendable {
 /// let report = try await ReleasePuller.pull(ref, into: "release", client: client) { print($0) }
 /// ```
 public enum ReleasePuller {
+    /// Blobs downloaded at the same time.
+    public static let parallelDownloads = 4
+
     /// The digest `reference` names now, with the manifest bytes (checked against it).
     public static func resolve(_ reference: ImageReference, client: RegistryClient) async throws
         -> RegistryClient.FetchedManifest
@@ -77,7 +80,7 @@ public enum ReleasePuller {
     /// Pulls `reference` into `directory`, which must not exist or be empty.
     public static func pull(
         _ reference: ImageReference, into directory: String, client: RegistryClient,
-        progress: @Sendable (String) -> Void = { _ in }
+        progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> PullReport {
         let ref = reference.description
         let destination = directory.count > 1 && directory.hasSuffix("/") ? String(directory.dropLast()) : directory
@@ -102,7 +105,7 @@ public enum ReleasePuller {
     /// Downloads the release whose manifest is `fetched` into the existing directory `path`.
     public static func download(
         _ reference: ImageReference, manifest fetched: RegistryClient.FetchedManifest, into path: String,
-        client: RegistryClient, progress: @Sendable (String) -> Void = { _ in }
+        client: RegistryClient, progress: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> PullReport {
         let ref = reference.description
         let repository = reference.repository
@@ -136,22 +139,43 @@ public enum ReleasePuller {
             throw RegistryError(
                 .manifest, reference: pinned, digest: manifestLayer.digest, "manifest.json is over 64 MiB")
         }
-        var fetchedBlobs: [String: String] = [:]
+        // Each distinct blob is downloaded once, up to `parallelDownloads` at a time (as skopeo does);
+        // a file with the same bytes as another is copied from it and checked again.
+        var first: [String: String] = [:]
+        var unique: [(Descriptor, String)] = []
         for layer in image.layers {
             guard let title = layer.title else { continue }
-            let file = path + "/" + title
             try makeParents(of: title, in: path)
-            if let earlier = fetchedBlobs[layer.digest] {
-                try copyVerified(from: earlier, to: file, descriptor: layer, reference: pinned)
-                progress(
-                    "blob \(ReleasePusher.short(layer.digest))  \(title)  same bytes as \(earlier.split(separator: "/").last ?? "")"
-                )
-            } else {
-                try await client.downloadBlob(
-                    repository: repository, descriptor: layer, to: file, reference: pinned, name: title)
-                progress(
-                    "blob \(ReleasePusher.short(layer.digest))  \(title)  \(ByteCount.format(layer.size))  verified")
-                fetchedBlobs[layer.digest] = file
+            if first[layer.digest] == nil {
+                first[layer.digest] = title
+                unique.append((layer, title))
+            }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var running = 0
+            for (layer, title) in unique {
+                if running >= parallelDownloads {
+                    try await group.next()
+                    running -= 1
+                }
+                group.addTask {
+                    try await client.downloadBlob(
+                        repository: repository, descriptor: layer, to: path + "/" + title, reference: pinned,
+                        name: title)
+                    progress(
+                        "blob \(ReleasePusher.short(layer.digest))  \(title)  \(ByteCount.format(layer.size))  verified"
+                    )
+                }
+                running += 1
+            }
+            try await group.waitForAll()
+        }
+        for layer in image.layers {
+            guard let title = layer.title else { continue }
+            if let earlier = first[layer.digest], earlier != title {
+                try copyVerified(
+                    from: path + "/" + earlier, to: path + "/" + title, descriptor: layer, reference: pinned)
+                progress("blob \(ReleasePusher.short(layer.digest))  \(title)  same bytes as \(earlier)")
             }
             report.files.append(
                 .init(
