@@ -27,6 +27,9 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // Already in the graph through AsyncHTTPClient; named so Registry may import NIOCore and NIOHTTP1.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
     ],
     targets: [
         // C libraries from Debian, imported as system libraries.
@@ -126,12 +129,23 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
 
+        // OCI registries: the distribution API client (AsyncHTTPClient) and releases as OCI artifacts.
+        .target(
+            name: "Registry",
+            dependencies: [
+                "EnclaveCore", "Release",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: foundationLoadingSettings),
+
         // The command line: argument mapping only.
         .executableTarget(
             name: "enclavekit",
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe",
-                "Builder", "Rebuild", "Attestation", "DebianEnvironment",
+                "Builder", "Rebuild", "Attestation", "DebianEnvironment", "Registry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
@@ -193,6 +207,9 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
+        .testTarget(
+            name: "RegistryTests", dependencies: ["Registry", "Release", "EnclaveCore"], exclude: ["Fixtures"],
+            swiftSettings: foundationLoadingSettings),
         .testTarget(
             name: "EnclaveKitCLITests", dependencies: ["EnclaveCore", "Release"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),

@@ -101,8 +101,14 @@ public struct ReleaseDirectory: Sendable {
             documents: documents, policy: policy, artifacts: files + extra, expectations: expectations,
             progress: progress)
         guard report.error == nil, let statement = report.statement else { return report }
+        // Each file against its own subject: two artifacts may have the same bytes (the same firmware for
+        // two targets), so the first subject with a file's sha256 is not necessarily its own.
         for (file, name) in zip(files, names) {
-            if let result = report.artifacts.first(where: { $0.path == file }), result.subject != name {
+            guard let i = report.artifacts.firstIndex(where: { $0.path == file }) else { continue }
+            let result = report.artifacts[i]
+            if statement.subjects.contains(where: { $0.name == name && $0.sha256 == result.sha256 }) {
+                report.artifacts[i].subject = name
+            } else {
                 report.error = ReleaseError(
                     .artifactMismatch, "has the sha256 of \(result.subject ?? "no subject"), not of \(name)", file: file
                 )

@@ -38,6 +38,8 @@ struct EnclaveKit: AsyncParsableCommand {
             PolicyCommand.self,
             CompareCommand.self,
             LockCommand.self,
+            PushCommand.self,
+            PullCommand.self,
         ]
     )
 

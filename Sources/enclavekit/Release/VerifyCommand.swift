@@ -1,5 +1,6 @@
 import ArgumentParser
 import EnclaveCore
+import Registry
 import Release
 
 struct VerifyCommand: ParsableCommand {
@@ -29,6 +30,13 @@ struct VerifyCommand: ParsableCommand {
             whatever the others say. Lists who reproduced, who failed, unknown keys, forged or replayed \
             signatures, and attestations for another manifest (ignored).
 
+            Given a registry reference (HOST[:PORT]/REPO:TAG or @sha256:HEX, not a local path), verify \
+            resolves the tag once, pulls the release by that digest into a temporary directory (every \
+            blob checked, see 'pull'), verifies it as a release directory with the reproduction \
+            attestations found as referrers (plus --attestations), and then checks the tag again: a \
+            tag moved during verification, or away from --expect-digest (the digest 'pull' printed), \
+            fails with both digests named.
+
             \(ReleaseExit.help)
 
             Examples:
@@ -38,6 +46,8 @@ struct VerifyCommand: ParsableCommand {
               enclavekit verify release.dsse.json --policy policy.json --expect-pcr0 6595…b657 --json
               enclavekit verify alice.sigstore.json bob.sigstore.json --policy policy.json
               enclavekit verify release.dsse.json --policy policy.json --attestations attestations/
+              enclavekit verify 127.0.0.1:5000/example-node:0.1.0 --policy Manifests/policy.json --plain-http
+              enclavekit verify ghcr.io/acme/node:0.1.0 --policy policy.json --expect-digest sha256:4f3c…
             """)
 
     @Argument(
@@ -61,8 +71,23 @@ struct VerifyCommand: ParsableCommand {
         help: "Reproduction attestations (files or directories) for the policy's rebuilder quorum.")
     var attestations: [String] = []
 
+    @Option(
+        name: .customLong("expect-digest"),
+        help: "With a registry reference: the manifest digest the tag must still name (e.g. what pull printed).")
+    var expectDigest: String?
+
+    @OptionGroup var registry: RegistryOptions
+
     @Flag(help: "Print JSON instead of text.")
     var json = false
+
+    /// The registry reference when the one argument is not a local file or directory but parses as one.
+    var registryReference: ImageReference? {
+        guard envelopes.count == 1, let only = envelopes.first, FileStatus(only, followLinks: true) == nil else {
+            return nil
+        }
+        return try? ImageReference(parsing: only)
+    }
 
     func expectations() throws -> [MeasurementExpectation] {
         try expectPCR0.map { try MeasurementExpectation(parsing: "nitro.PCR0=\($0)") }
@@ -76,10 +101,53 @@ struct VerifyCommand: ParsableCommand {
         } catch let error as UsageError {
             throw ValidationError(error.description)
         }
+        if let expectDigest {
+            guard registryReference != nil else {
+                throw ValidationError("--expect-digest goes with a registry reference (HOST/REPO:TAG)")
+            }
+            guard OCIDigest.isValid(expectDigest) else {
+                throw ValidationError("--expect-digest: expected sha256: and 64 lowercase hex, got '\(expectDigest)'")
+            }
+        }
+        if registry.plainHTTP, registryReference == nil {
+            throw ValidationError("--plain-http goes with a registry reference (HOST/REPO:TAG)")
+        }
+    }
+
+    func runRegistry(_ ref: ImageReference, trust: ReleasePolicy) throws {
+        let client = try registry.client(for: ref)
+        let (artifact, attestations, expectDigest) = (artifact, attestations, expectDigest)
+        let expectations = try expectations()
+        let (report, info) = try Blocking.run {
+            do {
+                let result = try await RegistryVerifier.verify(
+                    ref, client: client, policy: trust, artifacts: artifact, expectations: expectations,
+                    attestations: attestations, expectedDigest: expectDigest, progress: progressLine)
+                await client.shutdown()
+                return result
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+        }
+        if json {
+            var value = report.json
+            if case .object(var fields) = value {
+                fields.insert(("registry", info.json), at: 1)
+                value = .object(fields)
+            }
+            Output.json(value)
+        } else {
+            print("registry: \(info.reference) resolved to \(info.digest) (verified by digest)")
+            if let moved = info.movedTo { print("registry: the tag now names \(moved), NOT the verified digest") }
+            printText(report)
+        }
+        if let error = report.error { throw error }
     }
 
     func run() throws {
         let trust = try ReleasePolicy.load(path: policy)
+        if let ref = registryReference { return try runRegistry(ref, trust: trust) }
         let progress = { (path: String, size: UInt64) in ProgressBar(label: "hashing \(path)", total: size) }
         var report: VerificationReport
         var attestationPaths = attestations
