@@ -13,7 +13,8 @@
 # --expect ERE        the start line to wait for (required; matched per console line, CRs removed)
 # --cmdline TEXT      the kernel command line (default console=ttyS0), or --cmdline-file FILE
 # --http              forward 127.0.0.1:PORT (a free port picked now) to the guest's 8080 and check
-#                     GET /health -> 200 and POST /sha256 -> the sha256 of a random body
+#                     GET /health -> 200, POST /sha256 -> the sha256 of a random body, GET /missing ->
+#                     404, a malformed request -> 400 and /health still 200 after it
 # --guest-port N      the guest port for --http (default 8080)
 # --timeout SECONDS   bound for the start line and, separately, for the first HTTP answer (default 240)
 # --accel tcg|kvm     QEMU accelerator (default tcg); --memory SIZE (default 1G)
@@ -118,5 +119,15 @@ if [ "$http" = 1 ]; then
     esac
     code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$base/missing") || true
     [ "$code" = 404 ] || fail "GET /missing answered $code, expected 404"
+    # A malformed request gets 400, and the node goes on serving.
+    exec 3<>"/dev/tcp/127.0.0.1/$port" || fail "cannot connect to 127.0.0.1:$port"
+    printf 'NOT HTTP AT ALL\r\n\r\n' >&3
+    status_line=
+    IFS= read -r -t 20 status_line <&3 || true
+    exec 3<&-
+    [[ "$status_line" == "HTTP/1.1 400"* ]] || fail "a malformed request got '${status_line%$'\r'}', expected HTTP/1.1 400"
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 "$base/health") || true
+    [ "$code" = 200 ] || fail "GET /health after a malformed request answered $code, expected 200"
+    echo "boot-test: GET /missing -> 404, a malformed request -> 400, GET /health still 200"
 fi
 echo "boot-test: passed in $(seconds_since "$start") s"
