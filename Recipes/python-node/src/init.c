@@ -96,6 +96,22 @@ static const struct fs filesystems[] = {
     {"/rootfs/run", "tmpfs", "mode=0755", MS_NOSUID | MS_NODEV},
 };
 
+/* Without /dev/console in the ramdisk the kernel started us with no stdio: take the console from the
+ * devtmpfs just mounted at `dev`, so that later messages are seen. */
+static void take_console(const char *dev)
+{
+    char path[64];
+    snprintf(path, sizeof path, "%s/console", dev);
+    if (fcntl(2, F_GETFL) >= 0)
+        return;
+    int console = open(path, O_RDWR | O_NOCTTY);
+    for (int fd = 0; console >= 0 && fd <= 2; fd++)
+        if (fcntl(fd, F_GETFL) < 0)
+            dup2(console, fd);
+    if (console > 2)
+        close(console);
+}
+
 static void mount_all(void)
 {
     struct stat st;
@@ -107,15 +123,8 @@ static void mount_all(void)
             fatal("cannot create %s: %s", f->where, strerror(errno));
         if (mount(f->type, f->where, f->type, f->flags, f->options) != 0)
             fatal("cannot mount %s on %s: %s", f->type, f->where, strerror(errno));
-    }
-    /* Without /dev/console in the ramdisk the kernel started us with no stdio: take the console now. */
-    if (fcntl(2, F_GETFL) < 0) {
-        int console = open("/rootfs/dev/console", O_RDWR | O_NOCTTY);
-        for (int fd = 0; console >= 0 && fd <= 2; fd++)
-            if (fcntl(fd, F_GETFL) < 0)
-                dup2(console, fd);
-        if (console > 2)
-            close(console);
+        if (strcmp(f->type, "devtmpfs") == 0)
+            take_console(f->where);
     }
 }
 
