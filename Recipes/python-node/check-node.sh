@@ -9,13 +9,10 @@ set -euo pipefail
 [ $# -eq 1 ] && [ -d "$1" ] || { sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0"; exit 2; }
 site=$(cd "$1" && pwd)
 node="$(cd "$(dirname "$0")" && pwd)/src/app/node.py"
-work=$(mktemp -d)
 pid=
-cleanup() {
-    if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-    rm -rf "$work"
-}
-trap cleanup EXIT
+stop_node() { [ -z "$pid" ] || { kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; } || true; }
+work=$(mktemp -d)
+trap 'stop_node; rm -rf "$work"' EXIT
 run_node() { PYTHONPATH="$site" python3 "$node" "$@"; }
 fail() { echo "check-node: FAILED: $1" >&2; [ -f "$work/node.log" ] && sed 's/^/  node: /' "$work/node.log" >&2; exit 1; }
 passed=0
@@ -47,7 +44,8 @@ timeout-seconds: 1
 max-connections: 4
 EOF
 config_sha=$(sha256sum "$work/config.yaml" | cut -d' ' -f1)
-run_node --config "$work/config.yaml" >"$work/node.log" 2>&1 &
+: >"$work/node.log"
+PYTHONPATH="$site" python3 "$node" --config "$work/config.yaml" >"$work/node.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q listening "$work/node.log" && break; sleep 0.1; done
 [ "$(head -n1 "$work/node.log")" = "python-node 0.1.0 config_sha256=$config_sha listening on $port" ] ||

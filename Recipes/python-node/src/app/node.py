@@ -92,6 +92,20 @@ class Handler:
         except (OSError, h11.LocalProtocolError):
             pass  # the client went away, timed out, or the connection is unusable: drop it
         finally:
+            self.close()
+
+    def close(self):
+        """Lingering close: stop sending, then read what the client still sends (bounded), so that
+        closing with unread input does not reset the connection before the client reads our answer."""
+        try:
+            self.sock.shutdown(socket.SHUT_WR)
+            self.sock.settimeout(1)
+            for _ in range(64):
+                if not self.sock.recv(READ_SIZE):
+                    break
+        except OSError:
+            pass
+        finally:
             self.sock.close()
 
     def next_event(self):
@@ -99,7 +113,12 @@ class Handler:
             event = self.conn.next_event()
             if event is not h11.NEED_DATA:
                 return event
-            data = self.sock.recv(READ_SIZE)  # b"" at EOF: h11 turns that into ConnectionClosed
+            # h11 enforces its head limit only on an incomplete head, so a large read could bring in an
+            # oversized head whole: while a head is awaited, read no further than one byte past the limit.
+            size = READ_SIZE
+            if self.conn.their_state is h11.IDLE:
+                size = max(1, MAX_HEADER_BYTES + 1 - len(self.conn.trailing_data[0]))
+            data = self.sock.recv(size)  # b"" at EOF: h11 turns that into ConnectionClosed
             self.conn.receive_data(data)
 
     def serve_one(self):
