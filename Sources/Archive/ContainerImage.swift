@@ -1,7 +1,7 @@
 import EnclaveCore
-import Foundation
+import Glibc
 
-/// What nitro-cli takes from an image's config (`nitro-eif.md` §5 step 2): the command and the
+/// What nitro-cli takes from an image's config (Nitro catalog, article "nitro-cli Ramdisks", step 2): the command and the
 /// environment, plus the architecture for the EIF flags.
 ///
 /// ```swift
@@ -18,33 +18,28 @@ public struct ImageConfig: Sendable, Hashable {
     /// `rootfs.diff_ids`: sha256 of each uncompressed layer, bottom first.
     public var diffIDs: [String]
 
-    /// Parses an OCI/Docker image config JSON.
+    /// Parses an OCI/Docker image config JSON with the strict ``JSONParser`` (duplicate keys, which two
+    /// readers could resolve differently, are refused; errors carry the byte offset).
     public init(json: [UInt8], file: String? = nil) throws {
-        let object: Any
-        do {
-            object = try JSONSerialization.jsonObject(with: Data(json))
-        } catch {
-            throw FormatError(.badValue, format: "image config", "not valid JSON", file: file)
+        let format = "image config"
+        let top = try ImageJSON.parse(json, format: format, file: file)
+        guard case .object = top else {
+            throw FormatError(.badValue, format: format, "expected a JSON object", file: file)
         }
-        guard let top = object as? [String: Any] else {
-            throw FormatError(.badValue, format: "image config", "expected a JSON object", file: file)
-        }
-        let config = top["config"] as? [String: Any] ?? top["Config"] as? [String: Any] ?? [:]
+        let config = top["config"] ?? top["Config"] ?? .object([])
         func strings(_ key: String) throws -> [String]? {
-            guard let value = config[key], !(value is NSNull) else { return nil }
-            guard let list = value as? [String] else {
-                throw FormatError(
-                    .badValue, format: "image config", "config.\(key) is not a list of strings", file: file)
+            guard let value = config[key], value != .null else { return nil }
+            guard let list = value.stringArray else {
+                throw FormatError(.badValue, format: format, "config.\(key) is not a list of strings", file: file)
             }
             return list
         }
         cmd = try strings("Cmd")
         entrypoint = try strings("Entrypoint")
         env = try strings("Env")
-        architecture = top["architecture"] as? String ?? ""
-        os = top["os"] as? String ?? ""
-        let rootfs = top["rootfs"] as? [String: Any]
-        diffIDs = rootfs?["diff_ids"] as? [String] ?? []
+        architecture = top["architecture"]?.stringValue ?? ""
+        os = top["os"]?.stringValue ?? ""
+        diffIDs = top["rootfs"]?["diff_ids"]?.stringArray ?? []
     }
 
     /// The command as nitro-cli writes `/cmd`: `Cmd` if the image has one, otherwise `Entrypoint`
@@ -162,10 +157,11 @@ public final class ContainerImage {
         let format = "oci-layout"
         let indexBytes = try store.contents(of: "index.json", limit: 16 << 20)
         var descriptor = try selectManifest(indexBytes, platform: platform, file: path)
-        var manifest: [String: Any] = [:]
+        var manifest = JSONValue.object([])
         for _ in 0..<4 {
             let bytes = try store.blob(descriptor, limit: 16 << 20)
-            guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+            let object = try ImageJSON.parse(bytes, format: format, file: path)
+            guard case .object = object else {
                 throw FormatError(
                     .badValue, format: format, "manifest \(descriptor.digest) is not a JSON object", file: path)
             }
@@ -176,8 +172,8 @@ public final class ContainerImage {
             manifest = object
             break
         }
-        guard let configObject = manifest["config"] as? [String: Any], let configDescriptor = Descriptor(configObject),
-            let layerObjects = manifest["layers"] as? [[String: Any]]
+        guard let configObject = manifest["config"], let configDescriptor = Descriptor(configObject),
+            case .array(let layerObjects) = manifest["layers"]
         else {
             throw FormatError(.badValue, format: format, "image manifest lacks config or layers", file: path)
         }
@@ -196,16 +192,14 @@ public final class ContainerImage {
     }
 
     static func selectManifest(_ bytes: [UInt8], platform: String?, file: String) throws -> Descriptor {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-            let manifests = object["manifests"] as? [[String: Any]], !manifests.isEmpty
-        else {
+        let object = try ImageJSON.parse(bytes, format: "oci-layout", file: file)
+        guard case .array(let manifests) = object["manifests"], !manifests.isEmpty else {
             throw FormatError(.badValue, format: "oci-layout", "index lists no manifests", file: file)
         }
         var candidates = manifests.compactMap { item -> (Descriptor, String?)? in
             guard let d = Descriptor(item) else { return nil }
-            let p = item["platform"] as? [String: Any]
-            let name = p.flatMap { p -> String? in
-                guard let os = p["os"] as? String, let arch = p["architecture"] as? String else { return nil }
+            let name = item["platform"].flatMap { p -> String? in
+                guard let os = p["os"]?.stringValue, let arch = p["architecture"]?.stringValue else { return nil }
                 return "\(os)/\(arch)"
             }
             return (d, name)
@@ -307,16 +301,17 @@ public struct DockerArchiveManifest: Sendable, Hashable {
 
     public init(json: [UInt8], file: String? = nil) throws {
         let format = "docker-archive"
-        guard let list = try? JSONSerialization.jsonObject(with: Data(json)) as? [[String: Any]], let first = list.first
+        guard case .array(let list) = try ImageJSON.parse(json, format: format, file: file), let first = list.first,
+            case .object = first
         else {
             throw FormatError(.badValue, format: format, "manifest.json is not a JSON list of images", file: file)
         }
-        guard let config = first["Config"] as? String, let layers = first["Layers"] as? [String] else {
+        guard let config = first["Config"]?.stringValue, let layers = first["Layers"]?.stringArray else {
             throw FormatError(.badValue, format: format, "manifest.json entry lacks Config or Layers", file: file)
         }
         self.config = config
         self.layers = layers
-        self.repoTags = first["RepoTags"] as? [String] ?? []
+        self.repoTags = first["RepoTags"]?.stringArray ?? []
     }
 }
 
@@ -327,8 +322,10 @@ struct Descriptor {
     var hex: String
     var size: UInt64
 
-    init?(_ object: [String: Any]) {
-        guard let digest = object["digest"] as? String, let size = object["size"] as? Int, size >= 0 else { return nil }
+    init?(_ object: JSONValue) {
+        guard let digest = object["digest"]?.stringValue, case .number(let sizeText) = object["size"],
+            let size = UInt64(sizeText)
+        else { return nil }
         let parts = digest.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { return nil }
         switch parts[0] {
@@ -340,10 +337,26 @@ struct Descriptor {
         else { return nil }
         self.digest = digest
         self.hex = parts[1]
-        self.size = UInt64(size)
+        self.size = size
     }
 
     var blobPath: String { "blobs/\(algorithm.rawValue)/\(hex)" }
+}
+
+/// Image JSON (configs, manifests, indexes, docker-archive `manifest.json`) goes through the strict
+/// ``JSONParser``: a duplicate key is an error, not a choice between two values, and a syntax error
+/// names its byte offset.
+enum ImageJSON {
+    static func parse(_ bytes: [UInt8], format: String, file: String?) throws -> JSONValue {
+        do {
+            return try JSONParser.parse(
+                bytes, format: format, limits: JSONParser.Limits(maxDepth: 32, maxBytes: 16 << 20))
+        } catch {
+            var located = error
+            if located.file == nil { located.file = file }
+            throw located
+        }
+    }
 }
 
 /// Where an OCI layout's files are: a directory or a tarball.

@@ -42,6 +42,17 @@ public indirect enum JSONValue: Sendable, Equatable {
         return nil
     }
 
+    /// The strings of an array whose every element is a string; `nil` otherwise.
+    public var stringArray: [String]? {
+        guard case .array(let items) = self else { return nil }
+        var strings: [String] = []
+        for item in items {
+            guard let s = item.stringValue else { return nil }
+            strings.append(s)
+        }
+        return strings
+    }
+
     public static func == (lhs: JSONValue, rhs: JSONValue) -> Bool {
         switch (lhs, rhs) {
         case (.null, .null): true

@@ -329,3 +329,50 @@ func writeOCILayout(_ image: TestImage, at layout: String) throws {
         #expect(ours.contains { $0.name == "usr/lib/liby.so" && $0.content == "y" })
     }
 }
+
+/// Image JSON goes through the strict parser: a duplicate key (which two readers could resolve to
+/// different commands) and malformed JSON are errors with the byte offset, not a silent choice.
+@Suite struct ImageJSONStrictnessTests {
+    @Test(arguments: [
+        (#"{"config":{"Cmd":["/a"],"Cmd":["/b"]}}"#, FormatError.Kind.badValue, UInt64(24)),
+        (#"{"architecture":"amd64","architecture":"arm64"}"#, .badValue, 24),
+        (#"{"config":{"Cmd":["/a"]}"#, .truncated, 24),
+        (#"{"config":{"Cmd":["/a",]}}"#, .badValue, 23),
+    ])
+    func imageConfigRefusesDuplicatesAndMalformedJSON(json: String, kind: FormatError.Kind, offset: UInt64) {
+        #expect(throws: FormatError(kind, format: "image config", offset: offset, "")) {
+            try ImageConfig(json: Array(json.utf8), file: "config.json")
+        }
+    }
+
+    @Test func imageConfigErrorNamesTheFile() {
+        do {
+            _ = try ImageConfig(json: Array(#"{"os":"linux","os":"linux"}"#.utf8), file: "config.json")
+            Issue.record("a duplicate key was accepted")
+        } catch {
+            #expect("\(error)".contains("config.json"), "\(error)")
+        }
+    }
+
+    @Test(arguments: [
+        #"[{"Config":"c.json","Layers":["l.tar"],"Layers":["m.tar"]}]"#,
+        #"[{"Config":"c.json"}]"#,
+        #"{"Config":"c.json","Layers":[]}"#,
+        #"[1]"#,
+    ])
+    func dockerArchiveManifestIsStrict(json: String) {
+        #expect(throws: FormatError.self) { try DockerArchiveManifest(json: Array(json.utf8), file: "manifest.json") }
+    }
+
+    @Test func configValuesAreRead() throws {
+        let json =
+            #"{"architecture":"amd64","os":"linux","config":{"Cmd":null,"Entrypoint":["/e"],"Env":["A=1"]},"#
+            + #""rootfs":{"type":"layers","diff_ids":["sha256:00"]}}"#
+        let config = try ImageConfig(json: Array(json.utf8))
+        #expect(config.cmd == nil)
+        #expect(config.entrypoint == ["/e"])
+        #expect(config.env == ["A=1"])
+        #expect(config.diffIDs == ["sha256:00"])
+        #expect(config.architecture == "amd64" && config.os == "linux")
+    }
+}
