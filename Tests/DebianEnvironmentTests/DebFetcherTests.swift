@@ -8,22 +8,7 @@ import Testing
 struct DebFetcherTests {
     static func setup(_ directory: TemporaryDirectory, archive: String) throws -> (Recipe, EnvironmentLock, InputCache)
     {
-        let text = """
-            recipe = 1
-            name = "n"
-            version = "1"
-            source-date-epoch = 0
-
-            [environments.build]
-            suite = "bookworm"
-            packages = ["hello"]
-
-            [[steps]]
-            name = "s"
-            environment = "build"
-            run = ["/bin/true"]
-
-            """
+        let text = EnvironmentRecipeText.make()
         let recipe = try Recipe(toml: text, path: try directory.file("r/recipe.toml", text))
         let cache = InputCache(root: directory.path + "/cache")
         let file = try directory.file("hello.deb", "not really a deb")

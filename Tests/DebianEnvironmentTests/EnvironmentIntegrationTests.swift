@@ -9,23 +9,7 @@ import Testing
 @Suite("Debian environments: lock and assemble (network, mmdebstrap)", .serialized)
 struct EnvironmentIntegrationTests {
     static func recipe(in directory: TemporaryDirectory, packages: [String] = ["hello"]) throws -> Recipe {
-        let list = packages.map { "\"\($0)\"" }.joined(separator: ", ")
-        let text = """
-            recipe = 1
-            name = "env-test"
-            version = "1"
-            source-date-epoch = 1700000000
-
-            [environments.build]
-            suite = "bookworm"
-            packages = [\(list)]
-
-            [[steps]]
-            name = "s"
-            environment = "build"
-            run = ["/bin/true"]
-
-            """
+        let text = EnvironmentRecipeText.make(name: "env-test", epoch: 1_700_000_000, packages: packages)
         let path = try directory.file("recipe/recipe.toml", text)
         return try Recipe(toml: text, path: path)
     }

@@ -7,22 +7,7 @@ import Testing
 @Suite("Installed set against the closure")
 struct InstalledSetTests {
     static func recipe() throws -> Recipe {
-        let text = """
-            recipe = 1
-            name = "n"
-            version = "1"
-            source-date-epoch = 0
-
-            [environments.build]
-            suite = "bookworm"
-            packages = ["hello"]
-
-            [[steps]]
-            name = "s"
-            environment = "build"
-            run = ["/bin/true"]
-
-            """
+        let text = EnvironmentRecipeText.make()
         return try Recipe(toml: text, path: "r/recipe.toml")
     }
 
