@@ -84,11 +84,22 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strictSettings),
+        // Debian environments: resolve a closure with a private apt state, fetch the locked .debs, assemble
+        // the root with mmdebstrap.
+        .target(
+            name: "DebianEnvironment",
+            dependencies: [
+                "EnclaveCore", "Archive", "Recipe",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strictSettings),
         // Builds: the bubblewrap sandbox, rootfs assembly, per-target images, measurements and the manifest.
         .target(
             name: "Builder",
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe",
+                "DebianEnvironment",
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -120,7 +131,7 @@ let package = Package(
             name: "enclavekit",
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe",
-                "Builder", "Rebuild", "Attestation",
+                "Builder", "Rebuild", "Attestation", "DebianEnvironment",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
@@ -164,6 +175,9 @@ let package = Package(
         .testTarget(
             name: "RecipeTests", dependencies: ["Recipe", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
+        .testTarget(
+            name: "DebianEnvironmentTests", dependencies: ["DebianEnvironment", "Recipe", "EnclaveCore"],
+            exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "BuilderTests", dependencies: ["Builder", "Recipe", "Archive", "EnclaveCore"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),

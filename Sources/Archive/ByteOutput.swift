@@ -35,7 +35,7 @@ public final class MemoryByteOutput: ByteOutput {
     }
 }
 
-/// A file that appears whole or not at all (``AtomicOutput``): call ``commit()`` after the last
+/// A file that appears whole or not at all (EnclaveCore's `AtomicOutput`): call ``commit()`` after the last
 /// write; if the object goes away uncommitted, the temporary file is removed.
 ///
 /// ```swift

@@ -2,7 +2,7 @@ import EnclaveCore
 
 /// A bounds-checked reader of cpio "newc" archives (`070701`, either hex case), for listing and
 /// comparing ramdisks. Every field is checked: bad magic, non-hex digits, a name or data running
-/// past the end, a missing NUL or a missing trailer throw a ``FormatError`` with the offset.
+/// past the end, a missing NUL or a missing trailer throw a `FormatError` with the offset.
 ///
 /// ```swift
 /// for member in try CPIOListing.parse(bytes) { print(member.name, member.size) }

@@ -23,7 +23,7 @@ public enum CPIOFileType: UInt32, Sendable, Hashable {
 /// The dialect of newc header that a ``CPIOWriter`` writes.
 ///
 /// - `linuxkit`: exactly what nitro-cli 1.x's linuxkit (vendored `surma/gocpio`) writes
-///   (`nitro-eif.md` §6): lowercase hex, inode numbers from 721 counting every entry and the trailer,
+///   (Nitro catalog, article "nitro-cli Ramdisks"; <doc:NewcArchives>): lowercase hex, inode numbers from 721 counting every entry and the trailer,
 ///   device 3/1 on every entry, nlink 2 for directories and 1 otherwise, check 0, the archive padded
 ///   with zeros to a multiple of 512 bytes after the trailer.
 /// - `canonical`: the bytes of GNU cpio 2.13 `-o -H newc --reproducible` (uppercase hex, inode numbers

@@ -8,7 +8,7 @@ import EnclaveCore
     import Darwin
 #endif
 
-/// A deterministic newc archive of a directory tree (`signing-and-reproducibility.md` §3.2): the
+/// A deterministic newc archive of a directory tree (<doc:NewcArchives>): the
 /// same tree gives the same bytes whatever the creation order, umask, owner or later mtimes.
 ///
 /// - members sorted by path bytes (the root itself is not a member);

@@ -1,7 +1,7 @@
 import EnclaveCore
 import Glibc
 
-/// What nitro-cli takes from an image's config (`nitro-eif.md` §5 step 2): the command and the
+/// What nitro-cli takes from an image's config (Nitro catalog, article "nitro-cli Ramdisks", step 2): the command and the
 /// environment, plus the architecture for the EIF flags.
 ///
 /// ```swift

@@ -1,7 +1,7 @@
 import EnclaveCore
 
 /// One member of a `docker export` tar stream: what linuxkit reads to build the app ramdisk
-/// (`nitro-eif.md` §6). Names are relative, directories end in `/` (`bin/`), hard links name the
+/// (Nitro catalog, article "nitro-cli Ramdisks"). Names are relative, directories end in `/` (`bin/`), hard links name the
 /// member that came first (`usr/bin/a`), as Docker's archive writer produces them.
 ///
 /// ```swift

@@ -26,7 +26,7 @@ public struct FlattenOptions: Sendable {
 }
 
 /// The root filesystem of a container image, flattened as `docker export` of a container created
-/// from it would give it (issue 3, `nitro-eif.md` §5–6):
+/// from it would give it (issue 3; Nitro catalog, article "nitro-cli Ramdisks"):
 ///
 /// - layers applied in order; a `.wh.NAME` entry deletes `NAME` from lower layers, `.wh..wh..opq` hides
 ///   everything lower layers put in its directory; a directory over a directory merges (the upper

@@ -1,7 +1,7 @@
 import EnclaveCore
 
 /// The two Nitro Enclaves ramdisks byte for byte as nitro-cli 1.x's (AWS-patched) linuxkit writes
-/// them with `--format kernel+initrd-nogz` (`nitro-eif.md` §5–6): the bootstrap ramdisk (`dev`,
+/// them with `--format kernel+initrd-nogz` (Nitro catalog, article "nitro-cli Ramdisks"): the bootstrap ramdisk (`dev`,
 /// `init`, `nsm.ko`) and the app ramdisk (`rootfs/` from `docker export`, `cmd`, `env`).
 ///
 /// ```swift

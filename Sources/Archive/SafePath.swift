@@ -1,6 +1,6 @@
 import EnclaveCore
 
-/// Validation of member names read from archives (`nitro-eif.md` §7, issue 3 "bad input"): a name is
+/// Validation of member names read from archives (<doc:ArchiveMemberNames>, issue 3 "bad input"): a name is
 /// split into components; `.` and empty components are dropped (so `./bin//sh` is `bin/sh`); an
 /// absolute name or a `..` component is rejected, so nothing derived from an archive can point
 /// outside the tree it describes.
@@ -9,7 +9,7 @@ import EnclaveCore
 /// let parts = try SafePath.components(Array("./usr/bin/env".utf8), format: "tar")  // ["usr", "bin", "env"]
 /// ```
 public enum SafePath {
-    /// The components of a relative member name. Throws ``FormatError`` (`unsafePath`) for an absolute
+    /// The components of a relative member name. Throws `FormatError` (`unsafePath`) for an absolute
     /// name or one with a `..` component.
     public static func components(_ name: [UInt8], format: String, file: String? = nil) throws(FormatError)
         -> [[UInt8]]

@@ -72,7 +72,7 @@ public struct TarSource: Sendable, Hashable {
 /// A streaming tar reader over libarchive: plain, gzip- or zstd-compressed tar (detected from the
 /// bytes), one member at a time, data in bounded chunks. It only reads: nothing is ever extracted
 /// by it, so member names can never make it write anywhere; callers validate names with
-/// ``SafePath``. Truncated or corrupt input throws a ``FormatError`` (format "tar").
+/// ``SafePath``. Truncated or corrupt input throws a `FormatError` (format "tar").
 ///
 /// One `TarReader` owns one libarchive `archive*`, freed in `deinit`.
 ///

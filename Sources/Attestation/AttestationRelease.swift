@@ -2,7 +2,7 @@ import EnclaveCore
 import Release
 
 /// A signed release that evidence is checked against (`attest verify --release … --policy …`): verified
-/// exactly as `enclavekit verify` does it (``ReleaseVerifier``: signatures, k-of-n threshold, Statement
+/// exactly as `enclavekit verify` does it (Release's `ReleaseVerifier`: signatures, k-of-n threshold, Statement
 /// and manifest), then each piece of evidence must carry the registers of the release's target for its
 /// TEE — Nitro PCR0, PCR1, PCR2 (and PCR8 when the release has it), SEV-SNP MEASUREMENT, TDX MRTD and
 /// the RTMRs the manifest has, SGX MRENCLAVE and MRSIGNER and the target's isvProdId/isvSvn.

@@ -3,7 +3,8 @@ import Nitro
 
 /// An AWS Nitro Enclaves attestation document: a CBOR COSE_Sign1 (RFC 9052 §4.2) whose payload is the
 /// NSM's map of `module_id`, `digest`, `timestamp`, `pcrs`, `certificate`, `cabundle` and the optional
-/// `public_key`, `user_data`, `nonce` (aws-nitro-enclaves-nsm-api `docs/attestation_process.md`).
+/// `public_key`, `user_data`, `nonce` (aws-nitro-enclaves-nsm-api `docs/attestation_process.md`;
+/// <doc:NitroAttestationDocuments>).
 ///
 /// Parsing is strict: CBOR with shortest heads and no duplicate keys, the protected header exactly
 /// `{1: -35}` (ES384), every payload key known and typed. The exact protected-header and payload bytes

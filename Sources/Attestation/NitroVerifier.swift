@@ -10,7 +10,7 @@ import X509
     import Foundation
 #endif
 
-/// Verifies a Nitro attestation document in the order of the format notes (§1): structure, pinned AWS
+/// Verifies a Nitro attestation document in the order of <doc:NitroAttestationDocuments>: structure, pinned AWS
 /// root, the chain `certificate ← cabundle[N] ← … ← cabundle[1] ← root` at the verification time, the
 /// ES384 COSE signature over the exact Sig_structure, debug PCRs, freshness (`nonce`, `user_data`), and
 /// the measurements (PCR0…).

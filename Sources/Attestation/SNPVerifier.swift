@@ -2,7 +2,7 @@ import Crypto
 import EnclaveCore
 import SwiftASN1
 
-/// Verifies an SEV-SNP attestation report in the order of the format notes (§2): structure and
+/// Verifies an SEV-SNP attestation report in the order of <doc:SNPAttestationReports>: structure and
 /// product, the pinned ARK and ASK (or ASVK), the RSA-PSS chain ARK → ASK → VCEK at the verification
 /// time, the VCEK's TCB and hardware-ID extensions against the report, the report signature, POLICY
 /// bit 19 (debug), REPORT_DATA (freshness) and MEASUREMENT.

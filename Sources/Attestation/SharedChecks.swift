@@ -11,7 +11,7 @@ import X509
 
 /// Path validation over an explicit, ordered path (leaf first, pinned root last), with swift-certificates'
 /// types and signature verification. The Nitro leaf has no Authority Key Identifier, so the end-entity
-/// policy is relaxed as the format notes say: names, signatures, validity, CA flags and key usage, path
+/// policy is relaxed (<doc:NitroAttestationDocuments>, "Verification order"): names, signatures, validity, CA flags and key usage, path
 /// lengths, no repeated certificate.
 enum ChainValidator {
     /// nil when the path is valid at `time` (Unix seconds), else the reason. `signatureIsValid(index)`, when

@@ -19,6 +19,9 @@ public enum BuildError: Error, Sendable, Equatable, CustomStringConvertible {
     case badOutput(step: String, path: String, reason: String)
     /// The sandbox itself could not be set up or started (a system call failed).
     case sandboxFailed(step: String, reason: String)
+    /// The environment a step or the root filesystem uses could not be assembled (or its assembly gave
+    /// something unusable); `reason` is the assembler's error.
+    case environmentFailed(environment: String, reason: String)
 
     /// Two errors are equal when their case and fields are, except a failed step's output, which is
     /// not compared (tests and callers match on the step and its status).
@@ -29,6 +32,7 @@ public enum BuildError: Error, Sendable, Equatable, CustomStringConvertible {
         case (.stepFailed(let a, let b, _), .stepFailed(let c, let d, _)): return a == c && b == d
         case (.badOutput(let a, let b, let c), .badOutput(let d, let e, let f)): return a == d && b == e && c == f
         case (.sandboxFailed(let a, let b), .sandboxFailed(let c, let d)): return a == c && b == d
+        case (.environmentFailed(let a, let b), .environmentFailed(let c, let d)): return a == c && b == d
         default: return false
         }
     }
@@ -51,6 +55,8 @@ public enum BuildError: Error, Sendable, Equatable, CustomStringConvertible {
             return "step '\(step)': output '\(path)' \(reason)"
         case .sandboxFailed(let step, let reason):
             return "step '\(step)': the sandbox could not run: \(reason)"
+        case .environmentFailed(let environment, let reason):
+            return "environment '\(environment)' could not be assembled: \(reason)"
         }
     }
 

@@ -11,6 +11,8 @@ struct BuildIdentity {
     var name: String
     var version: String
     var sourceDateEpoch: UInt64
+    /// The environments the recipe uses, by name (their digests follow from the lock, whose sha256 is above).
+    var environmentNames: [String]
 
     init(recipe model: Recipe, resolved: [String: ResolvedInput]) throws {
         let repository = RepositoryPaths(recipePath: model.path)
@@ -27,6 +29,7 @@ struct BuildIdentity {
         name = model.name
         version = model.version
         sourceDateEpoch = model.sourceDateEpoch
+        environmentNames = ReleaseBuilder.usedEnvironments(model)
     }
 
     /// The manifest at `manifest`, if it describes this build with the same EnclaveKit and targets and
@@ -37,6 +40,7 @@ struct BuildIdentity {
             let m = try? ReleaseManifest(json: bytes, format: path),
             m.name == name, m.version == version, m.enclavekitVersion == EnclaveKitVersion.string,
             m.sourceDateEpoch == sourceDateEpoch, m.recipe == recipe, m.lock == lock, m.inputs == inputs,
+            m.environments.map(\.name) == environmentNames,
             m.targets.map(\.name) == targets
         else { return nil }
         for artifact in m.artifacts {

@@ -1,4 +1,5 @@
 import Archive
+import DebianEnvironment
 import EnclaveCore
 import Nitro
 import Recipe
@@ -32,6 +33,9 @@ public struct BuildOptions: Sendable {
     /// cached output can neither stand in for a step nor be replaced by one.
     public var reuseSteps = true
     public var showProgress = true
+    /// Assembles the recipe's Debian environments (`[environments.NAME]`); `nil` takes
+    /// ``ReleaseBuilder/defaultEnvironmentAssembler(cache:)``. Tests pass roots made another way.
+    public var environmentAssembler: (any EnvironmentAssembling)?
 
     public init(recipePath: String) { self.recipePath = recipePath }
 }
@@ -43,12 +47,16 @@ public struct BuildReport: Sendable {
     public var manifestPath: String
     /// Each step, whether its output came from the cache, and how long it took (seconds).
     public var steps: [(name: String, cached: Bool, seconds: Double)]
-    /// Wall time per phase (fetch, steps, pack and measure), seconds.
+    /// Wall time per phase, seconds: `inputs` (resolve and fetch), `environments` (assemble), `steps`,
+    /// `pack` (root filesystem, targets, measurements, manifest); a no-op build has `inputs` and
+    /// `verify outputs`.
     public var phases: [(name: String, seconds: Double)]
     /// Path inputs built with bytes other than their pin (only with `pathInputsMayDiffer`).
     public var changedInputs: [(name: String, pinned: String, actual: String)]
     /// The output already held this build; its artifacts were verified, nothing was rebuilt.
     public var upToDate: Bool
+    /// The environments the build assembled (those a step or the root filesystem uses), by name.
+    public var environments: [AssembledEnvironment] = []
     /// Whether the step cache was consulted (``BuildOptions/reuseSteps``).
     public var reusedSteps = true
     /// Steps run afresh whose output differs from the step cache's entry under the same key (a step that is
@@ -57,7 +65,7 @@ public struct BuildReport: Sendable {
 }
 
 /// `enclavekit build`: recipe → pinned inputs → sandboxed steps → rootfs → per-target images →
-/// measurements → release manifest (`architecture.md`, data flow). The output directory appears whole
+/// measurements → release manifest (the Builder catalog, "Data flow"). The output directory appears whole
 /// or not at all, and the manifest is written last. An existing output or manifest with other bytes is
 /// replaced only with ``BuildOptions/force``, and a manifest a signed envelope covers never is.
 ///
@@ -66,6 +74,12 @@ public struct BuildReport: Sendable {
 /// print(report.manifest.targets.map(\.name))
 /// ```
 public enum ReleaseBuilder {
+    /// The assembler used when ``BuildOptions/environmentAssembler`` is `nil`: the Debian one, which
+    /// fetches the locked `.deb` closure into `cache`, verifies it and assembles it with mmdebstrap.
+    public static func defaultEnvironmentAssembler(cache: InputCache) -> any EnvironmentAssembling {
+        DebianEnvironments(cache: cache)
+    }
+
     public static func build(_ options: BuildOptions) async throws -> BuildReport {
         var phases: [(String, Double)] = []
         var clock = Stopwatch()
@@ -105,7 +119,7 @@ public enum ReleaseBuilder {
         for listing in resolved.values.compactMap(\.files) + lock.entries.values.compactMap(\.files) {
             try cache.storeListing(listing)
         }
-        phases.append(("fetch", clock.lap()))
+        phases.append(("inputs", clock.lap()))
         status.log("fetched \(recipe.inputs.count) inputs: \(BuildStatus.seconds(phases[phases.count - 1].1))")
 
         // A no-op build: the output already holds a manifest for the same recipe, lock, inputs, targets and
@@ -127,7 +141,18 @@ public enum ReleaseBuilder {
                 phases: phases.map { (name: $0.0, seconds: $0.1) }, changedInputs: [], upToDate: true)
         }
 
-        // 2. Steps, each in the sandbox unless its output is cached under the same key.
+        // 2. Environments: each one a step or the root filesystem uses, assembled once.
+        let environments = try await assembleEnvironments(
+            recipe: recipe, lock: lock,
+            assembler: options.environmentAssembler ?? defaultEnvironmentAssembler(cache: cache),
+            status: status)
+        phases.append(("environments", clock.lap()))
+        if !environments.isEmpty {
+            status.log(
+                "assembled \(environments.count) environments: \(BuildStatus.seconds(phases[phases.count - 1].1))")
+        }
+
+        // 3. Steps, each in the sandbox unless its output is cached under the same key.
         let unpacked = UnpackedInputs(cache: cache, work: work + "/inputs")
         var stepOutputs: [String: String] = [:]
         var stepKeys: [String: String] = [:]
@@ -135,6 +160,7 @@ public enum ReleaseBuilder {
         var mismatches: [(name: String, cached: String, fresh: String)] = []
         for (index, step) in recipe.steps.enumerated() {
             var stepClock = Stopwatch()
+            let environment = try step.rootEnvironment.map { try assembled($0, in: environments) }
             let key = StepKey.compute(
                 step: step, recipe: recipe,
                 inputDigests: step.inputs.map { name in
@@ -142,7 +168,7 @@ public enum ReleaseBuilder {
                         return (name, "input:" + r.sha256 + ":" + r.input.unpack.rawValue)
                     }
                     return (name, "step:" + (stepKeys[name] ?? ""))
-                })
+                }, environment: environment)
             stepKeys[step.name] = key
             let label = "step \(index + 1)/\(recipe.steps.count) \(step.name)"
             if options.reuseSteps, let cached = try cache.stepOutput(key: key) {
@@ -172,7 +198,8 @@ public enum ReleaseBuilder {
                 SandboxStep(
                     name: step.name, arguments: step.run, mounts: mounts, outputDirectory: out,
                     environment: step.environment.map { SandboxVariable(name: $0.key, value: $0.value) },
-                    sourceDateEpoch: recipe.sourceDateEpoch))
+                    sourceDateEpoch: recipe.sourceDateEpoch,
+                    rootDirectory: environment.map { RepositoryPaths.absolute($0.root) }))
             if options.reuseSteps {
                 stepOutputs[step.name] = try cache.storeStepOutput(key: key, from: out)
             } else {
@@ -190,10 +217,13 @@ public enum ReleaseBuilder {
         }
         phases.append(("steps", clock.lap()))
 
-        // 3. Root filesystem and targets.
+        // 4. Root filesystem and targets.
         status.phase("packing and measuring \(selected.count) targets")
         let references = ReferenceResolver(resolved: resolved, unpacked: unpacked, stepOutputs: stepOutputs)
         var rootfs = RootfsTree()
+        if let base = try recipe.rootfs.baseEnvironment.map({ try assembled($0, in: environments) }) {
+            try rootfs.addBase(from: RepositoryPaths.absolute(base.root), environment: base.name)
+        }
         for file in recipe.rootfs.files {
             if file.from.isDirectory {
                 try rootfs.addTree(
@@ -212,7 +242,7 @@ public enum ReleaseBuilder {
             built.append(try TargetBuilder.build(target, references: references, context: context))
         }
 
-        // 4. Artifacts and the manifest.
+        // 5. Artifacts and the manifest.
         var artifacts: [ReleaseManifest.Artifact] = []
         for name in built.flatMap(\.artifacts).sorted() {
             let path = staging.path + "/" + name
@@ -225,12 +255,17 @@ public enum ReleaseBuilder {
             name: recipe.name, version: recipe.version, enclavekitVersion: EnclaveKitVersion.string,
             sourceDateEpoch: recipe.sourceDateEpoch, source: nil, recipe: identity.recipe, lock: identity.lock,
             inputs: identity.inputs,
+            environments: environments.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.compactMap {
+                environments[$0].map {
+                    ReleaseManifest.Environment(name: $0.name, sha256: $0.sha256, packageCount: UInt64($0.packageCount))
+                }
+            },
             artifacts: artifacts, targets: built.map(\.manifest))
         let manifestPath = options.manifestPath ?? output + "/manifest.json"
         if options.manifestPath == nil { try manifest.write(to: staging.path + "/manifest.json") }
         try staging.normalizeMetadata(sourceDateEpoch: Int64(recipe.sourceDateEpoch))
 
-        // 5. Replace nothing that differs without --force, never a signed manifest, and accept the same
+        // 6. Replace nothing that differs without --force, never a signed manifest, and accept the same
         // bytes: every decision is made before anything is moved into place.
         let bytes = manifest.canonicalBytes
         let existingManifest = options.manifestPath ?? staging.final + "/manifest.json"
@@ -250,7 +285,7 @@ public enum ReleaseBuilder {
             try staging.commit()
         }
         if let explicit = options.manifestPath, writeManifest == true { try manifest.write(to: explicit) }
-        phases.append(("pack+measure", clock.lap()))
+        phases.append(("pack", clock.lap()))
         status.log("packed and measured \(selected.count) targets: \(BuildStatus.seconds(phases[phases.count - 1].1))")
         status.finish()
         return BuildReport(
@@ -259,7 +294,71 @@ public enum ReleaseBuilder {
             phases: phases.map { (name: $0.0, seconds: $0.1) },
             changedInputs: changed.map { (name: $0.0, pinned: $0.1, actual: $0.2) },
             upToDate: action == .keep && writeManifest != true,
+            environments: environments.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.compactMap {
+                environments[$0]
+            },
             reusedSteps: options.reuseSteps, stepCacheMismatches: mismatches)
+    }
+
+    /// The assembled environment `name` (every one the recipe uses is assembled before the steps).
+    static func assembled(_ name: String, in environments: [String: AssembledEnvironment]) throws(BuildError)
+        -> AssembledEnvironment
+    {
+        guard let environment = environments[name] else {
+            throw .environmentFailed(environment: name, reason: "it was not assembled (internal error)")
+        }
+        return environment
+    }
+
+    /// The names of the environments `recipe` uses (a step's `environment`, `[rootfs] base`), sorted.
+    static func usedEnvironments(_ recipe: Recipe) -> [String] {
+        Set(recipe.steps.compactMap(\.rootEnvironment) + [recipe.rootfs.baseEnvironment].compactMap { $0 })
+            .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+    }
+
+    /// Assembles each environment the recipe uses, once, and checks what the assembler gives back.
+    /// - Throws: ``BuildError/environmentFailed(environment:reason:)`` naming the environment when there is no
+    ///   assembler, the assembler fails, or its root is not a directory or its sha256 not a digest.
+    static func assembleEnvironments(
+        recipe: Recipe, lock: RecipeLock, assembler: (any EnvironmentAssembling)?, status: BuildStatus
+    ) async throws -> [String: AssembledEnvironment] {
+        var result: [String: AssembledEnvironment] = [:]
+        for name in usedEnvironments(recipe) {
+            guard let environment = recipe.environment(named: name) else {
+                throw BuildError.environmentFailed(environment: name, reason: "the recipe does not declare it")
+            }
+            guard let assembler else {
+                throw BuildError.environmentFailed(
+                    environment: name,
+                    reason: "this EnclaveKit has no Debian environment assembler wired in (build it with one)")
+            }
+            status.phase("assembling environment \(name)")
+            let assembled: AssembledEnvironment
+            do {
+                assembled = try await assembler.assemble(environment, recipe: recipe, lock: lock)
+            } catch let error as CancellationError {
+                throw error
+            } catch {
+                throw BuildError.environmentFailed(environment: name, reason: "\(error)")
+            }
+            guard assembled.name == name else {
+                throw BuildError.environmentFailed(
+                    environment: name, reason: "the assembler returned environment '\(assembled.name)' instead")
+            }
+            guard FileStatus.isDirectory(assembled.root) else {
+                throw BuildError.environmentFailed(
+                    environment: name, reason: "its root \(assembled.root) is not a directory")
+            }
+            let hex = Array(assembled.sha256.utf8)
+            guard hex.count == 64, hex.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }),
+                assembled.packageCount >= 0
+            else {
+                throw BuildError.environmentFailed(
+                    environment: name, reason: "its sha256 '\(assembled.sha256)' is not 64 lowercase hex digits")
+            }
+            result[name] = assembled
+        }
+        return result
     }
 
     static func selectTargets(_ recipe: Recipe, _ names: [String]) throws -> [RecipeTarget] {

@@ -28,6 +28,9 @@ public struct RootfsTree: Sendable {
 
     /// Members by relative path (no leading or trailing `/`).
     public private(set) var nodes: [[UInt8]: Node] = [:]
+    /// The members that came from the base environment (``addBase(from:environment:)``) and have not been
+    /// replaced: a `files` entry may replace one of them (not a directory).
+    private var fromBase: Set<[UInt8]> = []
 
     public init() {}
 
@@ -81,6 +84,12 @@ public struct RootfsTree: Sendable {
             switch nodes[parent] {
             case nil: nodes[parent] = .directory(mode: 0o755)
             case .directory: break
+            case .symlink(let target) where fromBase.contains(parent):
+                let shown = String(decoding: parent, as: UTF8.self)
+                throw UsageError(
+                    "rootfs: \(origin) needs /\(shown) to be a directory, but the base environment has a symlink "
+                        + "there (/\(shown) -> \(String(decoding: target, as: UTF8.self)))",
+                    hint: "place the file below the link's target instead")
             default:
                 throw UsageError(
                     "rootfs: \(origin) needs /\(String(decoding: parent, as: UTF8.self)) to be a directory, "
@@ -90,10 +99,130 @@ public struct RootfsTree: Sendable {
         let key = Self.join(components)
         if let existing = nodes[key] {
             if case .directory = existing, case .directory = node { return }
+            if fromBase.contains(key) {
+                // A file or symlink of `files` replaces the base's file or symlink; a directory never silently
+                // replaces (or is replaced by) something else.
+                if case .directory = node {
+                    throw UsageError(
+                        "rootfs: \(origin) is a directory, but the base environment has a file or symlink there",
+                        hint: "place the files elsewhere, or replace the base's entry with a file entry")
+                }
+                if case .directory = existing {
+                    throw UsageError(
+                        "rootfs: \(origin) would replace a directory of the base environment",
+                        hint: "place the file below that directory or at another path")
+                }
+                fromBase.remove(key)
+                nodes[key] = node
+                return
+            }
             throw UsageError(
                 "rootfs: \(origin) is placed twice", hint: "each rootfs path may come from one `files` entry only")
         }
         nodes[key] = node
+    }
+
+    // MARK: Base environment
+
+    /// What ``addBase(from:environment:)`` took from an environment.
+    public struct BaseSummary: Sendable, Equatable {
+        /// Entries kept (directories, files and symlinks).
+        public var kept: Int
+        /// Entries the drop rule removed (a dropped directory counts once: it is not read).
+        public var dropped: Int
+    }
+
+    /// Directories below which the base rule drops everything, the directory itself included.
+    static let droppedTrees: [[[UInt8]]] = ["usr/share/man", "usr/share/info", "usr/share/lintian", "usr/share/locale"]
+        .map { $0.split(separator: "/").map { Array($0.utf8) } }
+    /// Directories the base rule keeps, empty: their contents are dropped.
+    static let emptiedDirectories: [[[UInt8]]] = [
+        "dev", "proc", "sys", "tmp", "var/cache", "var/log", "var/tmp", "var/lib/apt",
+    ].map { $0.split(separator: "/").map { Array($0.utf8) } }
+    /// Directories that keep the sticky, world-writable mode 1777 (as Debian ships them); every other
+    /// directory of the base is 0755.
+    static let stickyDirectories: Set<[UInt8]> = [Array("tmp".utf8), Array("var/tmp".utf8)]
+
+    /// Whether the base rule (`Recipes/README.md`, "The root filesystem from an environment") drops the
+    /// entry at `components` (relative to the environment's root).
+    static func baseDrops(_ components: [[UInt8]]) -> Bool {
+        for tree in droppedTrees where components.starts(with: tree) { return true }
+        for directory in emptiedDirectories
+        where components.count > directory.count && components.starts(with: directory) {
+            return true
+        }
+        let doc: [[UInt8]] = [Array("usr".utf8), Array("share".utf8), Array("doc".utf8)]
+        if components.count > 4, components.starts(with: doc) {
+            // usr/share/doc/PACKAGE/copyright stays (the licences go with the binaries); the rest goes.
+            return !(components.count == 5 && components[4] == Array("copyright".utf8))
+        }
+        let dpkg: [[UInt8]] = [Array("var".utf8), Array("lib".utf8), Array("dpkg".utf8)]
+        if components.count > 3, components.starts(with: dpkg) {
+            // var/lib/dpkg/status stays: the package inventory that image scanners read.
+            return !(components.count == 4 && components[3] == Array("status".utf8))
+        }
+        return false
+    }
+
+    /// Starts the tree from an assembled environment's root directory (`[rootfs] base = "environment:NAME"`),
+    /// less what ``baseDrops(_:)`` removes, with every entry normalized as the rest of the root filesystem:
+    /// directories 0755 (``stickyDirectories`` 1777), files 0755 when their owner may execute them and 0644
+    /// otherwise (setuid, setgid and sticky bits dropped), symlinks kept verbatim (relative or absolute),
+    /// each name of a hard link stored as a regular file with the same bytes; owners, times and the order in
+    /// which the directory lists its names are never used. Call it before adding `files`, which may then
+    /// replace a base file or symlink at the same path. A device, fifo or socket in the environment is an
+    /// error naming the environment, and so is a name that is not UTF-8. Only paths and sizes are held; the
+    /// bytes stay in the environment's files until an archive is written. A dropped directory is not read.
+    @discardableResult
+    public mutating func addBase(from root: String, environment: String) throws -> BaseSummary {
+        guard nodes.isEmpty else {
+            throw UsageError("rootfs: the base environment '\(environment)' must be added before any file")
+        }
+        guard FileStatus.isDirectory(root) else {
+            throw UsageError("rootfs: the root of environment '\(environment)', \(root), is not a directory")
+        }
+        var summary = BaseSummary(kept: 0, dropped: 0)
+        // Depth first with an explicit stack of (components, host path), so deep trees cannot overflow.
+        var pending: [([[UInt8]], String)] = [([], root)]
+        while let (directory, hostDirectory) = pending.popLast() {
+            for name in try FileTree.sortedNames(hostDirectory) {
+                let parts = directory + [name]
+                if Self.baseDrops(parts) {
+                    summary.dropped += 1
+                    continue
+                }
+                let key = Self.join(parts)
+                guard let text = String(validating: name, as: UTF8.self) else {
+                    throw UsageError(
+                        "rootfs: environment '\(environment)' has a name that is not UTF-8: "
+                            + "/\(String(decoding: key, as: UTF8.self))")
+                }
+                let host = hostDirectory + "/" + text
+                var info = stat()
+                guard lstat(host, &info) == 0 else { throw SystemError("read", path: host, errno: errno) }
+                let node: Node
+                switch info.st_mode & S_IFMT {
+                case S_IFDIR:
+                    node = .directory(mode: Self.stickyDirectories.contains(key) ? 0o1777 : 0o755)
+                    pending.append((parts, host))
+                case S_IFREG:
+                    node = .file(
+                        source: host, size: UInt64(info.st_size), mode: (info.st_mode & 0o100) != 0 ? 0o755 : 0o644)
+                case S_IFLNK:
+                    node = .symlink(target: try SymbolicLink.target(of: host, sizeHint: Int(info.st_size)))
+                default:
+                    throw UsageError(
+                        "rootfs: environment '\(environment)' holds the special file "
+                            + "/\(String(decoding: key, as: UTF8.self)) (device, fifo or socket); a root filesystem "
+                            + "may hold only files, directories and symlinks",
+                        hint: "the environment's assembly should leave no device nodes: assemble it again")
+                }
+                nodes[key] = node
+                fromBase.insert(key)
+                summary.kept += 1
+            }
+        }
+        return summary
     }
 
     /// The entries as `docker export` lists a tree (each directory's names sorted bytewise, a directory

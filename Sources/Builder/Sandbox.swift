@@ -100,13 +100,18 @@ public struct Sandbox: Sendable {
                     reason: "mount source '\(mount.hostPath)' for \(mount.sandboxPath): \(SandboxOutput.errnoText())")
             }
         }
-        let etc = try EtcDirectory(step: step.name)
+        let root = try step.rootDirectory.map { (directory) throws(BuildError) in
+            try SandboxRootLayout.read(directory, step: step.name)
+        }
+        let etc = try EtcDirectory(
+            step: step.name,
+            files: Sandbox.etcFiles(environmentEtc: root.map { $0.root + "/etc" }))
         let cleanup = Interruption.removeOnInterrupt(etc.path)
         defer {
             etc.remove()
             Interruption.unregister(cleanup)
         }
-        let arguments = try Sandbox.bwrapArguments(for: step, etcDirectory: etc.path)
+        let arguments = try Sandbox.bwrapArguments(for: step, etcDirectory: etc.path, root: root)
 
         let clock = ContinuousClock()
         let started = clock.now
@@ -158,7 +163,7 @@ public struct Sandbox: Sendable {
 private struct EtcDirectory {
     let path: String
 
-    init(step: String) throws(BuildError) {
+    init(step: String, files: [(name: String, contents: String)]) throws(BuildError) {
         let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
         var template = Array("\(base)/enclavekit-etc-XXXXXX".utf8CString)
         let created = template.withUnsafeMutableBufferPointer { buffer -> Bool in
@@ -174,7 +179,7 @@ private struct EtcDirectory {
             guard chmod(path, 0o755) == 0 else {
                 throw .sandboxFailed(step: step, reason: "cannot set the mode of \(path): \(SandboxOutput.errnoText())")
             }
-            for file in Sandbox.etcFiles {
+            for file in files {
                 try write(file.contents, to: "\(path)/\(file.name)", step: step)
             }
         } catch {

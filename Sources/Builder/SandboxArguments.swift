@@ -19,9 +19,12 @@ extension Sandbox {
         ("hostname", "enclavekit\n"),
     ]
 
+    /// `PATH` of a step in an environment (`environment = "NAME"`): Debian's usual one.
+    public static let environmentPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
     /// The environment every step gets, in this order (`Recipes/README.md`, "Build steps and the
     /// sandbox"), before the step's own variables.
-    public static func fixedEnvironment(sourceDateEpoch: UInt64) -> [SandboxVariable] {
+    public static func fixedEnvironment(sourceDateEpoch: UInt64, inEnvironment: Bool = false) -> [SandboxVariable] {
         [
             SandboxVariable(name: "SOURCE_DATE_EPOCH", value: String(sourceDateEpoch)),
             SandboxVariable(name: "TZ", value: "UTC"),
@@ -30,7 +33,7 @@ extension Sandbox {
             SandboxVariable(name: "HOME", value: homePath),
             SandboxVariable(name: "USER", value: "builder"),
             SandboxVariable(name: "LOGNAME", value: "builder"),
-            SandboxVariable(name: "PATH", value: "/usr/bin:/bin"),
+            SandboxVariable(name: "PATH", value: inEnvironment ? environmentPath : "/usr/bin:/bin"),
             SandboxVariable(name: "PWD", value: workingDirectory),
         ]
     }
@@ -38,7 +41,7 @@ extension Sandbox {
     /// The full environment of `step`: the fixed one with the step's variables replacing same-named
     /// entries in place, and new ones appended in the step's order.
     public static func environment(for step: SandboxStep) throws(BuildError) -> [SandboxVariable] {
-        var result = fixedEnvironment(sourceDateEpoch: step.sourceDateEpoch)
+        var result = fixedEnvironment(sourceDateEpoch: step.sourceDateEpoch, inEnvironment: step.rootDirectory != nil)
         var seen = Set<String>()
         for variable in step.environment {
             let name = variable.name
@@ -110,12 +113,16 @@ extension Sandbox {
 
     /// The bubblewrap arguments that run `step` as `Recipes/README.md` ("Build steps and the sandbox")
     /// says, with the sandbox's `/etc` bound from `etcDirectory` (a host directory holding
-    /// ``etcFiles``). A pure function of its arguments: it checks the step but touches no file.
+    /// ``etcFiles``). A step in an environment needs `root`, the listing of its ``SandboxStep/rootDirectory``:
+    /// the environment's entries are placed into the read-only `/` and `/etc` (``SandboxRootLayout``).
+    /// A pure function of its arguments: it checks the step but touches no file.
     ///
     /// ```swift
     /// let arguments = try Sandbox.bwrapArguments(for: step, etcDirectory: "/tmp/enclavekit-etc")
     /// ```
-    public static func bwrapArguments(for step: SandboxStep, etcDirectory: String) throws(BuildError) -> [String] {
+    public static func bwrapArguments(
+        for step: SandboxStep, etcDirectory: String, root: SandboxRootLayout? = nil
+    ) throws(BuildError) -> [String] {
         guard let program = step.arguments.first, !program.isEmpty else {
             throw .invalidStep(step: step.name, reason: "run is empty (give the program and its arguments)")
         }
@@ -127,6 +134,10 @@ extension Sandbox {
                 step: step.name, reason: "output directory '\(step.outputDirectory)' is not an absolute host path")
         }
         try checkMounts(of: step)
+        guard (step.rootDirectory == nil) == (root == nil), root.map({ $0.root == step.rootDirectory }) ?? true else {
+            throw .invalidStep(
+                step: step.name, reason: "the environment root's listing does not belong to this step (internal error)")
+        }
         let environment = try environment(for: step)
         let id = String(builderID)
 
@@ -144,8 +155,12 @@ extension Sandbox {
             "--tmpfs", "/",
             "--dev", "/dev",
             "--proc", "/proc",
-            "--ro-bind", etcDirectory, "/etc",
         ]
+        if let root {
+            arguments += root.bwrapArguments(etcDirectory: etcDirectory)
+        } else {
+            arguments += ["--ro-bind", etcDirectory, "/etc"]
+        }
         for mount in step.mounts {
             arguments += ["--ro-bind", mount.hostPath, mount.sandboxPath]
         }
@@ -160,6 +175,10 @@ extension Sandbox {
             // lets write the host's global sysctls (/proc/sys/vm/…) and /proc/sysrq-trigger.
             "--remount-ro", "/dev",
             "--remount-ro", "/proc",
+        ]
+        // An environment's /etc is a tmpfs of its own (its entries bound into it): read-only too.
+        if root != nil { arguments += ["--remount-ro", "/etc"] }
+        arguments += [
             "--remount-ro", "/",
             "--chdir", workingDirectory,
             "--",

@@ -59,10 +59,14 @@ public struct SandboxStep: Sendable, Hashable {
     public var environment: [SandboxVariable]
     /// The value of `SOURCE_DATE_EPOCH` inside the sandbox.
     public var sourceDateEpoch: UInt64
+    /// An environment's root directory on the host (`environment = "NAME"` on a recipe step): the step
+    /// sees it, read-only, as `/` (``SandboxRootLayout``); `nil` for the plain sandbox, whose `/` holds only
+    /// the step's mounts.
+    public var rootDirectory: String?
 
     public init(
         name: String, arguments: [String], mounts: [SandboxMount] = [], outputDirectory: String,
-        environment: [SandboxVariable] = [], sourceDateEpoch: UInt64
+        environment: [SandboxVariable] = [], sourceDateEpoch: UInt64, rootDirectory: String? = nil
     ) {
         self.name = name
         self.arguments = arguments
@@ -70,16 +74,18 @@ public struct SandboxStep: Sendable, Hashable {
         self.outputDirectory = outputDirectory
         self.environment = environment
         self.sourceDateEpoch = sourceDateEpoch
+        self.rootDirectory = rootDirectory
     }
 
     /// The same, with the extra environment as `(name, value)` pairs (a recipe step's `env` table).
     public init(
         name: String, arguments: [String], mounts: [SandboxMount] = [], outputDirectory: String,
-        environment: [(String, String)], sourceDateEpoch: UInt64
+        environment: [(String, String)], sourceDateEpoch: UInt64, rootDirectory: String? = nil
     ) {
         self.init(
             name: name, arguments: arguments, mounts: mounts, outputDirectory: outputDirectory,
-            environment: environment.map { SandboxVariable(name: $0.0, value: $0.1) }, sourceDateEpoch: sourceDateEpoch)
+            environment: environment.map { SandboxVariable(name: $0.0, value: $0.1) }, sourceDateEpoch: sourceDateEpoch,
+            rootDirectory: rootDirectory)
     }
 }
 

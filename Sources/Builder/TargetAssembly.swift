@@ -6,6 +6,12 @@ import SEVSNP
 import SGX
 import TDX
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
 /// What every target needs from the build: the release's name and time, the root filesystem, the
 /// command and environment the init runs, and the output directory artifacts go to.
 public struct TargetContext: Sendable {
@@ -17,7 +23,8 @@ public struct TargetContext: Sendable {
     public var environment: [String]
     /// The directory artifacts are written to; names in the manifest are relative to it.
     public var outputDirectory: String
-    /// Scratch space for intermediate files (ramdisks before they go into an EIF).
+    /// Scratch space for intermediate files of this one context (ramdisks before they go into an EIF, the
+    /// initrd the TDX and SEV-SNP targets share): never reuse it for another rootfs.
     public var workDirectory: String
 
     public init(
@@ -152,16 +159,23 @@ public enum TargetAssembly {
         let initrdName = "\(spec.name)/initrd.cpio"
         let cmdlineName = "\(spec.name)/cmdline"
         try copyFile(kernel, to: context.path(kernelName))
-        let initSize = try FileInput(path: initPath).size
-        let cmd = context.cmdFile
-        let env = context.envFile
-        let initrd = try FileByteOutput(path: context.path(initrdName))
-        try context.rootfs.writeInitrd(
-            extra: [
-                ("cmd", .bytes(cmd), UInt64(cmd.count), 0o644), ("env", .bytes(env), UInt64(env.count), 0o644),
-                ("init", .file(initPath), initSize, 0o755),
-            ], sourceDateEpoch: context.sourceDateEpoch, to: initrd)
-        try initrd.commit()
+        // The initrd depends only on the rootfs, cmd, env (one per build) and the init: targets with the same
+        // init (TDX and SEV-SNP usually) share one written in the work directory, which matters when the
+        // rootfs is a whole environment.
+        let shared = context.workDirectory + "/initrd-" + Digest.sha256(Array(initPath.utf8)).hex + ".cpio"
+        if FileStatus(shared) == nil {
+            let initSize = try FileInput(path: initPath).size
+            let cmd = context.cmdFile
+            let env = context.envFile
+            let initrd = try FileByteOutput(path: shared)
+            try context.rootfs.writeInitrd(
+                extra: [
+                    ("cmd", .bytes(cmd), UInt64(cmd.count), 0o644), ("env", .bytes(env), UInt64(env.count), 0o644),
+                    ("init", .file(initPath), initSize, 0o755),
+                ], sourceDateEpoch: context.sourceDateEpoch, to: initrd)
+            try initrd.commit()
+        }
+        if link(shared, context.path(initrdName)) != 0 { try copyFile(shared, to: context.path(initrdName)) }
         try AtomicOutput.write(Array((spec.cmdline ?? "").utf8), to: context.path(cmdlineName))
         names += [kernelName, initrdName, cmdlineName]
         return (names, context.path(names[0]), context.path(kernelName), context.path(initrdName))

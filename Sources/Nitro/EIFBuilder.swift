@@ -1,7 +1,7 @@
 import EnclaveCore
 
 /// The EIF metadata section (version 4): `serde_json::to_vec(&EifIdentityInfo)`, compact, keys in
-/// eif_build's struct order (`../shared/docs/nitro-eif.md` §1.5). Not measured.
+/// eif_build's struct order (<doc:EIFFileFormat>, "Section contents"). Not measured.
 public struct EIFMetadata: Sendable, Equatable {
     public var imageName: String
     public var imageVersion: String

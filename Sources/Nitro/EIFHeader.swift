@@ -1,6 +1,6 @@
 import EnclaveCore
 
-/// The fixed layout of an Enclave Image File (`../shared/docs/nitro-eif.md` §1). All integers are
+/// The fixed layout of an Enclave Image File (<doc:EIFFileFormat>). All integers are
 /// big-endian; section offsets point at 12-byte section headers, sizes count data only.
 public enum EIFLayout {
     public static let magic: [UInt8] = Array(".eif".utf8)

@@ -4,7 +4,7 @@ import Foundation
 import SwiftASN1
 import X509
 
-/// The EIF signature section (`../shared/docs/nitro-eif.md` §3): serde_cbor of
+/// The EIF signature section (<doc:SignatureSection>): serde_cbor of
 /// `Vec<PcrSignature { signing_certificate: Vec<u8>, signature: Vec<u8> }>` — byte vectors as CBOR
 /// arrays of uints — holding the signing certificate's PEM file bytes and an untagged COSE_Sign1 whose
 /// payload is `{"register_index": 0, "register_value": [PCR0 bytes as uints]}`.

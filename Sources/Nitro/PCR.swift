@@ -1,6 +1,6 @@
 import EnclaveCore
 
-/// Nitro PCR arithmetic (`../shared/docs/nitro-eif.md` §2): every PCR is a single TPM-style extend of
+/// Nitro PCR arithmetic (<doc:PCRMeasurements>): every PCR is a single TPM-style extend of
 /// an all-zero register, `PCR(x) = H(0^n ‖ H(x))`.
 public enum PCR {
     /// Extends a zero register with `digest` (the hash of the measured bytes).

@@ -45,7 +45,7 @@ public struct EFIGUID: Hashable, Sendable, CustomStringConvertible {
 
 /// The OVMF reset-vector GUID table: a list of (GUID, data) entries stored just before the last
 /// 32 bytes of the firmware image and read backwards from a footer GUID
-/// (`../shared/docs/tdx-and-sev-snp.md` §0).
+/// (<doc:ResetVectorGUIDTable>).
 ///
 /// ```swift
 /// let table = try OVMFGUIDTable(firmware: bytes)

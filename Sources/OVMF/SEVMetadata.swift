@@ -1,7 +1,7 @@
 import EnclaveCore
 
 /// The type of one section of the OVMF SEV metadata
-/// (edk2 `OvmfPkg/ResetVector/X64/OvmfSevMetadata.asm`; `../shared/docs/tdx-and-sev-snp.md` §3.2).
+/// (edk2 `OvmfPkg/ResetVector/X64/OvmfSevMetadata.asm`; <doc:SEVMetadataTable>).
 /// Values that edk2 does not define are kept as `.unknown(raw)`, so parsing never fails on them and the
 /// launch-digest code can say which section it cannot measure.
 ///
@@ -77,11 +77,11 @@ public struct SEVHashTableLocation: Sendable, Hashable {
 
 /// The SEV parts of an OVMF firmware image: the `ASEV` metadata sections (found through the GUID table
 /// entry ``EFIGUID/sevMetadataOffset``, an offset counted from the end of the image), the SEV hashes
-/// table location and the SEV-ES AP reset EIP (`../shared/docs/tdx-and-sev-snp.md` §0 and §3.2).
+/// table location and the SEV-ES AP reset EIP (<doc:ResetVectorGUIDTable>, <doc:SEVMetadataTable>).
 ///
 /// Every offset and count is checked: a descriptor outside the file, a bad signature or version, a
 /// count that does not fit the declared size, unaligned or overlapping sections all throw a
-/// ``FormatError`` naming the file offset.
+/// `FormatError` (EnclaveCore) naming the file offset.
 ///
 /// ```swift
 /// let sev = try OVMFSEVMetadata(file: try FileInput(path: "OVMF.fd"))

@@ -1,7 +1,7 @@
 import EnclaveCore
 
 /// One section of the TDVF metadata table: a range of guest memory that the VMM adds to the TD before it
-/// starts (TDVF design guide §11, QEMU `hw/i386/tdvf.c`; `docs/tdx-and-sev-snp.md` §1.1).
+/// starts (TDVF design guide §11, QEMU `hw/i386/tdvf.c`; <doc:TDVFMetadataTable>).
 ///
 /// ```swift
 /// let bfv = metadata.sections.first { $0.type == .bfv }   // the firmware code, measured into MRTD
@@ -91,7 +91,7 @@ public struct TDVFSection: Sendable, Hashable {
 
 /// The TDVF metadata of an OVMF/TDVF firmware image: a `TDVF` descriptor found through the reset-vector
 /// GUID table (entry `e47a6535-…`, an offset counted from the end of the image), followed by its sections
-/// (`docs/tdx-and-sev-snp.md` §1.1).
+/// (<doc:TDVFMetadataTable>).
 ///
 /// Parsing validates what QEMU and the reference tools validate, and more: a 4 KiB aligned address and
 /// size, `MemoryDataSize ≥ RawDataSize`, file bytes inside the image (for a measured section, all

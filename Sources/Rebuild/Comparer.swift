@@ -43,7 +43,7 @@ public struct Comparer: Sendable {
         /// For two directories on disk: also compare each entry's uid, gid and mtime (inside archives
         /// they are always compared).
         public var directoryMetadata = true
-        /// Where to look up the file listings of `path` inputs by tree digest (``InputCache/listing(sha256:)``;
+        /// Where to look up the file listings of `path` inputs by tree digest (Recipe's `InputCache.listing(sha256:)`;
         /// `build` and `lock` keep them there), to name the files in which two source trees differ.
         public var inputCache: InputCache?
 
@@ -449,6 +449,16 @@ final class Session {
             if x.sha256 != y.sha256 {
                 c.add([label, "sha256"], expected: x.sha256, actual: y.sha256, detail: treeChanges(x, y))
             }
+        }
+        byName(a.environments, b.environments, \.name) { name, x, y in
+            let label = "environment \(name)"
+            guard let x, let y else {
+                let describe = { (e: ReleaseManifest.Environment) in "\(e.packageCount) packages, sha256 \(e.sha256)" }
+                c.add([label], expected: x.map(describe), actual: y.map(describe))
+                return
+            }
+            field([label, "packageCount"], String(x.packageCount), String(y.packageCount))
+            field([label, "sha256"], x.sha256, y.sha256)
         }
         try byName(a.artifacts, b.artifacts, \.name) { name, x, y in
             let label = "artifact \(name)"

@@ -9,7 +9,7 @@ import Subprocess
     import Darwin
 #endif
 
-/// Runs diffoscope (`../shared/docs/signing-and-reproducibility.md` §3.3) on two differing entries:
+/// Runs diffoscope (<doc:DrillDownComparison>, "Why diffoscope is optional") on two differing entries:
 /// both are copied into a private temporary directory under the same name, diffoscope writes its
 /// text report there (`--text`, `--max-report-size`, `--timeout`), and the first bytes of the report
 /// are returned as lines. The temporary directory is removed afterwards.

@@ -2,7 +2,7 @@ import Dispatch
 import EnclaveCore
 import Nitro
 
-/// Two EIFs whose bytes differ (`../shared/docs/nitro-eif.md`): the measurements that moved
+/// Two EIFs whose bytes differ (<doc:DrillDownComparison>; the format is in the Nitro catalog): the measurements that moved
 /// (PCR0/1/2/8), the header fields, then section by section (kind and index, size, sha384), drilling
 /// into the cmdline text, the metadata JSON fields, the signature's certificate, and each ramdisk's
 /// cpio entries.

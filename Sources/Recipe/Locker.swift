@@ -34,16 +34,34 @@ public struct Locker: Sendable {
         public var changed: Bool
     }
 
+    /// One environment in the report.
+    public struct EnvironmentItem: Sendable, Hashable {
+        public var name: String
+        /// Packages in its closure.
+        public var packageCount: Int
+        /// The archive time its closure was resolved at.
+        public var snapshot: String
+        /// `true` when kept from the lock (suite, variant, arch and packages unchanged); `false` when
+        /// resolved now.
+        public var kept: Bool
+        /// The lock held a different closure for this environment before.
+        public var changed: Bool
+    }
+
     /// What `lock` did.
     public struct Report: Sendable, Hashable {
         public var lockPath: String
         public var inputs: [Item]
+        public var environments: [EnvironmentItem]
         public var lock: RecipeLock
     }
 
     public let recipe: Recipe
     public let cache: InputCache
     public var resolver: InputResolver
+    /// Resolves environments whose lock entry is missing or stale; without one, such an environment is
+    /// an error.
+    public var environmentLocker: (any EnvironmentLocking)?
 
     public init(recipe: Recipe, cache: InputCache) {
         self.recipe = recipe
@@ -89,7 +107,29 @@ public struct Locker: Sendable {
                     name: input.name, kind: input.kind, source: input.source, sha256: digest, status: status,
                     origin: origin, changed: previous.map { $0.sha256 != digest } ?? false))
         }
+        var environmentItems: [EnvironmentItem] = []
+        for environment in recipe.environments {
+            let previous = old.environments[environment.name]
+            let entry: EnvironmentLock
+            let kept: Bool
+            if let held = old.environmentLock(for: environment) {
+                entry = held
+                kept = true
+            } else if let environmentLocker {
+                entry = try await environmentLocker.resolve(environment, recipe: recipe)
+                kept = false
+            } else {
+                throw RecipeError(
+                    .unpinned, file: recipe.path, table: "[environments.\(environment.name)]",
+                    "environment '\(environment.name)' has no current lock entry and no Debian resolver was given")
+            }
+            new.environments[environment.name] = entry
+            environmentItems.append(
+                EnvironmentItem(
+                    name: environment.name, packageCount: entry.closure.count, snapshot: entry.snapshot, kept: kept,
+                    changed: previous.map { $0.closure != entry.closure } ?? false))
+        }
         try new.save(path: recipe.lockPath)
-        return Report(lockPath: recipe.lockPath, inputs: items, lock: new)
+        return Report(lockPath: recipe.lockPath, inputs: items, environments: environmentItems, lock: new)
     }
 }

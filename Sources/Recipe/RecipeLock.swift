@@ -7,6 +7,8 @@ import EnclaveCore
 /// lines of its ``TreeDigest`` listing, `TYPE MODE SIZE SHA256 PATH`), so that a rebuild from a changed
 /// tree can name the files that changed; the listing must hash to the entry's `sha256`. The key is
 /// optional: locks written before it existed stay valid (and keep their bytes until locked again).
+/// `"environments": {"NAME": …}` (optional, written only when the recipe has environments) holds each
+/// Debian environment's closure (``EnvironmentLock``).
 ///
 /// ```swift
 /// let lock = try RecipeLock.loadIfPresent(path: recipe.lockPath)
@@ -32,8 +34,19 @@ public struct RecipeLock: Sendable, Hashable {
     public static let formatVersion = 1
     /// Entries by input name.
     public var entries: [String: Entry]
+    /// Debian environments' closures by environment name.
+    public var environments: [String: EnvironmentLock]
 
-    public init(entries: [String: Entry] = [:]) { self.entries = entries }
+    public init(entries: [String: Entry] = [:], environments: [String: EnvironmentLock] = [:]) {
+        self.entries = entries
+        self.environments = environments
+    }
+
+    /// The lock entry of `environment` when it still holds (same suite, variant, arch and packages).
+    public func environmentLock(for environment: RecipeEnvironment) -> EnvironmentLock? {
+        guard let entry = environments[environment.name], entry.holds(for: environment) else { return nil }
+        return entry
+    }
 
     /// The pin of `input`: the recipe's `sha256`, else this lock's entry when its kind and source match.
     public func pin(for input: RecipeInput) -> String? {
@@ -56,7 +69,7 @@ public struct RecipeLock: Sendable, Hashable {
         func fail(_ message: String) -> RecipeError { RecipeError(.badValue, file: file, message) }
         func fail(_ kind: RecipeError.Kind, _ message: String) -> RecipeError { RecipeError(kind, file: file, message) }
         guard case .object(let top) = value else { throw fail("expected a JSON object {\"inputs\": …, \"lock\": 1}") }
-        for (key, _) in top where key != "lock" && key != "inputs" {
+        for (key, _) in top where key != "lock" && key != "inputs" && key != "environments" {
             throw fail(.unknownKey, "unknown key '\(key)'")
         }
         guard let version = value["lock"] else { throw fail(.missingKey, "missing 'lock' (the format version, 1)") }
@@ -111,6 +124,19 @@ public struct RecipeLock: Sendable, Hashable {
             entries[name] = Entry(kind: kind, source: source, sha256: sha256, files: files)
         }
         self.entries = entries
+        var environments: [String: EnvironmentLock] = [:]
+        if let value = value["environments"] {
+            guard case .object(let pairs) = value else {
+                throw fail("'environments' must be an object of environment names")
+            }
+            for (name, entry) in pairs {
+                guard RecipeParser.isEnvironmentName(name) else {
+                    throw fail("environment name '\(name)' is not valid: use [A-Za-z_][A-Za-z0-9_]*")
+                }
+                environments[name] = try EnvironmentLock(json: entry, name: name, file: file)
+            }
+        }
+        self.environments = environments
     }
 
     /// Reads `path`.
@@ -139,8 +165,16 @@ public struct RecipeLock: Sendable, Hashable {
                 )
             }
         }
-        return JSONValue.object([("inputs", .object(inputs)), ("lock", .int(Self.formatVersion))])
-            .serialized(style: .pretty) + "\n"
+        let environmentNames = environments.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let environmentValues: [(String, JSONValue)] = environmentNames.compactMap { name in
+            environments[name].map { (name, $0.jsonValue) }
+        }
+        return JSONValue.object(
+            (environmentValues.isEmpty ? [] : [("environments", .object(environmentValues))]) + [
+                ("inputs", .object(inputs)), ("lock", .int(Self.formatVersion)),
+            ]
+        )
+        .serialized(style: .pretty) + "\n"
     }
 
     /// A listing as JSON strings, one per line without its newline.

@@ -4,7 +4,7 @@ import Foundation
 import SwiftASN1
 import _CryptoExtras
 
-/// The release-signing key types (signing-and-reproducibility §1.6): Ed25519 (PureEdDSA over the
+/// The release-signing key types (<doc:SigningFormats>): Ed25519 (PureEdDSA over the
 /// whole PAE), ECDSA P-256 with SHA-256 and ECDSA P-384 with SHA-384, both with ASN.1 DER signatures.
 /// Enclave-platform keys (SGX RSA-3072, Nitro PCR8 certificates) are a different thing.
 ///

@@ -55,6 +55,21 @@ public struct ReleaseManifest: Sendable, Equatable {
         }
     }
 
+    /// One Debian environment the build assembled (a step's `environment` or `[rootfs] base`).
+    public struct Environment: Sendable, Equatable {
+        /// The recipe's environment name.
+        public var name: String
+        /// sha256 of the environment's canonical archive.
+        public var sha256: String
+        /// How many packages its locked closure holds.
+        public var packageCount: UInt64
+        public init(name: String, sha256: String, packageCount: UInt64) {
+            self.name = name
+            self.sha256 = sha256
+            self.packageCount = packageCount
+        }
+    }
+
     /// One output file; these become the in-toto Statement's subjects.
     public struct Artifact: Sendable, Equatable {
         /// A relative file name (the output directory's layout), unique in the manifest.
@@ -132,13 +147,16 @@ public struct ReleaseManifest: Sendable, Equatable {
     public var recipe: FileReference
     public var lock: FileReference
     public var inputs: [Input]
+    /// The environments the build used, by name; empty (and then absent from the JSON) for a recipe
+    /// without `[environments]`.
+    public var environments: [Environment]
     public var artifacts: [Artifact]
     public var targets: [Target]
 
     public init(
         name: String, version: String, enclavekitVersion: String = EnclaveKitVersion.string, sourceDateEpoch: UInt64,
-        source: Source? = nil, recipe: FileReference, lock: FileReference, inputs: [Input], artifacts: [Artifact],
-        targets: [Target]
+        source: Source? = nil, recipe: FileReference, lock: FileReference, inputs: [Input],
+        environments: [Environment] = [], artifacts: [Artifact], targets: [Target]
     ) {
         self.name = name
         self.version = version
@@ -148,6 +166,7 @@ public struct ReleaseManifest: Sendable, Equatable {
         self.recipe = recipe
         self.lock = lock
         self.inputs = inputs
+        self.environments = environments
         self.artifacts = artifacts
         self.targets = targets
     }
@@ -180,6 +199,21 @@ public struct ReleaseManifest: Sendable, Equatable {
                         ])
                     })
             ),
+        ]
+        if !environments.isEmpty {
+            fields.append(
+                (
+                    "environments",
+                    .array(
+                        environments.map {
+                            .object([
+                                ("name", .string($0.name)), ("sha256", .string($0.sha256)),
+                                ("packageCount", .int($0.packageCount)),
+                            ])
+                        })
+                ))
+        }
+        fields += [
             (
                 "artifacts",
                 .array(
@@ -309,6 +343,24 @@ public struct ReleaseManifest: Sendable, Equatable {
                 throw item.error("duplicate input name '\(input.name)'")
             }
             inputs.append(input)
+        }
+
+        environments = []
+        if r.has("environments") {
+            var environmentNames = Set<String>()
+            for var item in try r.array("environments") {
+                let environment = Environment(
+                    name: try item.nonEmptyString("name"), sha256: try item.hex("sha256", sizes: [32]),
+                    packageCount: try item.integer("packageCount"))
+                try item.finish()
+                guard environmentNames.insert(environment.name).inserted else {
+                    throw item.error("duplicate environment name '\(environment.name)'")
+                }
+                environments.append(environment)
+            }
+            guard !environments.isEmpty else {
+                throw r.error("'environments' is empty; leave it out when the build used no environment")
+            }
         }
 
         artifacts = []

@@ -2,7 +2,9 @@ import EnclaveCore
 
 /// A release directory as `build` writes it and `verify DIR` reads it: `manifest.json`, the artifacts
 /// at the paths the manifest names, and the signed documents next to them (`*.dsse.json`,
-/// `*.sigstore.json`, `*.intoto.jsonl`).
+/// `*.sigstore.json`, `*.intoto.jsonl`). Reproduction attestations (`rebuild --sign`, an envelope whose
+/// every Statement has the reproduction predicate) may sit beside them: they are set aside as
+/// ``attestations`` for the rebuilder quorum, never counted as release signatures.
 ///
 /// ```swift
 /// let dir = try ReleaseDirectory(path: "out/example-node-0.1.0")
@@ -15,6 +17,8 @@ public struct ReleaseDirectory: Sendable {
     public var path: String
     /// The signed documents found, sorted by name.
     public var documents: [String]
+    /// Reproduction attestations found beside them, sorted by name.
+    public var attestations: [String]
     /// `manifest.json` when present.
     public var manifest: String?
 
@@ -24,8 +28,20 @@ public struct ReleaseDirectory: Sendable {
         }
         self.path = path
         let names = try FileTree.sortedNames(path).map { String(decoding: $0, as: UTF8.self) }
-        documents = names.filter { name in ReleaseDirectory.signedSuffixes.contains { name.hasSuffix($0) } }
+        let signed = names.filter { name in ReleaseDirectory.signedSuffixes.contains { name.hasSuffix($0) } }
             .map { path + "/" + $0 }
+        var documents: [String] = []
+        var attestations: [String] = []
+        for file in signed {
+            let bytes = try FileInput.contents(of: file, limit: 64 << 20, format: "envelope")
+            if Self.isReproductionAttestation(bytes, format: file) {
+                attestations.append(file)
+            } else {
+                documents.append(file)
+            }
+        }
+        self.documents = documents
+        self.attestations = attestations
         guard !documents.isEmpty else {
             throw UsageError(
                 "\(path) holds no signed release (no *.dsse.json, *.sigstore.json or *.intoto.jsonl)",
@@ -33,6 +49,19 @@ public struct ReleaseDirectory: Sendable {
         }
         let m = path + "/manifest.json"
         manifest = FileStatus(m, followLinks: true)?.type == .regular ? m : nil
+    }
+
+    /// Whether every envelope in the document carries a reproduction Statement (read before any
+    /// verification only to sort the file; the quorum verifies it like any attestation).
+    static func isReproductionAttestation(_ bytes: [UInt8], format: String) -> Bool {
+        guard let envelopes = try? ReleaseVerifier.envelopes(bytes: bytes, format: format), !envelopes.isEmpty else {
+            return false
+        }
+        return envelopes.allSatisfy { _, envelope in
+            envelope.payloadType == DSSE.inTotoPayloadType
+                && ReproductionAttestation.predicateType(ofPayload: envelope.payload)
+                    == ReproductionAttestation.predicateType
+        }
     }
 
     /// Verifies the signed documents against `policy`, every artifact the signed manifest lists (each

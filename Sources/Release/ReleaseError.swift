@@ -2,7 +2,7 @@
 /// untrusted or repeated key, a threshold not met, a Statement or manifest that breaks its schema, an
 /// artifact or measurement that does not match, a key of the wrong type or with unsafe permissions.
 ///
-/// Parsing errors in bytes (JSON, base64, PEM, DER) are ``FormatError``s instead; this type is for
+/// Parsing errors in bytes (JSON, base64, PEM, DER) are `FormatError`s instead; this type is for
 /// inputs that parse but are not acceptable. `description` is the one line the CLI prints.
 ///
 /// ```swift

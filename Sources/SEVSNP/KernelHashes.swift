@@ -2,7 +2,7 @@ import EnclaveCore
 import OVMF
 
 /// The SEV hashes table QEMU writes for measured direct kernel boot (`sev_add_kernel_loader_hashes`,
-/// `../shared/docs/tdx-and-sev-snp.md` §3.3): SHA-256 of the cmdline (with its NUL), the initrd and
+/// <doc:KernelHashesPage>): SHA-256 of the cmdline (with its NUL), the initrd and
 /// the whole kernel file, each behind its GUID, padded to 176 bytes.
 ///
 /// ```swift

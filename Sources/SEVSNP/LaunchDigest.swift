@@ -31,7 +31,7 @@ public enum SNPPageType: UInt8, Sendable, CaseIterable, CustomStringConvertible 
 
 /// The SEV-SNP launch digest as the firmware accumulates it: for every page,
 /// `LD = SHA-384(PAGE_INFO)` with `PAGE_INFO = LD ‖ CONTENTS ‖ u16 0x70 ‖ u8 type ‖ u8 IMI=0 ‖ u8 VMPL3..1=0 ‖
-/// u8 0 ‖ u64 GPA` (SNP firmware ABI §8.17.2, Table 67; `../shared/docs/tdx-and-sev-snp.md` §3.1).
+/// u8 0 ‖ u64 GPA` (SNP firmware ABI §8.17.2, Table 67; <doc:LaunchDigest>).
 /// CONTENTS is the SHA-384 of the page for normal and VMSA pages and 48 zero bytes otherwise.
 ///
 /// ```swift

@@ -1,7 +1,7 @@
 import EnclaveCore
 import OVMF
 
-/// The guest mode of `sev-snp-measure --mode`: what is measured and how (`../shared/docs/tdx-and-sev-snp.md` §3).
+/// The guest mode of `sev-snp-measure --mode`: what is measured and how (<doc:LaunchDigest>).
 ///
 /// ```swift
 /// SEVGuestMode(name: "snp:ovmf-hash") == .snpOVMFHash
@@ -15,7 +15,7 @@ public enum SEVGuestMode: String, Sendable, CaseIterable, CustomStringConvertibl
     case snp
     /// The SEV-SNP launch digest after the firmware pages only, for `--snp-ovmf-hash`.
     case snpOVMFHash = "snp:ovmf-hash"
-    /// SEV-SNP with a COCONUT-SVSM image below OVMF and its variables (see ``SNPMeasure`` and `SVSM.swift`).
+    /// SEV-SNP with a COCONUT-SVSM image below OVMF and its variables (see ``SNPMeasure`` and ``SNPSVSMImage``).
     case snpSVSM = "snp:svsm"
 
     /// Accepts the spellings sev-snp-measure accepts (`snp`, `sev-snp`, `SNP`, `SEV-ES`, …).
@@ -118,7 +118,7 @@ public struct SNPMeasurement: Sendable {
 }
 
 /// Computes AMD SEV, SEV-ES and SEV-SNP launch measurements for OVMF direct boot, byte for byte as
-/// `sev-snp-measure` 0.0.13 does (`../shared/docs/tdx-and-sev-snp.md` §3): the firmware as normal pages
+/// `sev-snp-measure` 0.0.13 does (<doc:LaunchDigest>): the firmware as normal pages
 /// ending at 4 GiB, the `ASEV` metadata sections in table order (EC2: CPUID pages last; GCE: SNP_SEC_MEM
 /// unmeasured), the kernel hashes page, then one VMSA per vCPU.
 ///

@@ -1,7 +1,7 @@
 import EnclaveCore
 
 /// The hypervisor that launches the guest; it decides a few initial register values in the VMSA and how
-/// some metadata sections are added (`../shared/docs/tdx-and-sev-snp.md` §3.2 and §3.4).
+/// some metadata sections are added (<doc:LaunchDigest>, "Cloud VMMs"; <doc:VMSAPage>).
 ///
 /// ```swift
 /// SNPVMMType(name: "ec2") == .ec2

@@ -1,5 +1,5 @@
 /// The initial VMSA (SEV-ES save area, AMD APM vol. 2 table B-4) that QEMU/KVM, EC2 or GCE hands to the
-/// SEV-SNP firmware for each vCPU (`../shared/docs/tdx-and-sev-snp.md` §3.4). Fields not listed there are 0.
+/// SEV-SNP firmware for each vCPU (<doc:VMSAPage>). Fields not listed there are 0.
 ///
 /// ```swift
 /// let bsp = SNPVMSA.page(eip: SNPVMSA.bspEIP, sevFeatures: 0x1, vcpuSignature: 0x0080_0f12, vmm: .qemu)

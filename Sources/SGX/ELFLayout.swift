@@ -143,7 +143,7 @@ public struct SGXLayout: Sendable {
 }
 
 /// The Linux kernel SGX selftest loading rule (`tools/testing/selftests/sgx/load.c` + `sigstruct.c`,
-/// `sgx.md` §4.1): PT_LOADs in program-header order; the first must be exactly RW and becomes TCS pages;
+/// <doc:EnclaveLayouts>): PT_LOADs in program-header order; the first must be exactly RW and becomes TCS pages;
 /// enclave offsets come from file offsets (`(p_offset & ~0xfff) − first`), sizes are `p_filesz` rounded up
 /// to pages (p_memsz ignored), every page measured; then an unmeasured REG|RW heap; SIZE is the next power
 /// of two ≥ the end (from 4096, and SGX requires ≥ 8192); SSAFRAMESIZE 1.

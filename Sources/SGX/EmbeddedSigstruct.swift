@@ -10,7 +10,7 @@ public enum SigstructSource: String, Sendable {
     case oeinfo = ".oeinfo"
 }
 
-/// Reads a SIGSTRUCT from a `.sig` file or from an enclave ELF that embeds one (`sgx.md` §4.3, §4.5).
+/// Reads a SIGSTRUCT from a `.sig` file or from an enclave ELF that embeds one (<doc:EmbeddedSigstructs>).
 ///
 /// ```swift
 /// let (sig, source, offset) = try SigstructLocator.read(path: "enclave.signed.so")

@@ -48,7 +48,7 @@ public struct GramineManifestAttributes: Sendable, Equatable {
 }
 
 /// Recomputes what `gramine-sgx-sign` (Gramine 1.9, `python/graminelibos/sgx_sign.py`
-/// `get_mrenclave_and_manifest`) computes from the final manifest and `libpal.so` (`sgx.md` §4.2): areas
+/// `get_mrenclave_and_manifest`) computes from the final manifest and `libpal.so` (<doc:EnclaveLayouts>): areas
 /// placed top-down from `sgx.enclave_size` (manifest, SSA, TCS, TLS, stacks, signal stacks, libpal.so), then
 /// the unmeasured "free" heap down to MMAP_MIN_ADDR (none with EDMM).
 ///
@@ -63,7 +63,7 @@ public enum GramineLayout {
     public static let maxManifestBytes = 64 << 20
 
     /// Reads `sgx.enclave_size`, `sgx.max_threads`, `sgx.edmm_enable` (with Gramine's defaults) from the whole
-    /// manifest, parsed as TOML by the shared ``TOMLReader`` (the same reader as recipes), so `[sgx]` tables,
+    /// manifest, parsed as TOML by the shared `TOMLReader` (the TOML module, the same reader as recipes), so `[sgx]` tables,
     /// dotted keys (`sgx.max_threads = 4`) and inline tables (`sgx = { max_threads = 4 }`) all count, as they do
     /// for Gramine's `tomli`, and arrays of any length (hundreds of `fs.mounts`, `sgx.trusted_files`) are read.
     public static func attributes(manifest: [UInt8], constants: GramineConstants = .v1_9) throws

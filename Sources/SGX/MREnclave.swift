@@ -53,7 +53,7 @@ public struct SGXPageRun: Sendable, Equatable {
     }
 }
 
-/// The MRENCLAVE engine: SHA-256 over ECREATE, EADD and EEXTEND records (Intel SDM Vol. 3D, `sgx.md` §2),
+/// The MRENCLAVE engine: SHA-256 over ECREATE, EADD and EEXTEND records (Intel SDM Vol. 3D, <doc:EnclaveMeasurement>),
 /// streamed page by page with constant memory. Records can be teed to a sink (an SGXS writer).
 ///
 /// It enforces what the CPU enforces: SIZE a power of two ≥ 8192, SSAFRAMESIZE ≥ 1, EADD page aligned,

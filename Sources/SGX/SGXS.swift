@@ -9,7 +9,8 @@ public struct SGXSSummary: Sendable {
     public var measuredChunks: UInt64
     /// ESGXS `UNMEASRD` records (loaded, not hashed).
     public var unmeasuredRecords: UInt64
-    /// Fortanix's canonical-order rules (`doc/SGXS.md`); a valid stream may still be non-canonical.
+    /// Fortanix's canonical-order rules (rust-sgx `doc/SGXS.md`, <doc:EnclaveMeasurement>); a valid stream may still be
+    /// non-canonical.
     public var isCanonical: Bool
     public var nonCanonicalReason: String?
     public var layout: [SGXPageRun]

@@ -59,7 +59,7 @@ public struct SGXDate: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// Intel SGX SIGSTRUCT (1808 bytes; Intel SDM Vol. 3D §38.13, `sgx.md` §3): the enclave's signed identity.
+/// Intel SGX SIGSTRUCT (1808 bytes; Intel SDM Vol. 3D §38.13, <doc:SigstructLayout>): the enclave's signed identity.
 /// Big numbers (modulus, signature, q1, q2) are stored little-endian; the signature covers bytes
 /// 0..<128 ‖ 900..<1028 with RSASSA-PKCS1-v1_5/SHA-256 (RSA-3072, e = 3). Parsing keeps every field;
 /// ``serialized`` writes them back byte for byte.

@@ -1,7 +1,7 @@
 import EnclaveCore
 
 /// The byte ranges of a PE/COFF image that its Authenticode hash covers (PE/COFF spec Appendix A,
-/// "Calculating the PE Image Hash"; edk2 `MeasurePeImageAndExtend`; `docs/tdx-and-sev-snp.md` §2.5).
+/// "Calculating the PE Image Hash"; edk2 `MeasurePeImageAndExtend`; <doc:KernelMeasurement>).
 ///
 /// Only the headers are parsed (a few KiB); the hash itself streams the listed ranges, so a 14 MiB
 /// kernel is read once in bounded memory.

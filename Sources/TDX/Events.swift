@@ -62,7 +62,7 @@ public struct TDXEvent: Sendable, Equatable {
 }
 
 /// Runtime measurement registers replayed from events: `RTMR = SHA384(RTMR ‖ digest)` from 48 zero bytes
-/// (TDX module spec TDG.MR.RTMR.EXTEND; `docs/tdx-and-sev-snp.md` §2.1).
+/// (TDX module spec TDG.MR.RTMR.EXTEND; <doc:RTMRReplay>).
 ///
 /// ```swift
 /// let rtmrs = RTMR.replay(events)   // four 48-byte values

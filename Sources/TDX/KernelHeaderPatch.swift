@@ -1,7 +1,7 @@
 import EnclaveCore
 
 /// QEMU's rewrite of a Linux kernel's setup header before it hands the kernel to OVMF over fw_cfg
-/// (QEMU `x86_load_linux`, up to QEMU 10.1; `docs/tdx-and-sev-snp.md` §2.5). OVMF measures the rewritten
+/// (QEMU `x86_load_linux`, up to QEMU 10.1; <doc:KernelMeasurement>). OVMF measures the rewritten
 /// bytes, so RTMR1 depends on the guest memory size and the initrd size. QEMU ≥ 10.2 (commit
 /// a7542a38f399) no longer rewrites the header for confidential guests.
 ///

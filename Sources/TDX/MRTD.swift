@@ -1,7 +1,7 @@
 import EnclaveCore
 import OVMF
 
-/// The order in which the VMM adds and measures TDVF pages (`docs/tdx-and-sev-snp.md` §1.3).
+/// The order in which the VMM adds and measures TDVF pages (<doc:MRTDComputation>).
 ///
 /// ```swift
 /// let order = try TDXPageAddOrder(qemuVersion: "8.2")   // .twoPass
@@ -64,7 +64,7 @@ public struct QEMUVersion: Sendable, Hashable, Comparable, CustomStringConvertib
 
 /// MRTD, the TD's build-time measurement: SHA-384 over the 128-byte TDH.MEM.PAGE.ADD and TDH.MR.EXTEND
 /// records (plus the 256 measured bytes) for every TDVF section page (TDX module spec, TDH.MEM.PAGE.ADD
-/// and TDH.MR.EXTEND; `docs/tdx-and-sev-snp.md` §1.2-1.3).
+/// and TDH.MR.EXTEND; <doc:MRTDComputation>).
 ///
 /// ```swift
 /// let fw = try FileInput.contents(of: "OVMF.fd")

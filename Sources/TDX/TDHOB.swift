@@ -2,7 +2,7 @@ import EnclaveCore
 import OVMF
 
 /// The TD HOB list QEMU writes into the TD_HOB section for OVMF (QEMU `hw/i386/tdvf-hob.c`,
-/// `docs/tdx-and-sev-snp.md` §2.6): a PHIT HOB, then one resource descriptor per guest RAM range, marked
+/// <doc:RTMRReplay>, "The TD HOB"): a PHIT HOB, then one resource descriptor per guest RAM range, marked
 /// accepted (SYSTEM_MEMORY, the TD_HOB and TEMP_MEM sections) or UNACCEPTED. OVMF measures it into RTMR0
 /// without the final END_OF_HOB_LIST HOB, which is what ``bytes`` holds.
 ///

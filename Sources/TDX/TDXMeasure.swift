@@ -11,7 +11,7 @@ import OVMF
 #endif
 
 /// Where OVMF puts `initrd=initrd` in the kernel's LoadOptions when an initrd is given
-/// (`docs/tdx-and-sev-snp.md` §2.4).
+/// (<doc:RTMRReplay>, "RTMR2").
 public enum CmdlineInitrdPlacement: String, Sendable, CaseIterable {
     /// `"<cmdline> initrd=initrd"`: edk2 up to edk2-stable202505 (Debian 12's OVMF, dstack).
     case suffix
@@ -90,7 +90,7 @@ public struct TDXMeasurement: Sendable {
 }
 
 /// Computes MRTD and RTMR0-3 for an OVMF/TDVF direct kernel boot by replaying the boot's events
-/// (`docs/tdx-and-sev-snp.md` §1-2). Kernel and initrd are streamed once in bounded memory.
+/// (<doc:MRTDComputation>, <doc:RTMRReplay>). Kernel and initrd are streamed once in bounded memory.
 ///
 /// ```swift
 /// let m = try TDXMeasurer.measure(TDXMeasureInputs(firmware: "OVMF.fd"))

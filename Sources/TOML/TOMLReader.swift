@@ -7,7 +7,7 @@ import TOMLKit
 /// - valid UTF-8 and no NUL byte (TOMLKit hands the text to C++ as a C string, so a NUL would cut it short);
 /// - no escaped NUL (`\u0000`, `\U00000000`): TOMLKit returns strings and keys as C strings too, so such a value
 ///   or key would silently come back shorter than written;
-/// - ``TOMLPrecheck``: a scan that refuses, with line and column, the shapes on which toml++ asserts instead
+/// - `TOMLPrecheck` (internal): a scan that refuses, with line and column, the shapes on which toml++ asserts instead
 ///   of reporting an error (see there), and nesting deeper than ``maxNesting``.
 ///
 /// Only then does toml++ parse the text; its errors come back as ``TOMLReadError`` with line and column.

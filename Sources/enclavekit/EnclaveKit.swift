@@ -16,10 +16,11 @@ struct EnclaveKit: AsyncParsableCommand {
               enclavekit eif describe image.eif --json
 
             Exit status: 0 success; 1 an error or a check that failed; 3 not reproduced (rebuild, \
-            compare); 64 a command line that does not parse. With --json, every command prints JSON on \
-            stdout, errors included: {"error": "<the text-mode message>", "exit_status": 1, "file": ..., \
-            "offset": ..., "kind": ...}, with the same exit status as in text mode. Hex arguments take an \
-            optional 0x prefix.
+            compare); 64 a command line that does not parse; killed by SIGINT, SIGTERM or SIGHUP (130, \
+            143, 129 in a shell) after removing its temporary files. With --json, every command prints \
+            JSON on stdout, errors included: {"error": "<the text-mode message>", "exit_status": 1, \
+            "file": ..., "offset": ..., "kind": ...}, with the same exit status as in text mode. Hex \
+            arguments take an optional 0x prefix.
             """,
         version: EnclaveKitVersion.string,
         subcommands: [

@@ -11,6 +11,20 @@ import Testing
         #expect(help.stdout.contains("Examples:"))
     }
 
+    /// The exit statuses the top-level help lists are the ones the commands use (and the README's Usage
+    /// section gives): 3 belongs to rebuild and compare, a signal ends the process after the cleanup.
+    @Test func helpListsTheExitStatuses() throws {
+        let help = try CLIRunner.run(["--help"])
+        let text = help.stdout.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        for phrase in [
+            "0 success; 1 an error or a check that failed;", "3 not reproduced (rebuild, compare);",
+            "64 a command line that does not parse;", "SIGINT, SIGTERM or SIGHUP (130, 143, 129 in a shell)",
+        ] {
+            #expect(text.contains(phrase), "--help does not say \(phrase)")
+        }
+        #expect(!text.contains("reserved"))
+    }
+
     @Test func measureRejectsUnknownFormatWithOneLine() throws {
         let dir = try TemporaryDirectory()
         let path = dir.path + "/random.bin"

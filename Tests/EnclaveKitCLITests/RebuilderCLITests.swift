@@ -74,6 +74,35 @@ struct RebuilderCLITests {
         }
     }
 
+    @Test("verify DIR sets reproduction attestations in the directory aside for the quorum, not as signatures")
+    func releaseDirectoryWithAttestations() throws {
+        let w = try World()
+        let fm = FileManager.default
+        let dir = w.path + "/release"
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try fm.copyItem(atPath: ReleaseCLITests.example + "/manifest.json", toPath: dir + "/manifest.json")
+        for name in ["example-node.eif", "example-node.sgx.so"] {
+            try fm.copyItem(atPath: ReleaseCLITests.example + "/artifacts/" + name, toPath: dir + "/" + name)
+        }
+        try fm.copyItem(atPath: w.path + "/release.dsse.json", toPath: dir + "/release.dsse.json")
+        try w.attest("r1.dsse.json", w.rebuilders[0])
+        try w.attest("r2.dsse.json", w.rebuilders[1])
+        for name in ["r1", "r2"] {
+            try fm.copyItem(atPath: w.path + "/att/\(name).dsse.json", toPath: dir + "/\(name)-reproduction.dsse.json")
+        }
+        let met = try CLIRunner.run(["verify", "release", "--policy", "policy.json"], in: w.path)
+        #expect(met.status == 0, "\(met.stdout)\(met.stderr)")
+        #expect(met.stdout.contains("rebuilder quorum: 2 trusted rebuilders reproduced, 2 required"), "\(met.stdout)")
+        #expect(met.stdout.contains("1 trusted keys signed") || met.stdout.contains("(alice)"), "\(met.stdout)")
+
+        // One of them reporting a mismatch fails the release, from inside the directory as well.
+        try fm.removeItem(atPath: dir + "/r2-reproduction.dsse.json")
+        try w.attest("r2-failed.dsse.json", w.rebuilders[1], reproduced: false)
+        try fm.copyItem(atPath: w.path + "/att/r2-failed.dsse.json", toPath: dir + "/r2-reproduction.dsse.json")
+        let failed = try CLIRunner.run(["verify", "release", "--policy", "policy.json"], in: w.path)
+        #expect(failed.status != 0, "\(failed.stdout)")
+    }
+
     @Test("2 of 3 trusted rebuilders reproduced: verified; a third's mismatch fails it; the lists say who is who")
     func quorum() throws {
         let w = try World()

@@ -5,7 +5,7 @@ import Testing
 @testable import Nitro
 
 @Suite struct EIFSignatureTests {
-    /// PCR8 of the vector certificate (shared/vectors/README.md, computed by AWS's code).
+    /// PCR8 of the vector certificate `sign-cert-p384.pem` (computed by AWS's code; see Fixtures/README.md).
     static let vectorPCR8 =
         "e3ce076aa9b19509c330975097e5097c0b3c820996564527e02e4fd2abd62b51f6754011ea9bdf486737fef2295984ae"
 

@@ -4,7 +4,7 @@ import Testing
 
 @testable import OVMF
 
-/// TDVF metadata parsing (`docs/tdx-and-sev-snp.md` §1.1) on the public synthetic vector and Debian 12's
+/// TDVF metadata parsing (OVMF catalog, article "TDVF Metadata Table") on the public synthetic vector and Debian 12's
 /// OVMF, and every validation error on corrupted copies of the vector.
 @Suite struct TDVFMetadataTests {
     static let descriptor = 0x3000  // where the synthetic vector keeps its TDVF descriptor

@@ -334,7 +334,22 @@ struct ManifestCompareTests {
             },
             location: ["target tdx", "setting memory"]),
         Change(name: "platform", change: { $0.targets[2].platform = .tdx }, location: ["target sgx", "platform"]),
+        Change(
+            name: "environment added",
+            change: {
+                $0.environments = [.init(name: "build", sha256: String(repeating: "3", count: 64), packageCount: 9)]
+            },
+            location: ["environment build"]),
     ]
+
+    @Test func anEnvironmentWithAnotherDigestIsNamed() throws {
+        var a = try Self.example()
+        a.environments = [.init(name: "runtime", sha256: String(repeating: "4", count: 64), packageCount: 9)]
+        var b = a
+        b.environments[0].sha256 = String(repeating: "5", count: 64)
+        let report = try Comparer.compareManifests(expected: a, actual: b)
+        #expect(report.differences.map(\.location) == [["environment runtime", "sha256"]])
+    }
 
     @Test(arguments: changes)
     func oneFieldChangeIsLocated(change: Change) throws {

@@ -178,6 +178,17 @@ import Testing
         ("\"version\":\"0.1.0\"", "\"version\":\"0.1.0\",\"extra\":1", "unknown field 'extra'"),
         ("\"name\":\"example-node.eif\"", "\"name\":\"../example-node.eif\"", "must be a relative path"),
         ("\"PCR2\"", "\"PCR9\"", "missing field 'PCR2'"),
+        ("\"artifacts\":[{", "\"environments\":[],\"artifacts\":[{", "'environments' is empty"),
+        (
+            "\"artifacts\":[{",
+            "\"environments\":[{\"name\":\"a\",\"sha256\":\"AB\",\"packageCount\":1}],\"artifacts\":[{",
+            "manifest.environments[0]: 'sha256' must be 64 lowercase hex digits"
+        ),
+        (
+            "\"artifacts\":[{",
+            "\"environments\":[{\"name\":\"a\",\"sha256\":\"\(String(repeating: "0", count: 64))\"}],\"artifacts\":[{",
+            "missing field 'packageCount'"
+        ),
     ])
     func manifestSchemaErrorsNameTheField(find: String, replace: String, message: String) throws {
         let text = String(decoding: try Example.manifestBytes(), as: UTF8.self)
@@ -189,6 +200,29 @@ import Testing
         } catch let error as ReleaseError {
             #expect(error.kind == .manifest)
             #expect(error.message.contains(message), "\(error)")
+        }
+    }
+
+    @Test func environmentsAreWrittenOnlyWhenUsedAndReadBack() throws {
+        var manifest = try Example.manifest()
+        #expect(manifest.environments.isEmpty)
+        #expect(manifest.canonicalBytes == (try Example.manifestBytes()))
+        let digest = String(repeating: "ab", count: 32)
+        manifest.environments = [
+            .init(name: "build", sha256: digest, packageCount: 120),
+            .init(name: "runtime", sha256: digest, packageCount: 9),
+        ]
+        let text = String(decoding: manifest.canonicalBytes, as: UTF8.self)
+        #expect(
+            text.contains(
+                "\"environments\":[{\"name\":\"build\",\"packageCount\":120,\"sha256\":\"\(digest)\"},"
+                    + "{\"name\":\"runtime\",\"packageCount\":9,\"sha256\":\"\(digest)\"}]"))
+        #expect(try ReleaseManifest(json: manifest.canonicalBytes, format: "m") == manifest)
+        let twice = text.replacingOccurrences(of: "\"name\":\"runtime\"", with: "\"name\":\"build\"")
+        #expect {
+            try ReleaseManifest(json: Array(twice.utf8), format: "m")
+        } throws: { error in
+            "\(error)".contains("duplicate environment name 'build'")
         }
     }
 

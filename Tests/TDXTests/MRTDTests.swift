@@ -51,7 +51,7 @@ import Testing
     }
 
     @Test func debianOVMFDoesNotDependOnVARS() throws {
-        // CFV is not MR.EXTENDed, so zeroing the VARS region (first 128 KiB) keeps MRTD (§1.3 item 4),
+        // CFV is not MR.EXTENDed, so zeroing the VARS region (first 128 KiB) keeps MRTD (TDX catalog, "MRTD Computation", "Which file"),
         // while changing one byte of code changes it.
         let fw = try Self.debianOVMF()
         let metadata = try TDVFMetadata(firmware: fw)
@@ -67,7 +67,8 @@ import Testing
 
     @Test func debianOVMFValues() throws {
         // Debian 12 ovmf 2022.11-6+deb12u2. Produced by this implementation (the code path the synthetic
-        // vectors check) and, identically, by a separate Python transcription of §1.2-1.3 run once.
+        // vectors check) and, identically, by a separate Python transcription of the records and
+        // algorithm in the TDX catalog's "MRTD Computation" run once.
         let fw = try Self.debianOVMF()
         let metadata = try TDVFMetadata(firmware: fw)
         let perPage = try MRTD.compute(firmware: fw, metadata: metadata, order: .perPage)

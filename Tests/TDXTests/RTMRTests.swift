@@ -5,7 +5,7 @@ import Testing
 
 @testable import TDX
 
-/// TD HOB bytes, RTMR event digests and replay (`docs/tdx-and-sev-snp.md` §2).
+/// TD HOB bytes, RTMR event digests and replay (TDX catalog, article "RTMR Replay").
 @Suite struct RTMRTests {
     static let debianOVMF = "/usr/share/ovmf/OVMF.fd"
 
@@ -117,7 +117,7 @@ import Testing
         #expect(rtmr0.count == 13)
         let hobHex = try Fixtures.text("td_hob_debian_ovmf_2g.hex").split(separator: "\n").joined()
         #expect(rtmr0[0].digest == Digest.sha384(Hex.decode(hobHex) ?? []))
-        // Debian's CFV digest as given in the format notes (f8730217…8298e8).
+        // Debian's CFV digest (f8730217…8298e8), as the TDX catalog's "RTMR Replay" gives it.
         #expect(rtmr0[1].digest.hex.hasPrefix("f8730217") && rtmr0[1].digest.hex.hasSuffix("8298e8"))
         #expect(rtmr0[7].digest == Digest.sha384([0, 0, 0, 0]))
         #expect(rtmr0[8].digest == Digest.sha384(try Data(contentsOf: URL(fileURLWithPath: paths[0])).map { $0 }))

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Builder
 import EnclaveCore
+import Recipe
 import Release
 
 struct BuildCommand: AsyncParsableCommand {
@@ -14,7 +15,11 @@ struct BuildCommand: AsyncParsableCommand {
             The output directory appears whole or not at all; the manifest (canonical JSON, schema v1, \
             see Manifests/README.md) is written last. The same recipe gives the same bytes on any machine. \
             Progress goes to stderr: a status line on a terminal, otherwise one line per phase and step \
-            with its time (e.g. 'step 2/3 node: 61.2 s'); ENCLAVEKIT_NO_PROGRESS=1 turns it off.
+            with its time (e.g. 'step 2/3 node: 61.2 s'); ENCLAVEKIT_NO_PROGRESS=1 turns it off. The \
+            summary (and --json's 'phases') gives the time spent per phase: inputs (resolve and fetch), \
+            environments (assemble the Debian environments steps and the rootfs use), steps, and pack \
+            (root filesystem, targets, measurements); --json's 'environments' lists each one's sha256 and \
+            package count, as the manifest records them.
 
             An existing output directory or --manifest file with other bytes is never replaced unless \
             --force is given (building the same bytes again is fine), and a manifest that a signed \
@@ -30,6 +35,7 @@ struct BuildCommand: AsyncParsableCommand {
               enclavekit build Recipes/example-node/recipe.toml --target nitro --out out/nitro
               enclavekit build Recipes/example-node/recipe.toml --manifest Manifests/example-node-0.1.0.json
               enclavekit build Recipes/example-node/recipe.toml --json | jq '.targets[].measurements'
+              enclavekit build Recipes/python-node/recipe.toml --json | jq '.phases, .environments'
               enclavekit build Recipes/example-node/recipe.toml 2> build.log
               enclavekit build Recipes/example-node/recipe.toml --force
             """)
@@ -91,6 +97,10 @@ enum BuildSummary {
         if report.upToDate {
             lines.append("up to date: the output already holds this build (\(m.artifacts.count) artifacts verified)")
         }
+        let environments = report.environments.map {
+            "\($0.name) (\($0.packageCount) packages, sha256 \($0.sha256.prefix(12))…)"
+        }
+        if !environments.isEmpty { lines.append("environments: " + environments.joined(separator: ", ")) }
         let steps = report.steps.map { "\($0.name) \($0.cached ? "cached" : String(format1($0.seconds)) + " s")" }
         if !steps.isEmpty { lines.append("steps: " + steps.joined(separator: ", ")) }
         lines.append("time: " + report.phases.map { "\($0.name) \(format1($0.seconds)) s" }.joined(separator: ", "))
@@ -122,6 +132,16 @@ enum BuildSummary {
                     })
             ),
             (
+                "environments",
+                .array(
+                    report.environments.map {
+                        .object([
+                            ("name", .string($0.name)), ("sha256", .string($0.sha256)),
+                            ("packageCount", .int(UInt64($0.packageCount))),
+                        ])
+                    })
+            ),
+            (
                 "steps",
                 .array(
                     report.steps.map {
@@ -131,7 +151,16 @@ enum BuildSummary {
                         ])
                     })
             ),
+            // Wall time per phase (inputs, environments, steps, pack), for benchmarks.
+            ("phases", .object(report.phases.map { ($0.name, .number(format3($0.seconds))) })),
         ])
+    }
+
+    /// `12.345` (milliseconds, for the JSON report's phases).
+    static func format3(_ seconds: Double) -> String {
+        let millis = Int((max(0, seconds) * 1000).rounded())
+        let fraction = String(millis % 1000)
+        return "\(millis / 1000)." + String(repeating: "0", count: 3 - fraction.count) + fraction
     }
 
     static func format1(_ seconds: Double) -> String {

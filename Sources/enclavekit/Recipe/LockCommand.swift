@@ -1,4 +1,5 @@
 import ArgumentParser
+import DebianEnvironment
 import EnclaveCore
 import Recipe
 
@@ -15,6 +16,12 @@ struct LockCommand: ParsableCommand {
             with curl) into the cache ($XDG_CACHE_HOME/enclavekit, default ~/.cache/enclavekit) and \
             hashed. To re-pin a fetched input, delete its entry from recipe.lock and run lock again. \
             'enclavekit build' never fetches anything unpinned.
+
+            Each [environments.NAME] whose lock entry is missing or was made for other packages, suite, \
+            variant or arch is resolved with apt (a private apt state over this machine's sources for \
+            SUITE, SUITE-updates and SUITE-security; ENCLAVEKIT_APT_SOURCES=FILE overrides them): the \
+            whole closure is written to recipe.lock under "environments" with each .deb's sha256 and the \
+            archive's snapshot time, and every .deb is fetched into the cache and checked.
 
             Examples:
               enclavekit lock Recipes/example-node/recipe.toml
@@ -33,7 +40,10 @@ struct LockCommand: ParsableCommand {
 
     func run() throws {
         let parsed = try Recipe.load(path: recipe)
-        let locker = Locker(recipe: parsed, cache: InputCache.default())
+        let cache = InputCache.default()
+        var configured = Locker(recipe: parsed, cache: cache)
+        configured.environmentLocker = DebianEnvironmentLocker(cache: cache)
+        let locker = configured
         let report = try Blocking.run { try await locker.lock() }
         if json {
             let inputs: [JSONValue] = report.inputs.map { item in
@@ -44,7 +54,18 @@ struct LockCommand: ParsableCommand {
                     ("changed", .bool(item.changed)), ("origin", .string(item.origin)),
                 ])
             }
-            Output.json(.object([("lock", .string(report.lockPath)), ("inputs", .array(inputs))]))
+            let environments: [JSONValue] = report.environments.map { item in
+                .object([
+                    ("name", .string(item.name)), ("packages", .int(item.packageCount)),
+                    ("snapshot", .string(item.snapshot)), ("pin", .string(item.kept ? "locked" : "resolved")),
+                    ("changed", .bool(item.changed)),
+                ])
+            }
+            Output.json(
+                .object([
+                    ("lock", .string(report.lockPath)), ("inputs", .array(inputs)),
+                    ("environments", .array(environments)),
+                ]))
             return
         }
         print("wrote \(report.lockPath) (\(report.lock.entries.count) of \(report.inputs.count) inputs pinned there)")
@@ -59,6 +80,10 @@ struct LockCommand: ParsableCommand {
             }
             let pad = String(repeating: " ", count: nameWidth - item.name.count)
             print("  \(item.name)\(pad)  \(item.sha256)  \(item.kind.rawValue) \(item.source)  (\(how))")
+        }
+        for item in report.environments {
+            let how = item.kept ? "kept from the lock" : (item.changed ? "resolved, CHANGED" : "resolved")
+            print("  environment \(item.name): \(item.packageCount) packages, snapshot \(item.snapshot)  (\(how))")
         }
     }
 }

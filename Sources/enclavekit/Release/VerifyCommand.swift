@@ -19,7 +19,8 @@ struct VerifyCommand: ParsableCommand {
             Given a release directory (what 'build' writes, signed with 'sign DIR/manifest.json'), \
             verify reads every *.dsse.json, *.sigstore.json and *.intoto.jsonl in it, checks every \
             artifact the signed manifest lists at DIR/NAME, and checks DIR/manifest.json against the \
-            signed manifest.
+            signed manifest. Reproduction attestations in the directory ('rebuild --sign') are set \
+            aside for the rebuilder quorum, never counted as release signatures.
 
             When the policy has a 'rebuilders' section, --attestations (files, or directories whose \
             *.dsse.json, *.sigstore.json and *.intoto.jsonl are read) must hold reproduction \
@@ -81,9 +82,12 @@ struct VerifyCommand: ParsableCommand {
         let trust = try ReleasePolicy.load(path: policy)
         let progress = { (path: String, size: UInt64) in ProgressBar(label: "hashing \(path)", total: size) }
         var report: VerificationReport
+        var attestationPaths = attestations
         if let only = envelopes.first, envelopes.count == 1, FileStatus.isDirectory(only) {
-            report = try ReleaseDirectory(path: only).verify(
+            let directory = try ReleaseDirectory(path: only)
+            report = try directory.verify(
                 policy: trust, artifacts: artifact, expectations: try expectations(), progress: progress)
+            attestationPaths += directory.attestations
         } else {
             let documents = try envelopes.map {
                 (try FileInput.contents(of: $0, limit: 64 << 20, format: "envelope"), $0)
@@ -92,7 +96,7 @@ struct VerifyCommand: ParsableCommand {
                 documents: documents, policy: trust, artifacts: artifact, expectations: try expectations(),
                 progress: progress)
         }
-        try report.checkRebuilders(attestations: try RebuilderQuorum.documents(paths: attestations))
+        try report.checkRebuilders(attestations: try RebuilderQuorum.documents(paths: attestationPaths))
         if json {
             Output.json(report.json)
         } else {

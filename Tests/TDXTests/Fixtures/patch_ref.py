@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes pe64_kernel.patched-<initrd>-<mem>.efi: pe64_kernel.efi with QEMU's setup-header rewrite applied,
-following the algorithm in the TDX format notes (tdx-and-sev-snp.md, section 2.5), so the expected Authenticode
+following the algorithm in the TDX catalog (Sources/TDX/TDX.docc, article "Kernel Measurement"), so the expected Authenticode
 digest of the patched kernel comes from signify over these bytes, not from EnclaveKit. Usage: patch_ref.py INITRD MEM"""
 import struct, sys
 

@@ -1,0 +1,215 @@
+import Foundation
+import Recipe
+import Testing
+
+@testable import Builder
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `enclavekit build` of a recipe whose step runs in an environment and whose root filesystem starts
+/// from one, with ``FakeAssembler`` handing out roots made by ``EnvironmentFixture`` (so no Debian archive
+/// is needed) and a Nitro target with a stand-in kernel. Serialized: one test changes this process's umask
+/// and environment for one build.
+@Suite("EnvironmentBuild", .serialized)
+struct EnvironmentBuildTests {
+    /// A recipe folder inside a fake repository (`.git` marks its root), with its own cache.
+    final class Repository {
+        let base: String
+        var root: String { base + "/repo" }
+        var recipe: String { root + "/Recipes/envtoy/recipe.toml" }
+        var cache: String { base + "/cache" }
+
+        init(reversed: Bool = false, restrictive: Bool = false) throws {
+            base = try SandboxFixture.temporaryDirectory()
+            let fm = FileManager.default
+            let folder = root + "/Recipes/envtoy"
+            try fm.createDirectory(atPath: root + "/.git", withIntermediateDirectories: true)
+            try fm.createDirectory(atPath: folder + "/src", withIntermediateDirectories: true)
+            try Data("echo envtoy\n".utf8).write(to: URL(fileURLWithPath: folder + "/src/app.sh"))
+            try Data("from the recipe\n".utf8).write(to: URL(fileURLWithPath: folder + "/src/replaced.conf"))
+            try Data("stand-in kernel\n".utf8).write(to: URL(fileURLWithPath: folder + "/src/kernel"))
+            try Data("stand-in init\n".utf8).write(to: URL(fileURLWithPath: folder + "/src/init"))
+            let pin = try TreeDigest.digest(directory: folder + "/src")
+            try Data(Self.toml(pin: pin).utf8).write(to: URL(fileURLWithPath: recipe))
+            try RecipeLock().save(path: folder + "/recipe.lock")
+            try EnvironmentFixture.make(base + "/environments/build", reversed: reversed, restrictive: restrictive)
+            try EnvironmentFixture.make(base + "/environments/runtime", reversed: reversed, restrictive: restrictive)
+        }
+
+        deinit { SandboxFixture.remove(base) }
+
+        static func toml(pin: String) -> String {
+            """
+            recipe = 1
+            name = "envtoy"
+            version = "1.0.0"
+            source-date-epoch = 1700000000
+
+            [inputs.src]
+            kind = "path"
+            source = "src"
+            sha256 = "\(pin)"
+
+            [environments.build]
+            suite = "bookworm"
+            packages = ["busybox"]
+
+            [environments.runtime]
+            suite = "bookworm"
+            packages = ["busybox"]
+
+            [[steps]]
+            name = "app"
+            inputs = ["src"]
+            environment = "build"
+            run = ["/bin/sh", "-c", "cat /inputs/src/app.sh /etc/os-release > /build/out/app && echo \\"$PATH\\" > /build/out/path"]
+
+            [[steps]]
+            name = "second"
+            inputs = ["app"]
+            environment = "build"
+            run = ["/bin/sh", "-c", "cp /steps/app/app /build/out/app"]
+
+            [rootfs]
+            base = "environment:runtime"
+            files = [
+              { path = "/usr/bin/app", from = "step:second/app", mode = "0755" },
+              { path = "/usr/lib/replaced.conf", from = "input:src/replaced.conf" },
+            ]
+            cmd = ["/usr/bin/app"]
+
+            [targets.nitro]
+            platform = "nitro"
+            kernel = "input:src/kernel"
+            init = "input:src/init"
+            cmdline = "console=ttyS0"
+
+            """
+        }
+
+        func assembler(sha256: String = String(repeating: "ab", count: 32), failing: Set<String> = []) -> FakeAssembler
+        {
+            FakeAssembler(
+                roots: ["build": base + "/environments/build", "runtime": base + "/environments/runtime"],
+                sha256: ["build": sha256, "runtime": String(repeating: "cd", count: 32)], failing: failing)
+        }
+
+        func build(out: String, assembler: FakeAssembler, cache: String? = nil) async throws -> BuildReport {
+            var options = BuildOptions(recipePath: recipe)
+            options.outputDirectory = base + "/" + out
+            options.cacheDirectory = cache ?? self.cache
+            options.showProgress = false
+            options.environmentAssembler = assembler
+            return try await ReleaseBuilder.build(options)
+        }
+
+        func manifest(_ out: String) throws -> [UInt8] {
+            Array(try Data(contentsOf: URL(fileURLWithPath: base + "/" + out + "/manifest.json")))
+        }
+    }
+
+    @Test func stepsRunInTheEnvironmentAndTheManifestRecordsIt() async throws {
+        let repository = try Repository()
+        let assembler = repository.assembler()
+        let report = try await repository.build(out: "out", assembler: assembler)
+        // Each environment used is assembled once, though two steps use "build".
+        #expect(await assembler.calls.names == ["build", "runtime"])
+        #expect(report.steps.map { $0.name } == ["app", "second"])
+        #expect(report.phases.map { $0.name } == ["inputs", "environments", "steps", "pack"])
+        #expect(report.environments.map(\.name) == ["build", "runtime"])
+
+        let json = try #require(
+            try JSONSerialization.jsonObject(with: Data(try repository.manifest("out"))) as? [String: Any])
+        let environments = try #require(json["environments"] as? [[String: Any]])
+        #expect(environments.count == 2)
+        #expect(environments.first?["name"] as? String == "build")
+        #expect(environments.first?["sha256"] as? String == String(repeating: "ab", count: 32))
+        #expect(environments.first?["packageCount"] as? Int == 3)
+
+        // The step saw the environment's files and Debian's PATH (its output, from the step cache).
+        let steps = try FileManager.default.contentsOfDirectory(atPath: repository.cache + "/steps")
+        let outputs = try steps.compactMap { key -> String? in
+            let path = repository.cache + "/steps/" + key + "/path"
+            return FileManager.default.fileExists(atPath: path)
+                ? try String(contentsOfFile: path, encoding: .utf8) : nil
+        }
+        #expect(outputs == [Sandbox.environmentPath + "\n"])
+    }
+
+    @Test func aChangedEnvironmentRerunsItsSteps() async throws {
+        let repository = try Repository()
+        let first = try await repository.build(out: "one", assembler: repository.assembler())
+        #expect(first.steps.map { $0.cached } == [false, false])
+        let same = try await repository.build(out: "two", assembler: repository.assembler())
+        #expect(same.steps.map { $0.cached } == [true, true])
+        let changed = try await repository.build(
+            out: "three", assembler: repository.assembler(sha256: String(repeating: "ef", count: 32)))
+        #expect(changed.steps.map { $0.cached } == [false, false])
+        #expect(try repository.manifest("one") == (try repository.manifest("two")))
+        #expect(try repository.manifest("one") != (try repository.manifest("three")))
+    }
+
+    @Test func theManifestDoesNotDependOnUmaskTimeZoneLocaleOrCreationOrder() async throws {
+        let one = try Repository()
+        _ = try await one.build(out: "out", assembler: one.assembler())
+
+        // Another checkout, environment roots made in another order with other modes, a cold cache, and
+        // this process's umask, TZ and locale changed. Only variables the process already has are changed
+        // (glibc's setenv replaces an existing entry in place; adding one may move `environ` under another
+        // test's getenv).
+        let two = try Repository(reversed: true, restrictive: true)
+        let changes = ["TZ": "Pacific/Kiritimati", "LANG": "fr_FR.ISO-8859-1", "LC_ALL": "fr_FR.ISO-8859-1"]
+            .filter { getenv($0.key) != nil }
+        let saved = changes.keys.compactMap { name in getenv(name).map { (name, String(cString: $0)) } }
+        let savedMask = umask(0o077)
+        for (name, value) in changes { setenv(name, value, 1) }
+        do {
+            defer {
+                umask(savedMask)
+                for (name, value) in saved { setenv(name, value, 1) }
+            }
+            let report = try await two.build(out: "elsewhere/out", assembler: two.assembler())
+            #expect(report.steps.map { $0.cached } == [false, false])
+        }
+        #expect(try one.manifest("out") == (try two.manifest("elsewhere/out")))
+    }
+
+    @Test func aFailingAssemblerNamesTheEnvironmentAndLeavesNothing() async throws {
+        let repository = try Repository()
+        await #expect {
+            _ = try await repository.build(out: "out", assembler: repository.assembler(failing: ["runtime"]))
+        } throws: { error in
+            guard case BuildError.environmentFailed(let name, let reason) = error else { return false }
+            return name == "runtime" && reason == "mmdebstrap exited with 1 (test)"
+                && "\(error)" == "environment 'runtime' could not be assembled: mmdebstrap exited with 1 (test)"
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: repository.base)
+        #expect(!left.contains { $0.hasPrefix("out") }, "nothing half-built: \(left)")
+        #expect(left.contains("environments") && left.contains("repo"))
+    }
+
+    @Test func anAssembledRootThatIsNoDirectoryIsAnError() async throws {
+        let repository = try Repository()
+        let broken = FakeAssembler(
+            roots: ["build": repository.base + "/environments/build", "runtime": repository.base + "/missing"])
+        await #expect {
+            _ = try await repository.build(out: "out", assembler: broken)
+        } throws: { error in
+            guard case BuildError.environmentFailed(let name, let reason) = error else { return false }
+            return name == "runtime" && reason.hasSuffix("/missing is not a directory")
+        }
+        #expect(!FileManager.default.fileExists(atPath: repository.base + "/out"))
+    }
+
+    @Test func anAssembledDigestThatIsNoDigestIsAnError() async throws {
+        let repository = try Repository()
+        await #expect {
+            _ = try await repository.build(out: "out", assembler: repository.assembler(sha256: "ABC"))
+        } throws: { error in
+            guard case BuildError.environmentFailed(let name, let reason) = error else { return false }
+            return name == "build" && reason.contains("'ABC' is not 64 lowercase hex digits")
+        }
+    }
+}
