@@ -175,6 +175,9 @@ extension Sandbox {
             // lets write the host's global sysctls (/proc/sys/vm/…) and /proc/sysrq-trigger.
             "--remount-ro", "/dev",
             "--remount-ro", "/proc",
+            // POSIX semaphores and shared memory (sem_open, shm_open: Python's multiprocessing, which
+            // edk2's build uses) live in /dev/shm: a scratch tmpfs of its own, dropped like /tmp.
+            "--tmpfs", "/dev/shm",
         ]
         // An environment's /etc is a tmpfs of its own (its entries bound into it): read-only too.
         if root != nil { arguments += ["--remount-ro", "/etc"] }

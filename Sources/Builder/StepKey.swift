@@ -12,7 +12,7 @@ import Recipe
 /// ```
 enum StepKey {
     /// Bump when the sandbox's environment or layout changes what a step can observe.
-    static let sandboxProfile = 1
+    static let sandboxProfile = 2
 
     /// `environment` is the assembled environment of a step with `environment = "NAME"`: its name and
     /// sha256 join the key (a step without one keeps the key it always had).

@@ -16,13 +16,19 @@ public struct ResolvedInput: Sendable, Hashable {
     public var origin: String
     /// For a directory (a `path` input): its listing, whose digest is ``sha256``.
     public var files: [TreeDigest.Entry]?
+    /// For a debian-source input (``file`` is its `.dsc`): the cached files the `.dsc` lists, by name.
+    public var companions: [String: String]?
 
-    public init(input: RecipeInput, sha256: String, file: String, origin: String, files: [TreeDigest.Entry]? = nil) {
+    public init(
+        input: RecipeInput, sha256: String, file: String, origin: String, files: [TreeDigest.Entry]? = nil,
+        companions: [String: String]? = nil
+    ) {
         self.input = input
         self.sha256 = sha256
         self.file = file
         self.origin = origin
         self.files = files
+        self.companions = companions
     }
 }
 
@@ -65,6 +71,9 @@ public struct InputResolver: Sendable {
             if pin == nil, !fetchUnpinned { throw unpinned(input) }
             return ResolvedInput(input: input, sha256: digest, file: path, origin: origin, files: files)
         }
+        if input.kind == .debianSource {
+            return try await resolveSource(input, pin: pin, fetchUnpinned: fetchUnpinned, origin: origin)
+        }
         if let pin, let cached = try cache.lookup(sha256: pin) {
             return ResolvedInput(input: input, sha256: pin, file: cached, origin: origin)
         }
@@ -97,6 +106,7 @@ public struct InputResolver: Sendable {
             ]
             let shown = pipArguments(input, destination: "DIR").filter { !quiet.contains($0) }
             return (["pip download"] + shown).joined(separator: " ")
+        case .debianSource: return "apt-get source " + input.source
         case .path, .url, .dockerArchive, .oci: return input.source
         }
     }
@@ -180,6 +190,8 @@ public struct InputResolver: Sendable {
                         + "check the file name, or give its url")
             }
             return try cache.adopt(path)
+        case .debianSource:
+            return try await fetchSource(input, into: directory)
         case .path, .url, .dockerArchive, .oci:
             throw RecipeError(.fetch, "\(what): nothing to fetch it from")
         }

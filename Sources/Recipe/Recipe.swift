@@ -90,6 +90,8 @@ public enum InputKind: String, Sendable, Hashable, CaseIterable {
     case url
     case dockerArchive = "docker-archive"
     case oci
+    /// A Debian source package, pinned by its `.dsc` (``DebianSource``).
+    case debianSource = "debian-source"
 }
 
 /// How a step sees an input at `/inputs/NAME` (`Recipes/README.md`, "Inputs").
@@ -104,6 +106,8 @@ public enum UnpackMode: String, Sendable, Hashable, CaseIterable {
     case tar
     /// A docker-archive or OCI image, flattened as `docker export` would.
     case image
+    /// A Debian source package, unpacked as `dpkg-source -x` does (patches applied).
+    case source
 }
 
 /// One `[inputs.NAME]` table.
@@ -125,10 +129,12 @@ public struct RecipeInput: Sendable, Hashable {
     public var file: String?
     /// Where to fetch a debian, pypi, docker-archive or oci input instead of the default.
     public var url: String?
+    /// The Debian release whose source archives a debian-source input is fetched from (`bookworm`).
+    public var suite: String?
 
     public init(
         name: String, kind: InputKind, source: String, sha256: String? = nil, unpack: UnpackMode = .none,
-        arch: String? = nil, file: String? = nil, url: String? = nil
+        arch: String? = nil, file: String? = nil, url: String? = nil, suite: String? = nil
     ) {
         self.name = name
         self.kind = kind
@@ -138,6 +144,7 @@ public struct RecipeInput: Sendable, Hashable {
         self.arch = arch
         self.file = file
         self.url = url
+        self.suite = suite
     }
 
     /// The Debian architecture (`arch`, default `amd64`).
@@ -149,7 +156,7 @@ public struct RecipeInput: Sendable, Hashable {
         switch kind {
         case .path: return source
         case .dockerArchive, .oci: return url == nil && !RecipeParser.isHTTPURL(source) ? source : nil
-        case .debian, .pypi, .url: return nil
+        case .debian, .pypi, .url, .debianSource: return nil
         }
     }
 
@@ -159,7 +166,7 @@ public struct RecipeInput: Sendable, Hashable {
         switch kind {
         case .url: return source
         case .dockerArchive, .oci: return RecipeParser.isHTTPURL(source) ? source : nil
-        case .path, .debian, .pypi: return nil
+        case .path, .debian, .pypi, .debianSource: return nil
         }
     }
 
@@ -172,6 +179,7 @@ public struct RecipeInput: Sendable, Hashable {
             let (package, version) = RecipeParser.splitDebian(source)
             return
                 "\(package)_\(version.split(separator: ":", omittingEmptySubsequences: false).joined(separator: "%3a"))_\(debianArch).deb"
+        case .debianSource: return DebianSource.dscName(source)
         case .path, .dockerArchive, .oci, .url:
             if let url = downloadURL { return RecipeParser.urlFileName(url) ?? name }
             return source.split(separator: "/").last.map(String.init) ?? name

@@ -184,7 +184,7 @@ struct RecipeParser {
     }
 
     private func parseInput(name: String, _ f: Fields) throws -> RecipeInput {
-        try f.allow(["kind", "source", "sha256", "unpack", "arch", "file", "url"])
+        try f.allow(["kind", "source", "sha256", "unpack", "arch", "file", "url", "suite"])
         let kindText = try f.requiredString("kind")
         guard let kind = InputKind(rawValue: kindText) else {
             throw f.bad(
@@ -209,6 +209,7 @@ struct RecipeParser {
         let arch = try f.string("arch")
         let fileName = try f.string("file")
         let url = try f.string("url")
+        let suite = try f.string("suite")
         func only(_ key: String, _ value: String?, _ kinds: [InputKind]) throws {
             if value != nil, !kinds.contains(kind) {
                 throw f.bad(key, "is only for \(Self.list(kinds.map(\.rawValue))) inputs, not \(kind.rawValue)")
@@ -217,6 +218,10 @@ struct RecipeParser {
         try only("arch", arch, [.debian])
         try only("file", fileName, [.pypi])
         try only("url", url, [.debian, .pypi, .dockerArchive, .oci])
+        try only("suite", suite, [.debianSource])
+        if unpack == .source, kind != .debianSource {
+            throw f.bad("unpack", "'source' is only for debian-source inputs, not \(kind.rawValue)")
+        }
         if let url, !Self.isHTTPURL(url) {
             throw f.bad("url", "'\(url)' is not an http:// or https:// URL")
         }
@@ -254,6 +259,9 @@ struct RecipeParser {
             guard Self.isHTTPURL(source) else {
                 throw f.bad("source", "'\(source)' is not an http:// or https:// URL")
             }
+        case .debianSource:
+            try DebianSource.check(source: source, suite: suite, unpack: try f.string("unpack"), f)
+            unpack = .source
         case .dockerArchive, .oci:
             if !Self.isHTTPURL(source) {
                 if source.contains("://") {
@@ -263,8 +271,9 @@ struct RecipeParser {
             }
         }
         return RecipeInput(
-            name: name, kind: kind, source: source, sha256: sha256, unpack: unpack, arch: arch, file: fileName, url: url
-        )
+            name: name, kind: kind, source: source, sha256: sha256, unpack: unpack, arch: arch, file: fileName,
+            url: url,
+            suite: suite)
     }
 
     static func isDebianPackage(_ name: String) -> Bool {

@@ -13,7 +13,8 @@ import EnclaveCore
 /// Lays an input out as a step sees it at `/inputs/NAME` (`Recipes/README.md`, "Inputs"): `none` puts
 /// the file there under its own name (a hard link to the cache, or a copy); `zip` and `tar` extract the
 /// archive (libarchive, any compression); `deb` extracts the package's `data.tar.*`; `image` flattens a
-/// docker-archive or OCI image as `docker export` would. Extraction refuses absolute names, `..`, links
+/// docker-archive or OCI image as `docker export` would; `source` unpacks a Debian source package with
+/// `dpkg-source -x` (``DebianSource``). Extraction refuses absolute names, `..`, links
 /// that leave the tree, devices, fifos and duplicate paths, naming the input, the archive and the entry.
 /// Permission bits are kept without setuid, setgid and sticky; owners are ignored. Path inputs are
 /// copied as they are (the sandbox may bind-mount ``ResolvedInput/file`` instead).
@@ -39,6 +40,10 @@ public enum Unpacker {
             }
             return
         }
+        if input.unpack == .source {
+            try unpackSource(resolved, into: directory)
+            return
+        }
         try FileTree.makeDirectories(directory)
         do {
             let extractor = SafeExtractor(root: directory, input: input.name, archive: archiveName)
@@ -60,6 +65,8 @@ public enum Unpacker {
                 try extractDeb(resolved.file, name: archiveName, input: input.name, into: extractor)
             case .image:
                 try extractImage(resolved.file, name: archiveName, input: input.name, into: extractor)
+            case .source:
+                throw RecipeError(.unpack, "input '\(input.name)': unpack 'source' is only for debian-source inputs")
             }
             try extractor.finish()
         } catch {

@@ -40,7 +40,7 @@ struct SandboxArgumentsTests {
             "--ro-bind", "/cache/steps/abc", "/steps/gen",
             "--dir", "/build", "--bind", "/srv/enclavekit/out/node", "/build/out",
             "--tmpfs", "/tmp", "--tmpfs", "/home/builder",
-            "--remount-ro", "/dev", "--remount-ro", "/proc", "--remount-ro", "/",
+            "--remount-ro", "/dev", "--remount-ro", "/proc", "--tmpfs", "/dev/shm", "--remount-ro", "/",
             "--chdir", "/build", "--",
             "/inputs/zig/ziglang/zig", "cc", "-o", "/build/out/node", "/inputs/src/node.c",
         ]

@@ -185,6 +185,27 @@ import Testing
         #expect(json.stdout.contains("\"ovmf-snp\""))
     }
 
+    /// `measure --json` lists the ASEV sections and says whether SNP_KERNEL_HASHES is among them: the
+    /// AmdSevX64 suffix has it (QEMU kernel-hashes=on can bind kernel, initrd and command line), the OvmfX64
+    /// suffix does not. (Both suffixes also carry a TDVF table whose sections lie outside 4 KiB, so the
+    /// tdvf result reports a problem; only the ovmf-snp result is checked.)
+    @Test(arguments: [(amdSev, true), (ovmfX64, false)])
+    func measureListsSEVSections(path: String, kernelHashes: Bool) throws {
+        let r = try CLIRunner.run(["measure", "--json", path])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        let results = try #require(object["results"] as? [[String: Any]])
+        let snp = try #require(results.first { $0["format"] as? String == "ovmf-snp" })
+        #expect(snp["snp_kernel_hashes"] as? Bool == kernelHashes)
+        let sections = try #require(snp["sev_sections"] as? [[String: String]])
+        #expect(sections.first == ["type": "SNP_SEC_MEM", "gpa": "0x800000", "size": "0x9000"])
+        #expect(sections.contains { $0["type"] == "SNP_KERNEL_HASHES" } == kernelHashes)
+        let table = try #require(snp["sev_hash_table"] as? [String: String])
+        #expect(table["gpa"]?.hasPrefix("0x") == true)
+        let text = try CLIRunner.run(["measure", path])
+        #expect(
+            text.stdout.contains(kernelHashes ? "with SNP_KERNEL_HASHES" : "no SNP_KERNEL_HASHES"), "\(text.stdout)")
+    }
+
     @Test func measureReportsDamagedASEV() throws {
         let dir = try TemporaryDirectory()
         let path = dir.path + "/damaged.fd"

@@ -1,0 +1,484 @@
+import EnclaveCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `debian-source` inputs (`Recipes/README.md`, "Inputs"): a Debian source package such as
+/// `edk2=2022.11-6+deb12u2`, pinned by the sha256 of its `.dsc`. The `.dsc` lists the sha256 of every
+/// other file of the package (`Checksums-Sha256`), so that one pin fixes all of them; each is checked
+/// against it after the download and again before unpacking. The files come from apt's configured
+/// sources for the input's `suite` (`SUITE`, `SUITE-updates`, `SUITE-security`), read as `deb-src`
+/// with a private apt state (lists, cache, status) in a temporary directory, never the host's; apt
+/// checks them against the signed `Sources` index on the way. The step sees the tree that
+/// `dpkg-source -x` unpacks (upstream tarball, Debian tarball, Debian's patches applied).
+///
+/// ```swift
+/// let files = try DebianSource.files(inDSC: bytes, name: "edk2_2022.11-6+deb12u2.dsc")
+/// // [edk2_2022.11.orig.tar.xz (64257dd8…), edk2_2022.11-6+deb12u2.debian.tar.xz (a1d84811…)]
+/// ```
+public enum DebianSource {
+    /// One file a `.dsc` lists in its `Checksums-Sha256` field.
+    public struct File: Sendable, Hashable {
+        public var name: String
+        public var size: UInt64
+        public var sha256: String
+
+        public init(name: String, size: UInt64, sha256: String) {
+            self.name = name
+            self.size = size
+            self.sha256 = sha256
+        }
+    }
+
+    /// The fields of a `.dsc` that are checked: `Source`, `Version`, `Format` and the files.
+    public struct Control: Sendable, Hashable {
+        public var source: String
+        public var version: String
+        public var format: String
+        public var files: [File]
+    }
+
+    /// `name_version.dsc` (the version without its epoch), as Debian names the file.
+    public static func dscName(_ source: String) -> String {
+        let (package, version) = RecipeParser.splitDebian(source)
+        return "\(package)_\(withoutEpoch(version)).dsc"
+    }
+
+    static func withoutEpoch(_ version: String) -> String {
+        guard let colon = version.firstIndex(of: ":") else { return version }
+        return String(version[version.index(after: colon)...])
+    }
+
+    /// Recipe checks for a debian-source input (`RecipeParser`).
+    static func check(source: String, suite: String?, unpack: String?, _ f: Fields) throws {
+        let (package, version) = RecipeParser.splitDebian(source)
+        guard RecipeParser.isDebianPackage(package), !version.isEmpty,
+            version.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".+~:-".contains($0)) })
+        else {
+            throw f.bad(
+                "source",
+                "'\(source)' is not a Debian source package: expected name=version, e.g. edk2=2022.11-6+deb12u2")
+        }
+        guard let suite else {
+            throw f.missing("suite", "the Debian release whose source archives hold the package, e.g. \"bookworm\"")
+        }
+        guard RecipeParser.isValidName(suite) else {
+            throw f.bad("suite", "'\(suite)' is not a Debian release name (bookworm, trixie, …)")
+        }
+        if let unpack, unpack != UnpackMode.source.rawValue {
+            throw f.bad(
+                "unpack", "a debian-source input is unpacked by dpkg-source: remove unpack or set it to \"source\"")
+        }
+    }
+
+    // MARK: - The .dsc
+
+    /// Parses a `.dsc` (Debian policy §5.4; an OpenPGP clear-signed message or plain): the fields
+    /// `Format`, `Source`, `Version` and `Checksums-Sha256`, whose lines are `SHA256 SIZE NAME`. A file
+    /// name must be a plain name (no `/`), as dpkg-source requires.
+    public static func control(ofDSC bytes: [UInt8], name: String) throws -> Control {
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw RecipeError(.badValue, file: name, "is not UTF-8 text; expected a Debian source control file (.dsc)")
+        }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.hasSuffix("\r") ? $0.dropLast() : $0
+        }
+        var firstLine = 1
+        if lines.first == "-----BEGIN PGP SIGNED MESSAGE-----" {
+            // Armor headers (`Hash: …`) end at the first empty line; the signature starts the trailer.
+            guard let blank = lines.firstIndex(where: { $0.isEmpty }) else {
+                throw RecipeError(.badValue, file: name, "the signed message has no empty line after its header")
+            }
+            guard let end = lines.firstIndex(of: "-----BEGIN PGP SIGNATURE-----"), end > blank else {
+                throw RecipeError(.badValue, file: name, "the signed message has no signature block")
+            }
+            firstLine = blank + 2
+            lines = Array(lines[(blank + 1)..<end])
+        }
+        var fields: [String: (value: String, line: Int)] = [:]
+        var current: String?
+        for (index, line) in lines.enumerated() {
+            let number = firstLine + index
+            if line.isEmpty {
+                if !fields.isEmpty { break }
+                continue
+            }
+            if line.first == " " || line.first == "\t" {
+                guard let key = current, let field = fields[key] else {
+                    throw RecipeError(.badValue, file: name, line: number, "a continuation line outside a field")
+                }
+                fields[key] = (field.value + "\n" + line.drop { $0 == " " || $0 == "\t" }, field.line)
+                continue
+            }
+            guard let colon = line.firstIndex(of: ":") else {
+                throw RecipeError(.badValue, file: name, line: number, "expected 'Field: value'")
+            }
+            let key = line[..<colon].lowercased()
+            guard fields[key] == nil else {
+                throw RecipeError(.badValue, file: name, line: number, "field '\(line[..<colon])' appears twice")
+            }
+            fields[key] = (String(line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" }), number)
+            current = key
+        }
+        func field(_ key: String, _ shown: String) throws -> (value: String, line: Int) {
+            guard let value = fields[key] else {
+                throw RecipeError(.badValue, file: name, "has no \(shown) field; is it a .dsc?")
+            }
+            return value
+        }
+        let source = try field("source", "Source").value
+        let version = try field("version", "Version").value
+        let format = try field("format", "Format").value
+        let checksums = try field("checksums-sha256", "Checksums-Sha256")
+        var files: [File] = []
+        var seen = Set<String>()
+        for (offset, line) in checksums.value.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where !line.isEmpty {
+            let number = checksums.line + offset
+            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard words.count == 3, RecipeParser.isSHA256(String(words[0])), let size = UInt64(words[1]) else {
+                throw RecipeError(
+                    .badValue, file: name, line: number,
+                    "Checksums-Sha256: expected 'SHA256 SIZE NAME' (64 lowercase hex digits, a decimal size)")
+            }
+            let fileName = String(words[2])
+            guard isPlainName(fileName) else {
+                throw RecipeError(
+                    .unsafePath, file: name, line: number, "Checksums-Sha256: '\(fileName)' is not a plain file name")
+            }
+            guard seen.insert(fileName).inserted else {
+                throw RecipeError(.badValue, file: name, line: number, "Checksums-Sha256: '\(fileName)' appears twice")
+            }
+            files.append(File(name: fileName, size: size, sha256: String(words[0])))
+        }
+        guard !files.isEmpty else {
+            throw RecipeError(.badValue, file: name, line: checksums.line, "Checksums-Sha256 lists no files")
+        }
+        return Control(source: source, version: version, format: format, files: files)
+    }
+
+    /// The files of a `.dsc` (its `Checksums-Sha256`).
+    public static func files(inDSC bytes: [UInt8], name: String) throws -> [File] {
+        try control(ofDSC: bytes, name: name).files
+    }
+
+    static func isPlainName(_ name: String) -> Bool {
+        !name.isEmpty && name != "." && name != ".." && !name.hasPrefix("-")
+            && name.utf8.allSatisfy {
+                isAlnum($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "~")
+                    || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_")
+            }
+    }
+
+    private static func isAlnum(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+
+    /// Reads and checks the `.dsc` at `path` for `input`: its `Source` and `Version` must be the input's.
+    static func control(of input: RecipeInput, dsc path: String) throws -> Control {
+        let bytes = try FileInput(path: path).readAll(limit: 1 << 20, format: "Debian source control file")
+        let name = input.fileName
+        let control = try control(ofDSC: bytes, name: name)
+        let (package, version) = RecipeParser.splitDebian(input.source)
+        guard control.source == package, control.version == version else {
+            throw RecipeError(
+                .badValue, file: name,
+                "is the source package \(control.source)=\(control.version), but input '\(input.name)' names "
+                    + "\(package)=\(version)")
+        }
+        return control
+    }
+
+    /// Checks that `path` holds `file` (size and sha256); the error names the input and both digests.
+    static func verify(_ file: File, at path: String, input: RecipeInput) throws {
+        guard let st = try FileSystem.lstatIfPresent(path), FileSystem.type(of: st.st_mode) == .regular else {
+            throw RecipeError(
+                .fetch, "input '\(input.name)' (\(input.summary)): \(file.name), listed in the .dsc, is missing")
+        }
+        let digest = try FileStream.hash(path: path, .sha256).hex
+        guard UInt64(st.st_size) == file.size, digest == file.sha256 else {
+            throw RecipeError(
+                .pinMismatch,
+                "input '\(input.name)' (\(input.summary)): \(file.name) has \(st.st_size) bytes with sha256 \(digest), "
+                    + "but \(input.fileName) lists \(file.size) bytes with sha256 \(file.sha256)")
+        }
+    }
+
+    // MARK: - apt's sources, as deb-src
+
+    /// A `deb-src` sources file (deb822) for `suite`, `suite-updates` and `suite-security`, made from the
+    /// host's `deb` entries for them: `ENCLAVEKIT_APT_SOURCES` (one file) when set, else
+    /// `/etc/apt/sources.list` and `/etc/apt/sources.list.d/*.list`, `*.sources`. `Signed-By` is kept.
+    static func sourceStanzas(suite: String, environment: [String: String]) throws -> String {
+        var files: [String] = []
+        let override =
+            environment["ENCLAVEKIT_APT_SOURCES"] ?? getenv("ENCLAVEKIT_APT_SOURCES").map { String(cString: $0) }
+        if let override, !override.isEmpty {
+            files = [override]
+        } else {
+            if FileStatus("/etc/apt/sources.list")?.type == .regular { files.append("/etc/apt/sources.list") }
+            if FileStatus.isDirectory("/etc/apt/sources.list.d") {
+                for raw in try FileTree.sortedNames("/etc/apt/sources.list.d") {
+                    let name = String(decoding: raw, as: UTF8.self)
+                    if name.hasSuffix(".list") || name.hasSuffix(".sources") {
+                        files.append("/etc/apt/sources.list.d/" + name)
+                    }
+                }
+            }
+        }
+        let family: Set<String> = [suite, suite + "-updates", suite + "-security"]
+        var out = ""
+        var seen = Set<String>()
+        for file in files {
+            let text = String(
+                decoding: try FileInput(path: file).readAll(limit: 4 << 20, format: "apt sources"), as: UTF8.self)
+            for entry in try entries(text, deb822: file.hasSuffix(".sources") || looksDeb822(text), file: file)
+            where family.contains(entry.suite) {
+                var stanza = "Types: deb-src\nURIs: \(entry.uri)\nSuites: \(entry.suite)\n"
+                stanza += "Components: \(entry.components)\n"
+                if let signedBy = entry.signedBy { stanza += "Signed-By: \(signedBy)\n" }
+                if seen.insert(stanza).inserted { out += stanza + "\n" }
+            }
+        }
+        guard !out.isEmpty else {
+            throw RecipeError(
+                .fetch,
+                "apt has no source for \(suite), \(suite)-updates or \(suite)-security in \(files.joined(separator: ", ")); "
+                    + "add one (or name a sources file in ENCLAVEKIT_APT_SOURCES)")
+        }
+        return out
+    }
+
+    struct SourceEntry {
+        var uri: String
+        var suite: String
+        var components: String
+        var signedBy: String?
+    }
+
+    static func looksDeb822(_ text: String) -> Bool {
+        for line in text.split(whereSeparator: \.isNewline) {
+            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
+            return trimmed.lowercased().hasPrefix("types:")
+        }
+        return false
+    }
+
+    /// The `deb` entries of a sources file (sources.list(5)), one per URI and suite; `Enabled: no`
+    /// stanzas are skipped.
+    static func entries(_ text: String, deb822: Bool, file: String) throws -> [SourceEntry] {
+        var result: [SourceEntry] = []
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.hasSuffix("\r") ? $0.dropLast() : $0
+        }
+        guard deb822 else {
+            for (index, line) in lines.enumerated() {
+                var words = line.prefix { $0 != "#" }.split(whereSeparator: \.isWhitespace).map(String.init)
+                guard words.first == "deb" else { continue }
+                words.removeFirst()
+                var signedBy: String?
+                if words.first?.hasPrefix("[") == true {
+                    var options: [String] = []
+                    while let word = words.first {
+                        words.removeFirst()
+                        options.append(word)
+                        if word.hasSuffix("]") { break }
+                    }
+                    for option in options.joined(separator: " ").dropFirst().dropLast().split(separator: " ")
+                    where option.hasPrefix("signed-by=") {
+                        signedBy = String(option.dropFirst("signed-by=".count))
+                    }
+                }
+                guard words.count >= 3 else {
+                    throw RecipeError(.fetch, file: file, line: index + 1, "expected 'deb URI SUITE COMPONENT…'")
+                }
+                result.append(
+                    SourceEntry(
+                        uri: words[0], suite: words[1], components: words.dropFirst(2).joined(separator: " "),
+                        signedBy: signedBy))
+            }
+            return result
+        }
+        var fields: [String: String] = [:]
+        var current: String?
+        func flush() {
+            defer {
+                fields = [:]
+                current = nil
+            }
+            guard fields["enabled"]?.lowercased() != "no",
+                fields["types"]?.split(whereSeparator: \.isWhitespace).contains("deb") == true,
+                let uris = fields["uris"], let suites = fields["suites"]
+            else { return }
+            for uri in uris.split(whereSeparator: \.isWhitespace) {
+                for suite in suites.split(whereSeparator: \.isWhitespace) {
+                    result.append(
+                        SourceEntry(
+                            uri: String(uri), suite: String(suite), components: fields["components"] ?? "main",
+                            signedBy: fields["signed-by"]))
+                }
+            }
+        }
+        for line in lines {
+            if line.hasPrefix("#") { continue }
+            if line.allSatisfy({ $0 == " " || $0 == "\t" }) {
+                flush()
+                continue
+            }
+            if line.first == " " || line.first == "\t" {
+                // Continuation lines (an inline Signed-By key) are kept verbatim with their indent.
+                if let key = current, let value = fields[key] { fields[key] = value + "\n" + line }
+                continue
+            }
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let key = line[..<colon].lowercased()
+            fields[key] = String(line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" })
+            current = key
+        }
+        flush()
+        return result
+    }
+}
+
+extension InputResolver {
+    /// A debian-source input: the `.dsc` by its pin, and every file it lists by its sha256, from the cache
+    /// or fetched with `apt-get source --download-only`.
+    func resolveSource(_ input: RecipeInput, pin: String?, fetchUnpinned: Bool, origin: String) async throws
+        -> ResolvedInput
+    {
+        if let pin, let dsc = try cache.lookup(sha256: pin), let companions = try cachedCompanions(input, dsc: dsc) {
+            return ResolvedInput(input: input, sha256: pin, file: dsc, origin: origin, companions: companions)
+        }
+        guard pin != nil || fetchUnpinned else { throw unpinned(input) }
+        let digest = try await fetch(input)
+        if let pin, pin != digest { throw mismatch(input, origin: origin, expected: pin, actual: digest) }
+        let dsc = cache.inputPath(sha256: digest)
+        guard let companions = try cachedCompanions(input, dsc: dsc) else {
+            throw RecipeError(.fetch, "input '\(input.name)' (\(input.summary)): the cache lost files it just stored")
+        }
+        return ResolvedInput(input: input, sha256: digest, file: dsc, origin: origin, companions: companions)
+    }
+
+    private func cachedCompanions(_ input: RecipeInput, dsc: String) throws -> [String: String]? {
+        var companions: [String: String] = [:]
+        for file in try DebianSource.control(of: input, dsc: dsc).files {
+            guard let path = try cache.lookup(sha256: file.sha256) else { return nil }
+            companions[file.name] = path
+        }
+        return companions
+    }
+
+    /// Downloads the source package with a private apt state, checks every file against the `.dsc`, adopts
+    /// them into the cache and returns the `.dsc`'s sha256.
+    func fetchSource(_ input: RecipeInput, into directory: String) async throws -> String {
+        let what = "input '\(input.name)' (\(input.summary))"
+        let apt = directory + "/apt"
+        let download = directory + "/files"
+        for sub in ["state/lists/partial", "cache/archives/partial", "sources.list.d"] {
+            try FileTree.makeDirectories(apt + "/" + sub)
+        }
+        try FileTree.makeDirectories(download)
+        let sources = try DebianSource.sourceStanzas(suite: input.suite ?? "", environment: environment)
+        try AtomicOutput.write(Array(sources.utf8), to: apt + "/sources.list.d/enclavekit.sources")
+        try AtomicOutput.write([], to: apt + "/status")
+        let options = [
+            "-o", "Dir::State=\(apt)/state", "-o", "Dir::State::status=\(apt)/status", "-o", "Dir::Cache=\(apt)/cache",
+            "-o", "Dir::Etc::SourceList=\(apt)/sources.list", "-o", "Dir::Etc::SourceParts=\(apt)/sources.list.d",
+            "-o", "Debug::NoLocking=true", "-qq",
+        ]
+        try await ProcessRunner.check(aptGet, options + ["update"], environment: environment, what: what)
+        try await ProcessRunner.check(
+            aptGet, options + ["source", "--download-only", "--only-source", input.source], in: download,
+            environment: environment, what: what)
+        let dsc = download + "/" + input.fileName
+        guard FileStatus(dsc)?.type == .regular else {
+            let got = ((try? FileTree.sortedNames(download)) ?? []).map { String(decoding: $0, as: UTF8.self) }
+            throw RecipeError(
+                .fetch,
+                "\(what): apt-get source did not give \(input.fileName) (got \(got.isEmpty ? "nothing" : got.joined(separator: ", ")))"
+            )
+        }
+        let control = try DebianSource.control(of: input, dsc: dsc)
+        for file in control.files {
+            try DebianSource.verify(file, at: download + "/" + file.name, input: input)
+        }
+        for file in control.files { _ = try cache.adopt(download + "/" + file.name) }
+        return try cache.adopt(dsc)
+    }
+}
+
+extension Unpacker {
+    /// Unpacks a debian-source input with `dpkg-source -x` into `directory` (which must not exist):
+    /// the `.dsc` and the files it lists are linked under their names into a scratch directory, each
+    /// checked against the `.dsc` first (dpkg-source runs with `--no-check`, which skips its own
+    /// signature and checksum checks: the pin of the `.dsc` is the check).
+    static func unpackSource(_ resolved: ResolvedInput, into directory: String) throws {
+        let input = resolved.input
+        let control = try DebianSource.control(of: input, dsc: resolved.file)
+        let scratch = try FileSystem.makeTemporaryDirectory(in: temporaryRoot(), prefix: "enclavekit-dsc-")
+        defer { FileTree.removeTree(scratch) }
+        func place(_ path: String, as name: String) throws {
+            if link(path, scratch + "/" + name) != 0 {
+                try FileSystem.copyFile(from: path, to: scratch + "/" + name, mode: 0o644)
+            }
+        }
+        try place(resolved.file, as: input.fileName)
+        for file in control.files {
+            guard let path = resolved.companions?[file.name] else {
+                throw RecipeError(
+                    .unpack, "input '\(input.name)': \(file.name), listed in \(input.fileName), was not resolved")
+            }
+            try DebianSource.verify(file, at: path, input: input)
+            try place(path, as: file.name)
+        }
+        if let slash = directory.lastIndex(of: "/"), slash != directory.startIndex {
+            try FileTree.makeDirectories(String(directory[..<slash]))
+        }
+        let log = scratch + "/dpkg-source.log"
+        let status = try SyncProcess.run(
+            "dpkg-source", ["-x", "--no-check", "--no-copy", scratch + "/" + input.fileName, directory], log: log)
+        guard status == 0 else {
+            let text = (try? FileInput(path: log).readAll(limit: 1 << 20, format: "log")).map {
+                String(decoding: $0, as: UTF8.self)
+            }
+            FileTree.removeTree(directory)
+            throw RecipeError(
+                .unpack,
+                "input '\(input.name)': dpkg-source -x \(input.fileName) failed (exit status \(status))"
+                    + ": \(ProcessRunner.lastLines(text ?? "", 5)) (is dpkg-dev installed?)")
+        }
+    }
+}
+
+/// A synchronous `posix_spawnp` with stdout and stderr to a file, for the unpacking code, which runs
+/// outside the async fetching path.
+enum SyncProcess {
+    /// Runs `program` (looked up on PATH) and returns its exit status (128 + signal when killed; 127 when
+    /// it cannot start).
+    static func run(_ program: String, _ arguments: [String], log: String) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var pid = pid_t()
+        let spawned = posix_spawnp(&pid, program, &actions, nil, argv, environ)
+        guard spawned == 0 else { return 127 }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw SystemError("wait for", path: program, errno: errno) }
+        }
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+}
