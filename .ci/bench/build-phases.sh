@@ -24,7 +24,12 @@ trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 mkdir -p "$work/cache/inputs/sha256"
 cp -l "$user_cache"/inputs/sha256/* "$work/cache/inputs/sha256/" 2>/dev/null \
     || cp "$user_cache"/inputs/sha256/* "$work/cache/inputs/sha256/"
-mapfile -t pinned < <(jq -r '.. | objects | .sha256? // empty' "$(dirname "$recipe")/recipe.lock" | sort -u)
+# Every fetched file the build uses: the lock's pins (inputs and the environments' .deb closures) and the
+# recipe's own pins (sha256 = "…" in its [inputs] tables).
+mapfile -t pinned < <({
+    jq -r '.. | objects | .sha256? // empty' "$(dirname "$recipe")/recipe.lock"
+    grep -oE '^sha256 = "[0-9a-f]{64}"' "$recipe" | cut -d'"' -f2
+} | sort -u)
 files=()
 for digest in "${pinned[@]}"; do
     f="$work/cache/inputs/sha256/$digest"
