@@ -174,4 +174,32 @@ struct CommittedReleaseTests {
         ])
         #expect(same.status == 0, "\(same.stdout)")
     }
+
+    @Test("the example release's reproduction attestation (the test suite's rebuilder key) meets a 1-of-1 quorum")
+    func exampleReproductionAttestation() throws {
+        let dir = try TemporaryDirectory()
+        let fm = FileManager.default
+        for name in ["alice", "bob", "carol"] {
+            try fm.copyItem(atPath: Self.manifests + "keys/\(name).pub.pem", toPath: dir.path + "/\(name).pub.pem")
+        }
+        let fixtures = CommittedRecipe.packageRoot + "/Tests/EnclaveKitCLITests/Fixtures/keys/"
+        try fm.copyItem(atPath: fixtures + "test-rebuilder.pub.pem", toPath: dir.path + "/test-rebuilder.pub.pem")
+        let policy = """
+            {"policyVersion": 1, "threshold": 2, "keys": [
+              {"name": "alice", "publicKeyFile": "alice.pub.pem"}, {"name": "bob", "publicKeyFile": "bob.pub.pem"},
+              {"name": "carol", "publicKeyFile": "carol.pub.pem"}],
+             "rebuilders": {"threshold": 1, "keys": [{"name": "test-rebuilder", "publicKeyFile": "test-rebuilder.pub.pem"}]}}
+            """
+        try Data(policy.utf8).write(to: URL(fileURLWithPath: dir.path + "/policy.json"))
+        let verify = try CLIRunner.run([
+            "verify", Self.manifests + "example-node-0.1.0.dsse.json",
+            Self.manifests + "example-node-0.1.0.sigstore.json",
+            "--policy", dir.path + "/policy.json", "--attestations",
+            Self.manifests + "example-node-0.1.0.reproduction.dsse.json",
+        ])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(
+            verify.stdout.contains("rebuilder quorum: 1 trusted rebuilder reproduced, 1 required, 0 failed: met"),
+            "\(verify.stdout)")
+    }
 }
