@@ -5,7 +5,7 @@ import Recipe
 /// `Date:` of an `InRelease` file, and apt's error lines turned into one-line messages.
 ///
 /// ```swift
-/// let uris = try AptOutput.printURIs("'http://deb.debian.org/debian/pool/main/h/hello/hello_2.10-3_amd64.deb' hello_2.10-3_amd64.deb 53044 MD5Sum:…\n")
+/// let uris = try AptOutput.printURIs("'http://debian.mirror.example/debian/pool/main/h/hello/hello_2.10-3_amd64.deb' hello_2.10-3_amd64.deb 53044 MD5Sum:…\n")
 /// ```
 public enum AptOutput {
     /// One line of `--print-uris`: `'URI' FILE SIZE HASH`.

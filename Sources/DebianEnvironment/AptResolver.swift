@@ -70,7 +70,7 @@ public struct DebianEnvironmentLocker: EnvironmentLocking {
             throw EnvironmentError(
                 .noSource,
                 "\(where_): no apt source names suite \(environment.suite) (read \(sources.files.joined(separator: ", ")));"
-                    + " add one, e.g. 'deb http://deb.debian.org/debian \(environment.suite) main' to "
+                    + " add one, e.g. 'deb http://debian.mirror.example/debian \(environment.suite) main' to "
                     + "/etc/apt/sources.list.d/debian.list, or set ENCLAVEKIT_APT_SOURCES to such a file")
         }
         let state = try PrivateAptState(cache: cache, sources: used, arch: environment.arch)

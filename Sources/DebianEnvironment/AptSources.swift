@@ -16,7 +16,7 @@ import Recipe
 /// ```swift
 /// let sources = try AptSources.host()
 /// let bookworm = sources.entries(forSuite: "bookworm")     // what apt resolves against
-/// let base = sources.baseURI(forArchive: "debian-security")  // http://deb.debian.org/debian-security
+/// let base = sources.baseURI(forArchive: "debian-security")  // http://debian.mirror.example/debian-security
 /// ```
 public struct AptSources: Sendable, Hashable {
     /// One suite of one URI (a deb822 stanza with several URIs or suites gives several entries).
@@ -44,7 +44,7 @@ public struct AptSources: Sendable, Hashable {
             return text
         }
 
-        /// The last path component of the URI: `debian` for `http://deb.debian.org/debian/`.
+        /// The last path component of the URI: `debian` for `http://debian.mirror.example/debian/`.
         public var archive: String {
             String(base.split(separator: "/").last ?? "")
         }

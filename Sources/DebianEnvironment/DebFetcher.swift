@@ -42,7 +42,7 @@ public struct DebFetcher: Sendable {
                         .noSource,
                         "\(here): package \(package.pin) comes from the archive '\(package.archive)', which no apt source "
                             + "on this machine names (read \(sources.files.joined(separator: ", "))): add one, e.g. "
-                            + "'deb http://deb.debian.org/\(package.archive) \(lock.suite)\(package.archive.hasSuffix("-security") ? "-security" : "") main' "
+                            + "'deb http://debian.mirror.example/\(package.archive) \(lock.suite)\(package.archive.hasSuffix("-security") ? "-security" : "") main' "
                             + "to /etc/apt/sources.list.d/, or set ENCLAVEKIT_APT_SOURCES to such a file")
                 }
                 bases[package.archive] = base

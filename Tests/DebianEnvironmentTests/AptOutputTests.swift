@@ -7,7 +7,7 @@ struct AptOutputTests {
         let text = try Fixture.text("print-uris.txt")
         let uris = try AptOutput.printURIs(text)
         #expect(uris.count == 3)
-        #expect(uris[1].uri == "http://deb.debian.org/debian/pool/main/g/glibc/libc6_2.36-9+deb12u14_amd64.deb")
+        #expect(uris[1].uri == "http://debian.mirror.example/debian/pool/main/g/glibc/libc6_2.36-9+deb12u14_amd64.deb")
         #expect(uris[1].package == "libc6")
         #expect(uris[1].size == 2_759_320)
         #expect(uris[2].uri.hasSuffix("/pool/main/s/shadow/passwd_4.13+dfsg1-1+deb12u2_amd64.deb"))
@@ -86,13 +86,13 @@ struct AptSourcesTests {
         let text = """
             Types: deb deb-src
             # a comment
-            URIs: http://deb.debian.org/debian
+            URIs: http://debian.mirror.example/debian
             Suites: bookworm bookworm-updates
             Components: main contrib
             Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 
             Types: deb
-            URIs: http://deb.debian.org/debian-security/
+            URIs: http://debian.mirror.example/debian-security/
             Suites: bookworm-security
             Components: main
             Signed-By:
@@ -107,7 +107,7 @@ struct AptSourcesTests {
             Enabled: no
 
             Types: deb-src
-            URIs: http://deb.debian.org/debian
+            URIs: http://debian.mirror.example/debian
             Suites: trixie
             """
         let entries = try AptSources.parseDeb822(text, file: "d.sources")
@@ -116,7 +116,7 @@ struct AptSourcesTests {
         #expect(entries[0].signedBy == "/usr/share/keyrings/debian-archive-keyring.gpg")
         #expect(entries[2].signedBy?.hasPrefix("\n -----BEGIN PGP PUBLIC KEY BLOCK-----\n .\n abc") == true)
         #expect(entries[2].archive == "debian-security")
-        #expect(entries[2].base == "http://deb.debian.org/debian-security")
+        #expect(entries[2].base == "http://debian.mirror.example/debian-security")
     }
 
     @Test(arguments: [
@@ -132,9 +132,9 @@ struct AptSourcesTests {
     @Test func oneLine() throws {
         let text = """
             # comment
-            deb http://deb.debian.org/debian bookworm main
-            deb-src http://deb.debian.org/debian bookworm main
-            deb [arch=amd64 signed-by=/k.gpg] http://deb.debian.org/debian-security bookworm-security main # tail
+            deb http://debian.mirror.example/debian bookworm main
+            deb-src http://debian.mirror.example/debian bookworm main
+            deb [arch=amd64 signed-by=/k.gpg] http://debian.mirror.example/debian-security bookworm-security main # tail
             deb [ trusted=yes ] http://local/repo trixie main
 
             """
@@ -147,7 +147,7 @@ struct AptSourcesTests {
         #expect(sources.entries(forSuite: "bookworm").map(\.suite) == ["bookworm", "bookworm-security"])
         #expect(sources.entries(forSuite: "trixie").map(\.uri) == ["http://local/repo"])
         #expect(sources.entries(forSuite: "bullseye").isEmpty)
-        #expect(sources.baseURI(forArchive: "debian-security") == "http://deb.debian.org/debian-security")
+        #expect(sources.baseURI(forArchive: "debian-security") == "http://debian.mirror.example/debian-security")
         #expect(sources.baseURI(forArchive: "ubuntu") == nil)
     }
 

@@ -150,7 +150,7 @@ struct EnvironmentIntegrationTests {
         let recipe = try Self.recipe(in: directory)
         let environment = try #require(recipe.environment(named: "build"))
         let sources = AptSources(entries: [
-            .init(uri: "http://deb.debian.org/debian", suite: "trixie", components: ["main"])
+            .init(uri: "http://debian.mirror.example/debian", suite: "trixie", components: ["main"])
         ])
         let error = await #expect(throws: EnvironmentError.self) {
             try await DebianEnvironmentLocker(cache: InputCache(root: directory.path + "/c"), sources: sources)

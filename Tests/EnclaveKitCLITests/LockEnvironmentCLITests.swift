@@ -32,7 +32,7 @@ struct LockEnvironmentCLITests {
         let tmp = try TemporaryDirectory()
         let dir = try makeRecipe(tmp, packages: "\"hello\"")
         let sources = tmp.path + "/trixie.list"
-        try Data("deb http://deb.debian.org/debian trixie main\n".utf8).write(to: URL(fileURLWithPath: sources))
+        try Data("deb http://debian.mirror.example/debian trixie main\n".utf8).write(to: URL(fileURLWithPath: sources))
         let result = try CLIRunner.run(
             ["lock", dir + "/recipe.toml"],
             environment: ["XDG_CACHE_HOME": tmp.path + "/cache", "ENCLAVEKIT_APT_SOURCES": sources])
