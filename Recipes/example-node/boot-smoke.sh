@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Boot smoke test for the example node (by hand, not CI): boots the kernel with the node's initrd under
 # QEMU (software emulation; --accel kvm to use KVM) and waits for the node's start line
-#   example-node 0.1.0 config_sha256=<hex> listening
+#   example-node 0.2.0 config_sha256=<hex> listening
 # on the serial console. Needs qemu-system-x86_64 (Debian: apt-get install qemu-system-x86) and cpio.
 #
 # Either boot what `enclavekit build` wrote for the TDX target (kernel + canonical initrd):
@@ -71,7 +71,7 @@ while :; do
   if line=$(tr -d '\r' <"$log" | grep -E -m1 "$pattern"); then
     echo "boot-smoke: after $(( $(date +%s) - start ))s: $line"
     status=0
-    if [ -n "$expect" ] && [ "$line" != "example-node 0.1.0 config_sha256=$expect listening" ]; then
+    if [ -n "$expect" ] && [ "$line" != "example-node 0.2.0 config_sha256=$expect listening" ]; then
       echo "boot-smoke: expected config_sha256=$expect" >&2
       status=1
     fi

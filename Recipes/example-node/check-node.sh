@@ -34,7 +34,7 @@ port=$(( 20000 + RANDOM % 20000 ))
 "$node" --config "$conf" --port "$port" --vsock-port 0 >"$work/stdout" 2>"$work/stderr" &
 pid=$!
 for _ in $(seq 50); do [ -s "$work/stdout" ] && break; sleep 0.1; done
-check "start line" "example-node 0.1.0 config_sha256=$digest listening" "$(cat "$work/stdout")"
+check "start line" "example-node 0.2.0 config_sha256=$digest listening" "$(cat "$work/stdout")"
 
 request() { # RAW-REQUEST -> the response with CRs removed
   exec 3<>"/dev/tcp/127.0.0.1/$port"
@@ -42,7 +42,7 @@ request() { # RAW-REQUEST -> the response with CRs removed
   tr -d '\r' <&3
   exec 3<&-
 }
-body='{"name":"example-node","version":"0.1.0","config_sha256":"'"$digest"'"}'
+body='{"name":"example-node","version":"0.2.0","config_sha256":"'"$digest"'"}'
 check "GET /" "HTTP/1.0 200 OK
 Content-Type: application/json
 Content-Length: $(( ${#body} + 1 ))

@@ -48,7 +48,7 @@ config_sha=$(sha256sum "$work/config.yaml" | cut -d' ' -f1)
 PYTHONPATH="$site" python3 "$node" --config "$work/config.yaml" >"$work/node.log" 2>&1 &
 pid=$!
 for _ in $(seq 50); do grep -q listening "$work/node.log" && break; sleep 0.1; done
-[ "$(head -n1 "$work/node.log")" = "python-node 0.1.0 config_sha256=$config_sha listening on $port" ] ||
+[ "$(head -n1 "$work/node.log")" = "python-node 0.2.0 config_sha256=$config_sha listening on $port" ] ||
     fail "start line: '$(head -n1 "$work/node.log")'"
 ok
 base="http://127.0.0.1:$port"

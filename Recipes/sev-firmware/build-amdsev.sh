@@ -1,13 +1,19 @@
 #!/bin/bash
-# Builds OVMF's AmdSevX64 platform (X64, GCC5, RELEASE) from an unpacked Debian edk2 source package and
-# writes OUT/OVMF.fd: one 4 MiB image (no separate VARS) whose SEV metadata lists an SNP_KERNEL_HASHES
+# Builds OVMF's AmdSevX64 platform (X64, GCC5, RELEASE) from Debian's edk2 source package and writes
+# OUT/OVMF.fd: one 4 MiB image (no separate VARS) whose SEV metadata lists an SNP_KERNEL_HASHES
 # section, so QEMU's kernel-hashes=on puts the kernel, initrd and command line into the SEV-SNP launch
 # digest. See README.md.
 #
-#   build-amdsev.sh [SOURCE [OUT]]        (defaults: /inputs/edk2 and /build/out, as a recipe step)
+#   build-amdsev.sh SOURCE [DEBIAN [OUT]]
+#
+# SOURCE is the unpacked upstream tree (the .orig.tar.xz), DEBIAN the unpacked debian/ directory (the
+# .debian.tar.xz); the script overlays debian/ and applies debian/patches/series in order with
+# `patch -p1`, as dpkg-source does for a 3.0 (quilt) package (no fuzz). Without DEBIAN, SOURCE is taken
+# as already unpacked by dpkg-source. OUT defaults to /build/out, as a recipe step.
 set -euo pipefail
-src=${1:-/inputs/edk2}
-out=${2:-/build/out}
+src=${1:?usage: build-amdsev.sh SOURCE [DEBIAN [OUT]]}
+debian=${2:-}
+out=${3:-/build/out}
 # A fixed build path: GenFw zeroes each module's CodeView debug entry but keeps its size, which follows
 # the length of the path of the module's .dll, so a build elsewhere gives other bytes.
 work=/tmp/edk2
@@ -18,6 +24,16 @@ mkdir -p "$work" "$out"
 cp -a "$src"/. "$work"/
 chmod -R u+w "$work"
 cd "$work"
+if [ -n "$debian" ]; then
+    rm -rf debian
+    cp -a "$debian" debian
+    chmod -R u+w debian
+    while read -r patch _; do
+        case $patch in '' | '#'*) continue ;; esac
+        patch -p1 -F0 -N -s --no-backup-if-mismatch <"debian/patches/$patch" ||
+            { echo "build-amdsev.sh: debian/patches/$patch does not apply" >&2; exit 1; }
+    done <debian/patches/series
+fi
 
 # AmdSevX64 embeds a GRUB (OvmfPkg/AmdSev/Grub) that unlocks a LUKS disk with an injected SEV secret.
 # A direct kernel boot does not use it. An empty grub.efi that is newer than grub.cfg and grub.sh makes

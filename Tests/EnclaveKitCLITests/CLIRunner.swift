@@ -65,7 +65,7 @@ struct CLIRunner {
 }
 
 /// A directory removed when the value goes away.
-final class TemporaryDirectory {
+final class TemporaryDirectory: Sendable {
     let path: String
     init() throws {
         path = FileManager.default.temporaryDirectory.appendingPathComponent("enclavekit-cli-\(UUID().uuidString)").path

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 extension Tag {
@@ -24,6 +25,9 @@ struct CommittedRecipe: Sendable, CustomTestStringConvertible {
     var artifacts: Int
     /// A line the build's summary prints (a measurement register of one of its targets).
     var summaryMarker: String
+    /// Whether its two cold builds build the SEV-SNP firmware step (OVMF AmdSevX64, minutes) themselves;
+    /// otherwise they start from the firmware step's cache entry of a recipe that did (below).
+    var coldFirmware: Bool
 
     var recipe: String { "Recipes/\(name)/recipe.toml" }
     var manifest: String { "Manifests/\(name)-\(version).json" }
@@ -34,8 +38,10 @@ struct CommittedRecipe: Sendable, CustomTestStringConvertible {
         .deletingLastPathComponent().path
 
     static let all = [
-        CommittedRecipe(name: "example-node", version: "0.1.0", artifacts: 8, summaryMarker: "MRENCLAVE"),
-        CommittedRecipe(name: "python-node", version: "0.1.0", artifacts: 6, summaryMarker: "RTMR2"),
+        CommittedRecipe(
+            name: "example-node", version: "0.2.0", artifacts: 11, summaryMarker: "MRENCLAVE", coldFirmware: true),
+        CommittedRecipe(
+            name: "python-node", version: "0.2.0", artifacts: 9, summaryMarker: "RTMR2", coldFirmware: false),
     ]
 }
 
@@ -43,13 +49,49 @@ struct CommittedRecipe: Sendable, CustomTestStringConvertible {
 /// conditions: both builds must give exactly the committed manifest and the same artifact bytes, and an
 /// auditor's `rebuild` of the signed release must reproduce it.
 ///
-/// The fetched files (wheels, Debian packages, the environments' `.deb` closures) come from the user's
-/// cache when the main job ran before (CI runs it first); otherwise they are fetched once by their pins.
-/// The example node compiles musl's libc twice with Zig; the Python node assembles two Debian
-/// environments with mmdebstrap: a few minutes each.
+/// The fetched files (wheels, Debian packages, the edk2 source, the environments' `.deb` closures) come
+/// from the user's cache when the main job ran before (CI runs it first); otherwise they are fetched once
+/// by their pins. The example node compiles musl's libc twice with Zig; the Python node assembles two
+/// Debian environments with mmdebstrap: a few minutes each.
+///
+/// Both recipes share one SEV-SNP firmware step (OVMF AmdSevX64 from edk2's source, 3-6 minutes of two
+/// cores): same inputs, environment and command, so the same step key. The example node's two cold
+/// builds each build it (that proves the step reproduces from cold, under different conditions); the
+/// Python node's builds and both rebuilds start from a cache holding that one step's entry, copied from
+/// the example node's first build, so the firmware is built twice per run, not six times. The rebuilds
+/// run every other step afresh and must name `sev-firmware` as the one step taken from the cache. When
+/// the Python node runs alone (a filter), its builds build the firmware themselves.
+///
+/// The signed 0.1.0 releases are not rebuilt here: their manifests name no `source` commit, and the
+/// recipes at this checkout build 0.2.0 (`CommittedReleaseTests` still verifies their signatures).
 extension SlowEndToEnd {
     @Suite("Committed recipes reproduce", .serialized)
     struct RecipeReproductionTests {
+        /// The firmware step's cache entry from the first cold build that ran it: its key (the entry's
+        /// directory name) and a copy of it.
+        static let firmwareSeed = Mutex<(key: String, copy: TemporaryDirectory)?>(nil)
+
+        /// The firmware step's entry in a cache that ran it: the one step output holding `OVMF.fd`.
+        static func firmwareEntry(in cache: String) throws -> (key: String, path: String) {
+            let steps = cache + "/steps"
+            let keys = try FileManager.default.contentsOfDirectory(atPath: steps).filter {
+                $0.count == 64 && FileManager.default.fileExists(atPath: steps + "/" + $0 + "/OVMF.fd")
+            }
+            let key = try #require(keys.count == 1 ? keys.first : nil, "firmware step outputs in \(steps): \(keys)")
+            return (key, steps + "/" + key)
+        }
+
+        /// Copies the seeded firmware step entry (if any) into `cache`, under its key; returns the key.
+        static func seedFirmware(into cache: String) throws -> String? {
+            try firmwareSeed.withLock { seed in
+                guard let seed else { return nil }
+                try FileManager.default.createDirectory(atPath: cache + "/steps", withIntermediateDirectories: true)
+                try FileManager.default.copyItem(
+                    atPath: seed.copy.path + "/entry", toPath: cache + "/steps/" + seed.key)
+                return seed.key
+            }
+        }
+
         /// A copy of the recipe's folder in a fresh "repository" at `root`, its files written in reverse
         /// order when `reversed`.
         static func checkout(_ recipe: CommittedRecipe, at root: String, reversed: Bool) throws {
@@ -106,6 +148,7 @@ extension SlowEndToEnd {
                 let root = temp.path + "/" + v.name
                 try Self.checkout(recipe, at: root, reversed: v.reversed)
                 try Self.coldCache(at: root + "/cache")
+                let seeded = recipe.coldFirmware ? nil : try Self.seedFirmware(into: root + "/cache")
                 let out = root + "/out"
                 let command = [CLIRunner.binary, "build", recipe.recipe, "--out", out, "--cache", root + "/cache"]
                     .map { "'\($0)'" }.joined(separator: " ")
@@ -124,18 +167,35 @@ extension SlowEndToEnd {
                 let manifest = FileManager.default.contents(atPath: out + "/manifest.json")
                 #expect(manifest == committed, "build \(v.name): the manifest differs from \(recipe.manifest)")
                 outputs.append(out)
+                let firmware = try Self.firmwareEntry(in: root + "/cache")
+                if let seeded {
+                    #expect(firmware.key == seeded, "the firmware step's key differs from the seeded entry's")
+                } else if recipe.coldFirmware, v.name == "a" {
+                    let copy = try TemporaryDirectory()
+                    try FileManager.default.copyItem(atPath: firmware.path, toPath: copy.path + "/entry")
+                    Self.firmwareSeed.withLock { $0 = (firmware.key, copy) }
+                }
             }
             let compare = try CLIRunner.run(["compare", outputs[0], outputs[1]])
             #expect(compare.status == 0, "\(compare.stdout)")
 
-            // An auditor's rebuild of the signed release from checkout "a" (it runs every step afresh).
+            // An auditor's rebuild of the signed release from checkout "a": every step runs afresh but the
+            // firmware, whose entry alone is in the rebuild's cache (--reuse-steps takes it from there).
+            let rebuildCache = temp.path + "/rebuild-cache"
+            try Self.coldCache(at: rebuildCache)
+            let firmware = try Self.firmwareEntry(in: temp.path + "/a/cache")
+            try FileManager.default.createDirectory(atPath: rebuildCache + "/steps", withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: firmware.path, toPath: rebuildCache + "/steps/" + firmware.key)
             let rebuild = try CLIRunner.run([
                 "rebuild", CommittedRecipe.packageRoot + "/" + recipe.envelope, "--source", temp.path + "/a",
-                "--cache", temp.path + "/a/cache", "--out", temp.path + "/rebuild", "--artifacts", outputs[0],
+                "--cache", rebuildCache, "--reuse-steps", "--out", temp.path + "/rebuild", "--artifacts", outputs[0],
             ])
             #expect(rebuild.status == 0, "\(rebuild.stdout)\(rebuild.stderr)")
             #expect(
                 rebuild.stdout.contains("reproduced: \(recipe.name) \(recipe.version), \(recipe.artifacts) artifacts"),
+                "\(rebuild.stdout)")
+            #expect(
+                rebuild.stdout.contains("steps came from the cache and did not run: sev-firmware\n"),
                 "\(rebuild.stdout)")
         }
     }
@@ -175,28 +235,81 @@ struct CommittedReleaseTests {
         #expect(same.status == 0, "\(same.stdout)")
     }
 
-    @Test("the example release's reproduction attestation (the test suite's rebuilder key) meets a 1-of-1 quorum")
-    func exampleReproductionAttestation() throws {
+    @Test(
+        "the 0.2.0 releases verify (frank, grace), carry the committed manifests and bind the SEV-SNP kernel",
+        arguments: ["example-node", "python-node"])
+    func release020(name: String) throws {
+        let manifest = Self.manifests + "\(name)-0.2.0.json"
+        let envelope = Self.manifests + "\(name)-0.2.0.dsse.json"
+        let verify = try CLIRunner.run(["verify", envelope, "--policy", Self.manifests + "policy.json"])
+        #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
+        #expect(
+            verify.stdout.contains("threshold: 2 trusted keys signed, 2 required (frank, grace): met"),
+            "\(verify.stdout)")
+        let same = try CLIRunner.run(["compare", manifest, envelope])
+        #expect(same.status == 0, "\(same.stdout)")
+
+        let object = try JSONSerialization.jsonObject(with: try Data(contentsOf: URL(fileURLWithPath: manifest)))
+        let release = try #require(object as? [String: Any])
+        let targets = try #require(release["targets"] as? [[String: Any]])
+        let snp = try #require(targets.first { $0["platform"] as? String == "sev-snp" })
+        let tdx = try #require(targets.first { $0["platform"] as? String == "tdx" })
+        let settings = try #require(snp["settings"] as? [String: Any])
+        #expect(settings["kernelHashes"] as? Bool == true)
+        let tdxSettings = try #require(tdx["settings"] as? [String: Any])
+        #expect(settings["cmdline"] as? String == tdxSettings["cmdline"] as? String)
+        #expect(
+            snp["artifacts"] as? [String] == [
+                "sev-snp/firmware.fd", "sev-snp/kernel", "sev-snp/initrd.cpio", "sev-snp/cmdline",
+            ])
+        // The firmware is the one built from edk2's source (the same step in both recipes), not Debian's.
+        let artifacts = try #require(release["artifacts"] as? [[String: Any]])
+        func sha256(_ name: String) -> String? {
+            artifacts.first { $0["name"] as? String == name }?["sha256"] as? String
+        }
+        #expect(sha256("sev-snp/firmware.fd") != sha256("tdx/firmware.fd"))
+        #expect(sha256("sev-snp/kernel") == sha256("tdx/kernel"))
+    }
+
+    /// A signed release with a reproduction attestation by the test suite's rebuilder key.
+    struct AttestedRelease: Sendable, CustomTestStringConvertible {
+        var version: String
+        /// The signed documents (DSSE envelope, Sigstore bundle) and the maintainers' keys they need.
+        var documents: [String]
+        var maintainers: [String]
+        var testDescription: String { "example-node \(version)" }
+    }
+
+    static let attested = [
+        AttestedRelease(
+            version: "0.1.0", documents: ["example-node-0.1.0.dsse.json", "example-node-0.1.0.sigstore.json"],
+            maintainers: ["alice", "bob", "carol"]),
+        AttestedRelease(
+            version: "0.2.0", documents: ["example-node-0.2.0.dsse.json"], maintainers: ["frank", "grace"]),
+    ]
+
+    @Test(
+        "the example release's reproduction attestation (the test suite's rebuilder key) meets a 1-of-1 quorum",
+        arguments: attested)
+    func exampleReproductionAttestation(release: AttestedRelease) throws {
         let dir = try TemporaryDirectory()
         let fm = FileManager.default
-        for name in ["alice", "bob", "carol"] {
+        for name in release.maintainers {
             try fm.copyItem(atPath: Self.manifests + "keys/\(name).pub.pem", toPath: dir.path + "/\(name).pub.pem")
         }
         let fixtures = CommittedRecipe.packageRoot + "/Tests/EnclaveKitCLITests/Fixtures/keys/"
         try fm.copyItem(atPath: fixtures + "test-rebuilder.pub.pem", toPath: dir.path + "/test-rebuilder.pub.pem")
+        let keys = release.maintainers.map { "{\"name\": \"\($0)\", \"publicKeyFile\": \"\($0).pub.pem\"}" }
         let policy = """
-            {"policyVersion": 1, "threshold": 2, "keys": [
-              {"name": "alice", "publicKeyFile": "alice.pub.pem"}, {"name": "bob", "publicKeyFile": "bob.pub.pem"},
-              {"name": "carol", "publicKeyFile": "carol.pub.pem"}],
+            {"policyVersion": 1, "threshold": 2, "keys": [\(keys.joined(separator: ", "))],
              "rebuilders": {"threshold": 1, "keys": [{"name": "test-rebuilder", "publicKeyFile": "test-rebuilder.pub.pem"}]}}
             """
         try Data(policy.utf8).write(to: URL(fileURLWithPath: dir.path + "/policy.json"))
-        let verify = try CLIRunner.run([
-            "verify", Self.manifests + "example-node-0.1.0.dsse.json",
-            Self.manifests + "example-node-0.1.0.sigstore.json",
-            "--policy", dir.path + "/policy.json", "--attestations",
-            Self.manifests + "example-node-0.1.0.reproduction.dsse.json",
-        ])
+        let verify = try CLIRunner.run(
+            ["verify"] + release.documents.map { Self.manifests + $0 } + [
+                "--policy", dir.path + "/policy.json", "--attestations",
+                Self.manifests + "example-node-\(release.version).reproduction.dsse.json",
+            ])
         #expect(verify.status == 0, "\(verify.stdout)\(verify.stderr)")
         #expect(
             verify.stdout.contains("rebuilder quorum: 1 trusted rebuilder reproduced, 1 required, 0 failed: met"),

@@ -1,9 +1,9 @@
 /* example-node: a tiny HTTP/1.0 service, the workload of EnclaveKit's example recipe.
  *
  * It hashes its configuration file (/etc/node.conf) with SHA-256 (sha256.c, written here), prints
- *   example-node 0.1.0 config_sha256=<hex> listening
+ *   example-node 0.2.0 config_sha256=<hex> listening
  * and answers `GET /` with
- *   {"name":"example-node","version":"0.1.0","config_sha256":"<hex>"}
+ *   {"name":"example-node","version":"0.2.0","config_sha256":"<hex>"}
  * on TCP port 8080 and, when the kernel has AF_VSOCK (a Nitro enclave), on vsock port 5005.
  * One connection at a time, each bounded by a 5 s socket timeout; HTTP/1.0, Connection: close.
  *
@@ -27,7 +27,7 @@
 #include <linux/vm_sockets.h> /* after sys/socket.h: it uses struct sockaddr */
 
 #define NODE_NAME "example-node"
-#define NODE_VERSION "0.1.0"
+#define NODE_VERSION "0.2.0"
 
 static char config_hex[65];
 

@@ -3,7 +3,7 @@
 On start it reads its YAML configuration (PyYAML), hashes the file's bytes and prints one line on the
 console:
 
-    python-node 0.1.0 config_sha256=<hex> listening on <port>
+    python-node 0.2.0 config_sha256=<hex> listening on <port>
 
 then serves HTTP/1.1 (framing by h11) on the configured port:
 
@@ -27,7 +27,7 @@ import threading
 import h11
 import yaml
 
-VERSION = "0.1.0"
+VERSION = "0.2.0"
 DEFAULT_CONFIG = "/etc/python-node/config.yaml"
 READ_SIZE = 65536
 REASONS = {200: b"OK", 400: b"Bad Request", 404: b"Not Found", 405: b"Method Not Allowed", 408: b"Request Timeout",
