@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -12,15 +13,7 @@ import Testing
     static func fixture(_ name: String) -> String { Fixtures.path("nitro-ramdisk/" + name) }
 
     static func run(_ tool: String, _ args: [String], in dir: String? = nil) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: tool)
-        p.arguments = args
-        if let dir { p.currentDirectoryURL = URL(fileURLWithPath: dir) }
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
+        try ToolRunner.run(tool, args, in: dir).status
     }
 
     static func setTime(_ path: String, _ seconds: Int) {
@@ -161,14 +154,7 @@ import Testing
         let a = try FileInput.contents(of: dir.path + "/a.cpio")
         #expect(a == (try FileInput.contents(of: other.path + "/b.cpio")))
         // cpio from Debian lists it, with the image's file and nitro-cli's cmd/env.
-        let listing = Pipe()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/cpio")
-        p.arguments = ["-i", "-t", "--quiet", "-F", dir.path + "/a.cpio"]
-        p.standardOutput = listing
-        try p.run()
-        let names = String(decoding: listing.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        let names = try ToolRunner.run("/usr/bin/cpio", ["-i", "-t", "--quiet", "-F", dir.path + "/a.cpio"]).stdout
         #expect(names.contains("rootfs/bin/hello.sh\n"))
         #expect(names.hasSuffix("cmd\nenv\n"))
         #expect(try other.archiveListing() == ["b.cpio"])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// End-to-end tests of `enclavekit attest verify` and `attest collect` through the built binary, on the

@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 /// `enclavekit lock`, `build` and `rebuild` end to end on a small recipe whose only tool is Debian's

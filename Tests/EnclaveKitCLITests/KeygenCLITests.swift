@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `keygen --type sgx-rsa3072`: an enclave-signing key that `sgx sign` accepts, with the MRSIGNER it prints.

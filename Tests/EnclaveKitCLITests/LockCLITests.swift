@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("enclavekit lock")
@@ -30,15 +31,7 @@ struct LockCLITests {
     }
 
     func sha256(_ path: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sha256sum", path]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let out = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(String(decoding: out, as: UTF8.self).prefix(64))
+        String(try ToolRunner.run("sha256sum", [path]).stdout.prefix(64))
     }
 
     @Test func locksPathInputsAndLeavesRecipePinsAlone() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `enclavekit lock` on a recipe with a Debian environment.

@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import Release
+import TestSupport
 import Testing
 
 /// `verify --attestations` against a policy with a rebuilder quorum (issue 16 item 2), with attestations

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `enclavekit sgx …` and `enclavekit measure` on SGX files, run as a user would. Inputs are the SGX module's
@@ -237,12 +238,6 @@ import Testing
     }
 
     func openssl(_ args: [String]) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + args
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        return process.terminationStatus
+        try ToolRunner.run("openssl", args).status
     }
 }

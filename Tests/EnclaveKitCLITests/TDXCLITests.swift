@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 /// `enclavekit tdx measure|replay` and `enclavekit measure` on TDVF firmware, run as a user would.
