@@ -158,60 +158,68 @@ let package = Package(
             ],
             swiftSettings: strictSettings),
 
+        // What the test targets share: the fixtures locator, temporary directories, a tool runner, the
+        // sev-snp-measure reference client. A regular target under Tests/ (test targets cannot depend on each other).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"], swiftSettings: strictSettings),
+
         // One test target per module; fixtures live in each target's Fixtures/ folder.
         .testTarget(
-            name: "EnclaveCoreTests", dependencies: ["EnclaveCore"], exclude: ["Fixtures"],
+            name: "EnclaveCoreTests", dependencies: ["TestSupport", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "ArchiveTests", dependencies: ["Archive", "EnclaveCore"], exclude: ["Fixtures"],
+            name: "ArchiveTests", dependencies: ["TestSupport", "Archive", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "NitroTests", dependencies: ["Nitro", "Archive", "EnclaveCore"], exclude: ["Fixtures"],
+            name: "NitroTests", dependencies: ["TestSupport", "Nitro", "Archive", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "SGXTests", dependencies: ["SGX", "EnclaveCore"], exclude: ["Fixtures"],
+            name: "SGXTests", dependencies: ["TestSupport", "SGX", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "OVMFTests", dependencies: ["OVMF", "EnclaveCore"], exclude: ["Fixtures"],
+            name: "OVMFTests", dependencies: ["TestSupport", "OVMF", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "TDXTests", dependencies: ["TDX", "OVMF", "EnclaveCore"], exclude: ["Fixtures"],
+            name: "TDXTests", dependencies: ["TestSupport", "TDX", "OVMF", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "SEVSNPTests", dependencies: ["SEVSNP", "OVMF", "EnclaveCore"], exclude: ["Fixtures"],
+            name: "SEVSNPTests", dependencies: ["TestSupport", "SEVSNP", "OVMF", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "ReleaseTests", dependencies: ["Release", "EnclaveCore"], exclude: ["Fixtures"],
+            name: "ReleaseTests", dependencies: ["TestSupport", "Release", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "TOMLTests", dependencies: ["TOML", .product(name: "TOMLKit", package: "TOMLKit")],
+            name: "TOMLTests", dependencies: ["TestSupport", "TOML", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "RecipeTests", dependencies: ["Recipe", "EnclaveCore"], exclude: ["Fixtures"],
+            name: "RecipeTests", dependencies: ["TestSupport", "Recipe", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "DebianEnvironmentTests", dependencies: ["DebianEnvironment", "Recipe", "EnclaveCore"],
+            name: "DebianEnvironmentTests",
+            dependencies: ["TestSupport", "DebianEnvironment", "Recipe", "EnclaveCore"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
-            name: "BuilderTests", dependencies: ["Builder", "Recipe", "Archive", "EnclaveCore"],
+            name: "BuilderTests", dependencies: ["TestSupport", "Builder", "Recipe", "Archive", "EnclaveCore"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
-            name: "RebuildTests", dependencies: ["Rebuild", "Archive", "Nitro", "Release", "EnclaveCore"],
+            name: "RebuildTests",
+            dependencies: ["TestSupport", "Rebuild", "Archive", "Nitro", "Release", "EnclaveCore"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "AttestationTests",
             dependencies: [
-                "Attestation", "EnclaveCore", "Nitro", "Release",
+                "TestSupport", "Attestation", "EnclaveCore", "Nitro", "Release",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
-            name: "RegistryTests", dependencies: ["Registry", "Release", "EnclaveCore"], exclude: ["Fixtures"],
+            name: "RegistryTests", dependencies: ["TestSupport", "Registry", "Release", "EnclaveCore"],
+            exclude: ["Fixtures"],
             swiftSettings: foundationLoadingSettings),
         .testTarget(
-            name: "EnclaveKitCLITests", dependencies: ["EnclaveCore", "Release"], exclude: ["Fixtures"],
+            name: "EnclaveKitCLITests", dependencies: ["TestSupport", "EnclaveCore", "Release"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
     ]
 )

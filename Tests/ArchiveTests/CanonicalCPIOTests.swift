@@ -1,6 +1,7 @@
 import Archive
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -35,7 +36,7 @@ import Testing
     }
 
     @Test func sameTreeSameBytesWhateverOrderUmaskAndLaterMtimes() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         try makeTree(dir.path + "/a", reversed: false, umask: 0o022, mtime: Int(Self.sde) + 10)
         try makeTree(dir.path + "/b", reversed: true, umask: 0o077, mtime: Int(Self.sde) + 999_999)
         let a = MemoryByteOutput()
@@ -56,7 +57,7 @@ import Testing
     }
 
     @Test func earlierMtimesAreKept() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         try makeTree(dir.path + "/t", reversed: false, umask: 0o022, mtime: 1_000)
         let out = MemoryByteOutput()
         try CanonicalCPIO.write(directory: dir.path + "/t", sourceDateEpoch: Self.sde, to: out)
@@ -66,21 +67,21 @@ import Testing
     /// Cross-check with Debian's GNU cpio 2.13 on the normalized tree: identical bytes, apart from GNU's
     /// padding of the output to a 512-byte block.
     @Test func matchesGNUCpioReproducible() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let root = dir.path + "/t"
         try makeTree(root, reversed: false, umask: 0o022, mtime: Int(Self.sde) - 5)
         let ours = MemoryByteOutput()
         try CanonicalCPIO.write(directory: root, sourceDateEpoch: Self.sde, to: ours)
         // Normalize the tree on disk the way the writer does (the tool was created 0700).
         chmod(root + "/usr/bin/tool", 0o755)
-        let list = try runTool("/usr/bin/find", [".", "-mindepth", "1", "-printf", "%P\\n"], in: root).stdout
-        let names = String(decoding: list, as: UTF8.self).split(separator: "\n").map(String.init)
+        let list = try ToolRunner.run("/usr/bin/find", [".", "-mindepth", "1", "-printf", "%P\\n"], in: root).stdout
+        let names = list.split(separator: "\n").map(String.init)
             .sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
-        let gnu = try runTool(
+        let gnu = try ToolRunner.run(
             "/usr/bin/cpio", ["-o", "-H", "newc", "-R", "0:0", "--reproducible"], in: root,
-            stdin: Data((names.joined(separator: "\n") + "\n").utf8))
+            stdin: Array((names.joined(separator: "\n") + "\n").utf8))
         #expect(gnu.status == 0)
-        let gnuBytes = Array(gnu.stdout)
+        let gnuBytes = gnu.stdoutBytes
         #expect(gnuBytes.count % 512 == 0)
         #expect(gnuBytes.count >= ours.bytes.count)
         #expect(Array(gnuBytes.prefix(ours.bytes.count)) == ours.bytes)
@@ -88,10 +89,10 @@ import Testing
     }
 
     @Test func gnuCpioExtractsTheLinuxKitVectorToTheSameNames() throws {
-        let listing = try runTool(
-            "/usr/bin/cpio", ["-i", "-t", "--quiet"], stdin: Data(try Fixtures.bytes("customer-fake.cpio")))
+        let listing = try ToolRunner.run(
+            "/usr/bin/cpio", ["-i", "-t", "--quiet"], stdin: try Fixtures.bytes("customer-fake.cpio"))
         #expect(listing.status == 0)
-        let gnuNames = String(decoding: listing.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
+        let gnuNames = listing.stdout.split(separator: "\n").map(String.init)
         let ours = try CPIOListing.parse(try Fixtures.bytes("customer-fake.cpio")).map(\.name).dropLast()
         #expect(gnuNames == Array(ours))
     }
@@ -123,7 +124,7 @@ import Testing
     /// `--rootfs DIR` walks like `docker export`: sorted names per directory, directories first with a
     /// trailing slash, the first name of a hard-linked file in walk order is the file, sockets skipped.
     @Test func walkOrderHardLinksAndOwnModes() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let root = dir.path + "/root"
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/b", withIntermediateDirectories: true)

@@ -1,6 +1,7 @@
 import Archive
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 /// A compact view of one export entry for comparisons.
@@ -47,7 +48,7 @@ func exported(_ source: some ExportSource) throws -> [Seen] {
 
 /// Flattens layers with Docker's init layer turned off, so each rule is seen alone.
 func flattenLayers(_ layers: [TestTar], initLayer: Bool = false) throws -> [Seen] {
-    let dir = try ScratchDirectory()
+    let dir = try TemporaryDirectory()
     var sources: [TarSource] = []
     for (i, layer) in layers.enumerated() {
         try dir.write("layer\(i).tar", layer.bytes)
@@ -146,7 +147,7 @@ func flattenLayers(_ layers: [TestTar], initLayer: Bool = false) throws -> [Seen
         var link = TestTar.symlink("bin/sh", "busybox")
         link.mode = headerMode
         let layer = TestTar([TestTar.dir("bin"), TestTar.file("bin/busybox", "x", mode: 0o755), link])
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         try dir.write("layer.tar", layer.bytes)
         var options = FlattenOptions()
         options.temporaryDirectory = dir.path
@@ -330,7 +331,7 @@ func flattenLayers(_ layers: [TestTar], initLayer: Bool = false) throws -> [Seen
     }
 
     @Test func temporaryDirectoryIsRemovedOnSuccessAndFailure() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         try dir.write("good.tar", TestTar([TestTar.file("a", "1")]).bytes)
         try dir.write("bad.tar", TestTar([TestTar.file("b", "2"), TestTar.file("../c", "3")]).bytes)
         var options = FlattenOptions()
@@ -389,7 +390,7 @@ extension TestTar {
     /// whose data goes through libarchive's own reading.
     @Test(arguments: ["gnu", "pax", "ustar"])
     func offsetsMatchLibarchiveReading(format: String) throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let root = dir.path + "/root"
         let long = String(repeating: "n", count: 120)
         try FileManager.default.createDirectory(atPath: root + "/d", withIntermediateDirectories: true)
@@ -399,8 +400,9 @@ extension TestTar {
         }
         let tar = dir.path + "/l.tar"
         #expect(
-            try runTool("/bin/tar", ["--format=\(format)", "--sort=name", "-cf", tar, "-C", root, "."]).status == 0)
-        #expect(try runTool("/bin/gzip", ["-k", "-n", tar]).status == 0)
+            try ToolRunner.run("/bin/tar", ["--format=\(format)", "--sort=name", "-cf", tar, "-C", root, "."]).status
+                == 0)
+        #expect(try ToolRunner.run("/bin/gzip", ["-k", "-n", tar]).status == 0)
         var options = FlattenOptions()
         options.addDockerInitLayer = false
         let plain = try FlattenedImage(layers: [TarSource(path: tar)], options: options)

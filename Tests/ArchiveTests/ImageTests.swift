@@ -1,6 +1,7 @@
 import Archive
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct ImageTests {
@@ -10,13 +11,13 @@ import Testing
     ])
     static let top = TestTar([TestTar.dir("etc"), TestTar.file("etc/.wh.os-release", ""), TestTar.file("data", "d")])
 
-    func write(_ bytes: [UInt8], in dir: ScratchDirectory, _ name: String = "image.tar") throws -> String {
+    func write(_ bytes: [UInt8], in dir: TemporaryDirectory, _ name: String = "image.tar") throws -> String {
         try dir.write(name, bytes)
         return dir.path + "/" + name
     }
 
     @Test func dockerArchiveToAppRamdisk() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let image = TestImage(layers: [Self.base.bytes, Self.top.bytes], cmd: ["/bin/app", "--flag"])
         let path = try write(image.dockerArchive(), in: dir)
         let opened = try ContainerImage.open(path: path)
@@ -51,7 +52,7 @@ import Testing
         (["/c"] as [String]?, ["/e"] as [String]?, "/c\n"), (nil, ["/e", "x y"], "/e\nx y\n"), ([], ["/e"], ""),
     ])
     func cmdIsCmdElseEntrypoint(cmd: [String]?, entrypoint: [String]?, expected: String) throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let image = TestImage(layers: [Self.base.bytes], cmd: cmd, entrypoint: entrypoint, env: nil)
         let opened = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
         #expect(try opened.config.cmdFile() == Array(expected.utf8))
@@ -59,7 +60,7 @@ import Testing
     }
 
     @Test func noCmdAndNoEntrypointIsAnErrorAndWritesNothing() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let image = TestImage(layers: [Self.base.bytes], cmd: nil, entrypoint: nil)
         let opened = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
         #expect(throws: UsageError.self) { try LinuxKitRamdisk.writeApp(image: opened, to: dir.path + "/out.cpio") }
@@ -67,12 +68,12 @@ import Testing
     }
 
     @Test func gzipAndZstdLayersAreReadAndCheckedAgainstDiffIDs() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         try dir.write("l0.tar", Self.base.bytes)
         try dir.write("l1.tar", Self.top.bytes)
-        #expect(try runTool("/bin/gzip", ["-n", "-k", dir.path + "/l0.tar"]).status == 0)
+        #expect(try ToolRunner.run("/bin/gzip", ["-n", "-k", dir.path + "/l0.tar"]).status == 0)
         let zstd = FileManager.default.isExecutableFile(atPath: "/usr/bin/zstd")
-        if zstd { try runTool("/usr/bin/zstd", ["-q", dir.path + "/l1.tar"]) }
+        if zstd { #expect(try ToolRunner.run("/usr/bin/zstd", ["-q", dir.path + "/l1.tar"]).status == 0) }
         let l0 = try FileInput.contents(of: dir.path + "/l0.tar.gz")
         let l1 = zstd ? try FileInput.contents(of: dir.path + "/l1.tar.zst") : Self.top.bytes
         let image = TestImage(layers: [Self.base.bytes, Self.top.bytes])
@@ -86,7 +87,7 @@ import Testing
     }
 
     @Test func layerDigestMismatchIsRejected() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let image = TestImage(layers: [Self.base.bytes])
         let bytes = image.dockerArchive { members, _ in
             members[1].1 = TestTar([TestTar.file("evil", "x")]).bytes
@@ -97,7 +98,7 @@ import Testing
     }
 
     @Test func configDigestMismatchIsRejected() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let image = TestImage(layers: [Self.base.bytes])
         let bytes = image.dockerArchive { members, _ in
             members[0].1 += Array(" ".utf8)
@@ -108,7 +109,7 @@ import Testing
     }
 
     @Test func missingLayerIsRejected() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let bytes = TestImage(layers: [Self.base.bytes]).dockerArchive { members, _ in members.remove(at: 1) }
         #expect { try ContainerImage.open(path: try write(bytes, in: dir)) } throws: {
             ($0 as? FormatError)?.kind == .missing
@@ -117,7 +118,7 @@ import Testing
 
     @Test(arguments: ["../outside/layer.tar", "/etc/passwd"])
     func manifestPointingOutsideTheArchiveIsRejected(layerPath: String) throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let bytes = TestImage(layers: [Self.base.bytes]).dockerArchive { _, manifest in
             manifest["Layers"] = [layerPath]
         }
@@ -127,7 +128,7 @@ import Testing
     }
 
     @Test func truncatedTarballIsRejected() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let bytes = TestImage(layers: [Self.base.bytes]).dockerArchive()
         #expect { try ContainerImage.open(path: try write(Array(bytes.prefix(bytes.count - 3000)), in: dir)) } throws: {
             ($0 as? FormatError) != nil
@@ -135,7 +136,7 @@ import Testing
     }
 
     @Test func layerWithUnsafeEntryFailsWithoutOutput() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let bad = TestTar([TestTar.file("ok", "1"), TestTar.file("../../../etc/shadow", "x")])
         let image = TestImage(layers: [Self.base.bytes, bad.bytes])
         let opened = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
@@ -146,7 +147,7 @@ import Testing
     }
 
     @Test func ociLayoutDirectoryAndTarball() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let layout = dir.path + "/layout"
         try FileManager.default.createDirectory(atPath: layout + "/blobs/sha256", withIntermediateDirectories: true)
         func blob(_ bytes: [UInt8]) throws -> [String: Any] {
@@ -171,7 +172,7 @@ import Testing
         let docker = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
         #expect(try exported(try fromDir.flatten()) == (try exported(try docker.flatten())))
 
-        #expect(try runTool("/bin/tar", ["-cf", dir.path + "/oci.tar", "-C", layout, "."]).status == 0)
+        #expect(try ToolRunner.run("/bin/tar", ["-cf", dir.path + "/oci.tar", "-C", layout, "."]).status == 0)
         let fromTar = try ContainerImage.open(path: dir.path + "/oci.tar")
         #expect(try exported(try fromTar.flatten()) == (try exported(try docker.flatten())))
 
@@ -186,7 +187,7 @@ import Testing
     /// Older `docker save` links identical layers with a symlink member; kaniko names the config
     /// `sha256:<hex>`. Both resolve inside the archive, and the config digest is still checked.
     @Test func symlinkedLayerAndDigestNamedConfig() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let layer = ImageTests.base.bytes
         let diff = "sha256:" + Digest.sha256(layer).hex
         let image = TestImage(layers: [layer, layer])
@@ -222,7 +223,7 @@ import Testing
     }
 
     @Test func linkLeavingTheArchiveIsRejected() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let layer = ImageTests.base.bytes
         let diff = "sha256:" + Digest.sha256(layer).hex
         let config = TestImage(layers: [layer]).configJSON(diffIDs: [diff])
@@ -267,7 +268,7 @@ func writeOCILayout(_ image: TestImage, at layout: String) throws {
     /// way `docker export` walks a directory: names, order, types, modes, owners, mtimes of non-directories,
     /// contents, symlink targets and hard links.
     @Test func flatteningMatchesUmociUnpack() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let l1 = TestTar([
             TestTar.dir("app"), TestTar.file("app/keep", "k", mode: 0o640, uid: 10, gid: 20),
             TestTar.file("app/gone", "g"), TestTar.dir("app/sub"), TestTar.file("app/sub/x", "x"),
@@ -287,7 +288,8 @@ func writeOCILayout(_ image: TestImage, at layout: String) throws {
         let layout = dir.path + "/layout"
         try writeOCILayout(image, at: layout)
         let rootfs = dir.path + "/umoci-rootfs"
-        #expect(try runTool("/usr/bin/umoci", ["raw", "unpack", "--image", layout + ":test", rootfs]).status == 0)
+        #expect(
+            try ToolRunner.run("/usr/bin/umoci", ["raw", "unpack", "--image", layout + ":test", rootfs]).status == 0)
 
         var options = FlattenOptions()
         options.addDockerInitLayer = false
@@ -305,7 +307,7 @@ func writeOCILayout(_ image: TestImage, at layout: String) throws {
     /// Entries written through links of the same layer (absolute, relative, chained, `..` above the root)
     /// land where umoci's in-root resolution (`securejoin`) puts them, and the links stay links.
     @Test func writingThroughSameLayerLinksMatchesUmoci() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let layer = TestTar([
             TestTar.dir("tmp", mode: 0o1777), TestTar.dir("usr"), TestTar.dir("usr/lib"), TestTar.dir("a"),
             TestTar.symlink("esc", "/"), TestTar.file("esc/tmp/file", "through"),
@@ -316,7 +318,8 @@ func writeOCILayout(_ image: TestImage, at layout: String) throws {
         let layout = dir.path + "/layout"
         try writeOCILayout(TestImage(layers: [layer.bytes]), at: layout)
         let rootfs = dir.path + "/umoci-rootfs"
-        #expect(try runTool("/usr/bin/umoci", ["raw", "unpack", "--image", layout + ":test", rootfs]).status == 0)
+        #expect(
+            try ToolRunner.run("/usr/bin/umoci", ["raw", "unpack", "--image", layout + ":test", rootfs]).status == 0)
         var options = FlattenOptions()
         options.addDockerInitLayer = false
         let ours = try exported(try ContainerImage.open(path: layout).flatten(options: options))

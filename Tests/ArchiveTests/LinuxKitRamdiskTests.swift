@@ -1,6 +1,7 @@
 import Archive
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Parses `rootfs-spec.json` (the tar entries of a `docker export`, in order) into export entries.
@@ -53,7 +54,7 @@ func exportEntries(fromSpec name: String) throws -> [ExportEntry] {
     }
 
     @Test func bootstrapFileOutputIsAtomicAndMatches() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.path + "/bootstrap.cpio"
         try LinuxKitRamdisk.writeBootstrap(
             initPath: Fixtures.path("init.bin"), nsmPath: Fixtures.path("nsm.ko"), to: path)

@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Attestation
@@ -65,18 +66,13 @@ import Testing
         let ours = Attestation.verify(inputs, tee: c.tee, policy: policy)
 
         var args = [Fixtures.path("checker/reference_checker.py"), c.tee == .nitro ? "nitro" : "snp", evidencePath]
-        args += [c.vcek, c.chain].compactMap { $0.map(Fixtures.path) }
+        args += [c.vcek, c.chain].compactMap { $0.map { Fixtures.path($0) } }
         args.append(String(c.time))
         if c.allowDebug { args.append("--allow-debug") }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + args
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let theirs = try #require(try JSONSerialization.jsonObject(with: output) as? [String: Any])
+        let checker = try ToolRunner.run("python3", args)
+        try #require(checker.status == 0, "reference checker failed: \(checker.stderr)")
+        let theirs = try #require(
+            try JSONSerialization.jsonObject(with: Data(checker.stdoutBytes)) as? [String: Any])
         let verified = try #require(theirs["verified"] as? Bool)
         #expect(ours.verified == verified, "EnclaveKit \(ours.failed), checker: \(theirs["reason"] ?? "")")
         let registers = try #require(theirs["measurements"] as? [String: String])

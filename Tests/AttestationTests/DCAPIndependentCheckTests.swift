@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Attestation
@@ -68,27 +69,11 @@ import Testing
                 "time": job.time, "root": job.root.map(\.hex) ?? NSNull(),
             ]
         }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dcapqvl-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let jobsFile = dir.appendingPathComponent("jobs.json")
-        try JSONSerialization.data(withJSONObject: input).write(to: jobsFile)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        process.standardInput = try FileHandle(forReadingFrom: jobsFile)
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let jobs = Array(try JSONSerialization.data(withJSONObject: input))
+        let result = try ToolRunner.run("python3", ["-c", script], stdin: jobs)
         try #require(
-            process.terminationStatus == 0,
-            "python3 with dcap-qvl 0.7.0 (pip install dcap-qvl==0.7.0) failed: \(errText)")
-        return try JSONDecoder().decode([Verdict].self, from: data)
+            result.status == 0, "python3 with dcap-qvl 0.7.0 (pip install dcap-qvl==0.7.0) failed: \(result.stderr)")
+        return try JSONDecoder().decode([Verdict].self, from: Data(result.stdoutBytes))
     }
 
     static func vectorJobs() throws -> [Job] {

@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Attestation
@@ -160,6 +161,8 @@ import Testing
             seed ^= seed << 17
             return Int(truncatingIfNeeded: seed >> 1)
         }
+        var parsed = 0
+        var rejected = 0
         for base in [try Self.tdx(), try Self.sgx()] {
             for _ in 0..<300 {
                 var bytes = base
@@ -168,13 +171,20 @@ import Testing
                     bytes[position] = UInt8(truncatingIfNeeded: next())
                 }
                 if next() % 5 == 0 { bytes = Array(bytes.prefix(next() % bytes.count)) }
-                if let quote = try? DCAPQuote.parse(bytes) {
+                do {
+                    let quote = try DCAPQuote.parse(bytes)
+                    parsed += 1
                     _ = DCAPVerifier.verify(
                         EvidenceInputs(evidence: bytes, name: "m"), tee: quote.tee,
                         policy: AttestationPolicy(verificationTime: 0))
+                } catch {
+                    rejected += 1
                 }
             }
         }
+        // Both branches ran: some mutations reach the verifier, some are rejected by the parser.
+        #expect(parsed > 0)
+        #expect(rejected > 0)
     }
 
     @Test func tdRelaunchStatusesParseAndRankBetweenHardeningAndOutOfDate() throws {

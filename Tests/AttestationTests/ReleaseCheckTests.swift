@@ -1,5 +1,6 @@
 import EnclaveCore
 import Release
+import TestSupport
 import Testing
 
 @testable import Attestation

@@ -1,4 +1,5 @@
 import EnclaveCore
+import TestSupport
 import Testing
 
 @testable import Attestation

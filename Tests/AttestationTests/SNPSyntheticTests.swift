@@ -1,6 +1,7 @@
 import Crypto
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Attestation
@@ -61,15 +62,10 @@ final class TestAMD: Sendable {
     }
 
     static func openssl(_ args: [String], in directory: String) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + args
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw UsageError("openssl \(args.joined(separator: " ")) failed") }
+        let result = try ToolRunner.run("openssl", args, in: directory)
+        guard result.status == 0 else {
+            throw UsageError("openssl \(args.joined(separator: " ")) failed: \(result.stderr)")
+        }
     }
 
     var roots: SNPVerifier.Roots { SNPVerifier.Roots(ark: ark, ask: ask, asvk: asvk) }

@@ -1,6 +1,7 @@
 import Archive
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Builder

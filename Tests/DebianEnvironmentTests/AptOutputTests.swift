@@ -1,10 +1,11 @@
 import DebianEnvironment
+import TestSupport
 import Testing
 
 @Suite("apt output")
 struct AptOutputTests {
     @Test func printURIs() throws {
-        let text = try Fixture.text("print-uris.txt")
+        let text = try Fixtures.text("print-uris.txt")
         let uris = try AptOutput.printURIs(text)
         #expect(uris.count == 3)
         #expect(uris[1].uri == "http://debian.mirror.example/debian/pool/main/g/glibc/libc6_2.36-9+deb12u14_amd64.deb")
@@ -158,17 +159,17 @@ struct AptSourcesTests {
 
     @Test func overrideFileAndFormatDetection() throws {
         let directory = try TemporaryDirectory()
-        let file = try directory.file(
+        let file = try directory.write(
             "mirror.conf", "Types: deb\nURIs: http://m/debian\nSuites: bookworm\nComponents: main\n")
         let sources = try AptSources.host(environment: ["ENCLAVEKIT_APT_SOURCES": file])
         #expect(sources.entries.map(\.uri) == ["http://m/debian"])
         #expect(sources.files == [file])
         let etc = try directory.directory("etc/apt/sources.list.d")
-        try directory.file("etc/apt/sources.list", "deb http://a/debian bookworm main\n")
-        try directory.file(
+        try directory.write("etc/apt/sources.list", "deb http://a/debian bookworm main\n")
+        try directory.write(
             "etc/apt/sources.list.d/b.sources",
             "Types: deb\nURIs: http://b/debian-security\nSuites: bookworm-security\n")
-        try directory.file("etc/apt/sources.list.d/c.list.disabled", "deb http://c/debian bookworm main\n")
+        try directory.write("etc/apt/sources.list.d/c.list.disabled", "deb http://c/debian bookworm main\n")
         let host = try AptSources.host(environment: [:], root: directory.path + "/etc/apt")
         #expect(host.entries.map(\.uri) == ["http://a/debian", "http://b/debian-security"])
         #expect(host.files.count == 2 && host.files[1].hasPrefix(etc))

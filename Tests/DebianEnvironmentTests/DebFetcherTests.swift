@@ -2,6 +2,7 @@ import DebianEnvironment
 import EnclaveCore
 import Foundation
 import Recipe
+import TestSupport
 import Testing
 
 @Suite("Fetching locked .deb files (offline)")
@@ -9,9 +10,9 @@ struct DebFetcherTests {
     static func setup(_ directory: TemporaryDirectory, archive: String) throws -> (Recipe, EnvironmentLock, InputCache)
     {
         let text = EnvironmentRecipeText.make()
-        let recipe = try Recipe(toml: text, path: try directory.file("r/recipe.toml", text))
+        let recipe = try Recipe(toml: text, path: try directory.write("r/recipe.toml", text))
         let cache = InputCache(root: directory.path + "/cache")
-        let file = try directory.file("hello.deb", "not really a deb")
+        let file = try directory.write("hello.deb", "not really a deb")
         let digest = try cache.store(copying: file)
         let lock = EnvironmentLock(
             suite: "bookworm", variant: .essential, arch: "amd64", packages: ["hello"],

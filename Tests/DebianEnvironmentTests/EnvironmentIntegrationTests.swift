@@ -2,6 +2,7 @@ import DebianEnvironment
 import EnclaveCore
 import Foundation
 import Recipe
+import TestSupport
 import Testing
 
 /// Real locks and assemblies against Debian's archive (this machine's apt sources) with mmdebstrap: a
@@ -10,7 +11,7 @@ import Testing
 struct EnvironmentIntegrationTests {
     static func recipe(in directory: TemporaryDirectory, packages: [String] = ["hello"]) throws -> Recipe {
         let text = EnvironmentRecipeText.make(name: "env-test", epoch: 1_700_000_000, packages: packages)
-        let path = try directory.file("recipe/recipe.toml", text)
+        let path = try directory.write("recipe/recipe.toml", text)
         return try Recipe(toml: text, path: path)
     }
 
@@ -115,16 +116,9 @@ struct EnvironmentIntegrationTests {
     /// Runs `/bin/sh -c command` and returns its standard output; throws when it fails.
     @discardableResult
     static func shell(_ command: String) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ShellFailed(command: command) }
-        return String(decoding: data, as: UTF8.self)
+        let result = try ToolRunner.run("/bin/sh", ["-c", command])
+        guard result.status == 0 else { throw ShellFailed(command: command) }
+        return result.stdout
     }
 
     struct ShellFailed: Error { var command: String }

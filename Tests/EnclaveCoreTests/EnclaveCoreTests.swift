@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import EnclaveCore
@@ -196,14 +197,4 @@ import Testing
         let v: JSONValue = .object([("b", .object([("d", .int(1)), ("c", .int(2))])), ("a", .string(""))])
         #expect(v.serialized(style: .canonical) == #"{"a":"","b":{"c":2,"d":1}}"#)
     }
-}
-
-/// A directory removed when the value goes away.
-final class TemporaryDirectory {
-    let path: String
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("enclavekit-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }

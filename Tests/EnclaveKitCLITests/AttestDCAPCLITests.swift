@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `enclavekit attest verify` end to end on the public TDX and SGX quotes and their collateral

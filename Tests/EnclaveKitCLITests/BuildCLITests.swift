@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 /// `enclavekit lock`, `build` and `rebuild` end to end on a small recipe whose only tool is Debian's
@@ -207,7 +208,7 @@ struct BuildCLITests {
         try repo.write("recipe.toml", toml)
         let out = repo.temp.path + "/out"
         let r = try repo.build(out: out)
-        #expect(r.status != 0, "\(label)")
+        #expect(r.status == 1, "\(label)")
         #expect(r.stderr.contains(mention), "\(label): \(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count <= 3, "\(label): \(r.stderr)")
         #expect(Self.noOutput(out))
@@ -218,14 +219,14 @@ struct BuildCLITests {
         let repo = try ToyRepository()
         let out = repo.temp.path + "/out"
         let unpinned = try repo.build(out: out)
-        #expect(unpinned.status != 0)
+        #expect(unpinned.status == 1)
         #expect(unpinned.stderr.contains("enclavekit lock"), "\(unpinned.stderr)")
         #expect(Self.noOutput(out))
 
         try repo.lock()
         try repo.write("src/app.conf", "port=9090\n")
         let wrong = try repo.build(out: out)
-        #expect(wrong.status != 0)
+        #expect(wrong.status == 1)
         #expect(wrong.stderr.contains("input 'src'"), "\(wrong.stderr)")
         #expect(wrong.stderr.contains("expected sha256"), "\(wrong.stderr)")
         #expect(Self.noOutput(out))
@@ -243,7 +244,7 @@ struct BuildCLITests {
         try repo.lock()
         let out = repo.temp.path + "/out"
         let r = try repo.build(out: out)
-        #expect(r.status != 0, "\(label)")
+        #expect(r.status == 1, "\(label)")
         #expect(r.stderr.contains("app"), "\(label): \(r.stderr)")
         #expect(r.stderr.contains(mention), "\(label): \(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: repo.recipeDirectory + "/src/evil"))

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `build` never replaces different content without `--force`, never modifies a signed manifest, and

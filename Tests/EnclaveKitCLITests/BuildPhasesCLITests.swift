@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `build` reports the time spent per phase (inputs, environments, steps, pack) in its summary and in

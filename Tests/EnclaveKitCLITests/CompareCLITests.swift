@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 /// `enclavekit compare` end to end: ramdisks made by GNU cpio, EIFs made by `enclavekit eif build`.
@@ -35,12 +36,7 @@ struct CompareCLITests {
     }
 
     static func shell(_ script: String) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/sh")
-        p.arguments = ["-c", script]
-        try p.run()
-        p.waitUntilExit()
-        return p.terminationStatus
+        try ToolRunner.run("/bin/sh", ["-c", script]).status
     }
 
     @Test(arguments: ["a.cpio", "a.eif"])

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct GeneralCLITests {
@@ -32,14 +33,14 @@ import Testing
             try Data($0).write(to: URL(fileURLWithPath: path))
         }
         let r = try CLIRunner.run(["measure", path])
-        #expect(r.status != 0)
+        #expect(r.status == 1)
         #expect(r.stderr.contains("not a format EnclaveKit can measure"))
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
 
     @Test func measureMissingFileNamesIt() throws {
         let r = try CLIRunner.run(["measure", "/nonexistent/x.eif"])
-        #expect(r.status != 0)
+        #expect(r.status == 1)
         #expect(r.stderr.contains("/nonexistent/x.eif"))
     }
 }

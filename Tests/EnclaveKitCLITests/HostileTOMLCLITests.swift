@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// TOML that aborted `enclavekit build` and `lock` with SIGABRT inside toml++ (`n=[}`, issue 13 item 14), and its

@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 /// Issue 13 item 10: exit statuses and `--json` agree for every command; errors under `--json` are one
@@ -225,12 +226,5 @@ import Testing
 }
 
 private func runOpenSSL(_ args: [String]) throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    process.arguments = args
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus
+    try ToolRunner.run("/usr/bin/openssl", args).status
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `policy init`, `policy check` and `verify DIR` (issue #13 item 13).

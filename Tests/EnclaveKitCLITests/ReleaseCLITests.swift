@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// End-to-end tests of `keygen`, `sign` and `verify` through the built binary: a maintainer release

@@ -1,30 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `enclavekit snp measure` as a drop-in for `sev-snp-measure`: the same arguments to both binaries must
 /// print the same thing; errors are one line; `enclavekit measure` recognises SEV firmware.
 @Suite struct SNPCLITests {
-    static let debianCode = "/usr/share/OVMF/OVMF_CODE.fd"
-    static let debianFull = "/usr/share/ovmf/OVMF.fd"
-
-    /// Runs the reference client with `args`.
-    static func reference(_ args: [String], in directory: String? = nil) throws -> CLIRunner.Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["sev-snp-measure"] + args
-        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return CLIRunner.Result(
-            status: process.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-            stderr: String(decoding: e, as: UTF8.self))
-    }
+    static let debianCode = SEVSNPMeasure.debianCode
+    static let debianFull = SEVSNPMeasure.debianFull
 
     static let amdSev = Fixtures.path("snp_ovmf_AmdSev_suffix.bin")
     static let ovmfX64 = Fixtures.path("snp_ovmf_OvmfX64_suffix.bin")
@@ -52,7 +34,7 @@ import Testing
 
     @Test(arguments: sameOutput)
     func printsWhatSevSnpMeasurePrints(_ args: [String]) throws {
-        let reference = try Self.reference(args)
+        let reference = try SEVSNPMeasure.run(args)
         #expect(reference.status == 0, "\(reference.stderr)")
         let ours = try CLIRunner.run(["snp", "measure"] + args)
         #expect(ours.status == 0, "\(ours.stderr)")
@@ -69,7 +51,7 @@ import Testing
             "--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", Self.amdSev, "--snp-ovmf-hash",
             Self.seed, "--kernel", kernel, "--initrd", initrd, "--append", "console=ttyS0 -- init=/bin/sh",
         ]
-        let reference = try Self.reference(args)
+        let reference = try SEVSNPMeasure.run(args)
         #expect(reference.status == 0, "\(reference.stderr)")
         let ours = try CLIRunner.run(["snp", "measure"] + args)
         #expect(ours.status == 0, "\(ours.stderr)")
@@ -97,7 +79,7 @@ import Testing
         let args = [
             "--mode", "snp", "--vcpus", "3", "--vcpu-type", "EPYC-v4", "--ovmf", Self.debianCode, "--dump-vmsa",
         ]
-        #expect(try Self.reference(args, in: ref.path).status == 0)
+        #expect(try SEVSNPMeasure.run(args, in: ref.path).status == 0)
         #expect(try CLIRunner.run(["snp", "measure"] + args, in: ours.path).status == 0)
         for i in 0..<3 {
             let a = try Data(contentsOf: URL(fileURLWithPath: "\(ref.path)/vmsa\(i).bin"))
@@ -151,7 +133,7 @@ import Testing
     @Test(arguments: oneLineErrors)
     func errorsAreOneLine(args: [String], expected: String) throws {
         let r = try CLIRunner.run(["snp", "measure"] + args)
-        #expect(r.status != 0)
+        #expect(r.status == 1)
         #expect(r.stdout.isEmpty)
         #expect(r.stderr.contains(expected), "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
@@ -164,7 +146,7 @@ import Testing
         let r = try CLIRunner.run([
             "snp", "measure", "--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--ovmf", path,
         ])
-        #expect(r.status != 0)
+        #expect(r.status == 1)
         #expect(r.stderr.contains("no OVMF GUID table footer"))
         #expect(r.stderr.contains(path))
         #expect(r.stderr.split(separator: "\n").count == 1)
@@ -174,7 +156,7 @@ import Testing
     /// format measures beside this one.
     @Test(arguments: [debianFull])
     func measureDetectsSEVFirmware(path: String) throws {
-        let reference = try Self.reference([
+        let reference = try SEVSNPMeasure.run([
             "--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--guest-features", "0x1", "--ovmf", path,
         ])
         let r = try CLIRunner.run(["measure", path])
@@ -219,7 +201,7 @@ import Testing
         fw[at] ^= 0xff
         try Data(fw).write(to: URL(fileURLWithPath: path))
         let r = try CLIRunner.run(["measure", path])
-        #expect(r.status != 0)
+        #expect(r.status == 1)
         #expect(r.stderr.contains("ASEV"))
         #expect(r.stderr.split(separator: "\n").count == 1)
     }
@@ -228,7 +210,7 @@ import Testing
 @Suite struct SNPExpectedDigestCLITests {
     @Test func mismatchNamesTheSettingsThatMatch() throws {
         let args = ["--mode", "snp", "--vcpus", "4", "--vcpu-type", "EPYC-Rome", "--guest-features", "0x21"]
-        let reference = try SNPCLITests.reference(args + ["--ovmf", SNPCLITests.debianFull])
+        let reference = try SEVSNPMeasure.run(args + ["--ovmf", SNPCLITests.debianFull])
         let expected = reference.stdout.trimmingCharacters(in: .newlines)
         let wrong = ["--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--ovmf", SNPCLITests.debianFull]
         let r = try CLIRunner.run(["snp", "measure"] + wrong + ["--expected", expected])
@@ -245,7 +227,7 @@ import Testing
 
     @Test func mismatchWithOtherFirmwareSaysSo() throws {
         let args = ["--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC-v4"]
-        let reference = try SNPCLITests.reference(args + ["--ovmf", SNPCLITests.debianFull])
+        let reference = try SEVSNPMeasure.run(args + ["--ovmf", SNPCLITests.debianFull])
         let r = try CLIRunner.run(
             ["snp", "measure"] + args + [
                 "--ovmf", SNPCLITests.debianCode, "--expected", reference.stdout.trimmingCharacters(in: .newlines),
@@ -327,7 +309,7 @@ private func snpHexBytes(_ text: String) -> [UInt8]? {
         let dir = try TemporaryDirectory()
         let svsm = try Self.write(Self.svsmImage(pages: 24, entryOffset: 0x3000), in: dir)
         let full = ["--mode", "snp:svsm", "--svsm", svsm] + args
-        let reference = try SNPCLITests.reference(full)
+        let reference = try SEVSNPMeasure.run(full)
         #expect(reference.status == 0, "\(reference.stderr)")
         let ours = try CLIRunner.run(["snp", "measure"] + full)
         #expect(ours.status == 0, "\(ours.stderr)")
@@ -342,7 +324,7 @@ private func snpHexBytes(_ text: String) -> [UInt8]? {
             "--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-Genoa", "--ovmf", SNPCLITests.debianCode,
             "--svsm", svsm, "--vars-size", "131072", "--dump-vmsa",
         ]
-        let reference = try SNPCLITests.reference(args, in: ref.path)
+        let reference = try SEVSNPMeasure.run(args, in: ref.path)
         let r = try CLIRunner.run(["snp", "measure"] + args, in: ours.path)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout == reference.stdout)
@@ -400,10 +382,10 @@ private func snpHexBytes(_ text: String) -> [UInt8]? {
             (["--vars-size", "131072"], "requires --svsm", false, true),
         ]
         for (extra, expected, sameMessage, referenceFails) in cases {
-            let reference = try SNPCLITests.reference(base + extra)
+            let reference = try SEVSNPMeasure.run(base + extra)
             #expect((reference.status != 0) == referenceFails, "\(extra)")
             let r = try CLIRunner.run(["snp", "measure"] + base + extra)
-            #expect(r.status != 0, "\(extra)")
+            #expect(r.status == 1, "\(extra)")
             #expect(r.stdout.isEmpty)
             #expect(r.stderr.contains(expected), "\(r.stderr)")
             #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")

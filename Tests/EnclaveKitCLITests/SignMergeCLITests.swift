@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `sign` never drops a signature (issue #13 item 1): signing a manifest whose envelope already exists

@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 /// `enclavekit tdx measure|replay` and `enclavekit measure` on TDVF firmware, run as a user would.
@@ -134,7 +135,7 @@ import Testing
             $0 == "KERNEL" ? Fixtures.path("tdx_pe64_kernel.efi") : $0 == "SMALL" ? small : $0
         }
         let r = try CLIRunner.run(resolved)
-        #expect(r.status != 0)
+        #expect(r.status == 1)
         #expect(r.stderr.contains(message), "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         #expect(r.stdout.isEmpty)
@@ -199,7 +200,7 @@ extension TDXCLITests {
         let bad = dir.path + "/bad.bin"
         try Data(try Self.log(from: Array(lines.dropLast()))).write(to: URL(fileURLWithPath: bad))
         let r = try CLIRunner.run(["tdx", "replay", bad, "--expected", expected])
-        #expect(r.status != 0)
+        #expect(r.status == 1)
         #expect(r.stdout.contains("rtmr1[1] differs: expected \(fields[1])"))
         #expect(r.stdout.contains("missing"))
         #expect(r.stderr.split(separator: "\n").count == 1)

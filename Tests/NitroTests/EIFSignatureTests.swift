@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Nitro
@@ -128,17 +129,11 @@ func derECDSASignature(raw: [UInt8]) -> [UInt8] {
 
 /// Runs the openssl command line and returns its standard output; fails the test on a non-zero exit.
 func runOpenSSL(_ args: [String]) throws -> [UInt8] {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-    p.arguments = args
-    let out = Pipe()
-    p.standardOutput = out
-    p.standardError = Pipe()
-    try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    guard p.terminationStatus == 0 else { throw UsageError("openssl \(args.joined(separator: " ")) failed") }
-    return Array(data)
+    let result = try ToolRunner.run("/usr/bin/openssl", args)
+    guard result.status == 0 else {
+        throw UsageError("openssl \(args.joined(separator: " ")) failed: \(result.stderr)")
+    }
+    return result.stdoutBytes
 }
 
 @Suite struct EIFSignExistingTests {

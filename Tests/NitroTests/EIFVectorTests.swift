@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Nitro
@@ -39,7 +40,7 @@ struct EIFVector: Sendable, CustomTestStringConvertible {
     func request() throws -> EIFBuildRequest {
         let cmd = try cmdline ?? Fixtures.text("cmdline.txt")
         var r = EIFBuildRequest(
-            kernelPath: Fixtures.path("kernel.bin"), cmdline: cmd, ramdiskPaths: ramdisks.map(Fixtures.path),
+            kernelPath: Fixtures.path("kernel.bin"), cmdline: cmd, ramdiskPaths: ramdisks.map { Fixtures.path($0) },
             metadata: EIFMetadata(imageName: name, imageVersion: name, buildTime: "1970-01-01T00:00:00+00:00"))
         r.architecture = arch
         return r
@@ -80,15 +81,4 @@ struct EIFVector: Sendable, CustomTestStringConvertible {
         // Measuring without the checksum gives the same PCRs.
         #expect(try eif.measure().measurements == v.measurements)
     }
-}
-
-/// A directory removed when the value goes away.
-final class TemporaryDirectory {
-    let path: String
-    init() throws {
-        path =
-            FileManager.default.temporaryDirectory.appendingPathComponent("enclavekit-nitro-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
 }

@@ -3,6 +3,7 @@ import EnclaveCore
 import Foundation
 import Nitro
 import Release
+import TestSupport
 import Testing
 
 @testable import Rebuild
@@ -451,16 +452,13 @@ struct TreeCompareTests {
         _ = try dir.write("A/x/hello.txt", Array("hello\n".utf8))
         _ = try dir.write("B/x/hello.txt", Array("hello!\n".utf8))
         for side in ["A", "B"] {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: "/bin/tar")
-            p.arguments = [
-                "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-czf",
-                dir.file("\(side).tgz"),
-                "-C", dir.file(side), "x",
-            ]
-            try p.run()
-            p.waitUntilExit()
-            #expect(p.terminationStatus == 0)
+            let tar = try ToolRunner.run(
+                "/bin/tar",
+                [
+                    "--sort=name", "--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-czf",
+                    dir.file("\(side).tgz"), "-C", dir.file(side), "x",
+                ])
+            #expect(tar.status == 0, "\(tar.stderr)")
         }
         let report = try Comparer.compareFiles(dir.file("A.tgz"), dir.file("B.tgz"))
         #expect(report.differences.map(\.location) == [["entry x/hello.txt", "content"]])
@@ -536,16 +534,9 @@ struct TextDiffTests {
         let dir = try TemporaryDirectory()
         let pa = try dir.write("a", Array(a.utf8))
         let pb = try dir.write("b", Array(b.utf8))
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/diff")
-        p.arguments = ["-u", pa, pb]
-        let out = Pipe()
-        p.standardOutput = out
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 1)
-        let reference = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let diff = try ToolRunner.run("/usr/bin/diff", ["-u", pa, pb])
+        #expect(diff.status == 1)
+        let reference = diff.stdout.split(separator: "\n", omittingEmptySubsequences: false)
             .dropFirst(2).dropLast().map(String.init)
         #expect(TextDiff.unified(Array(a.utf8), Array(b.utf8), maxLines: 1000) == reference, "\(name)")
     }

@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Rebuild
@@ -11,9 +12,9 @@ struct FuzzReplayTests {
     static let harnessNames = ["rebuild-cpio", "rebuild-compare", "rebuild-textdiff"]
 
     static func seeds(_ harness: String) throws -> [[UInt8]] {
-        let dir = Fixtures.directory.appendingPathComponent("fuzz/\(harness)")
-        let names = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
-        return try names.map { Array(try Data(contentsOf: dir.appendingPathComponent($0))) }
+        let dir = "fuzz/\(harness)"
+        let names = try FileManager.default.contentsOfDirectory(atPath: Fixtures.path(dir)).sorted()
+        return try names.map { try Fixtures.bytes(dir + "/" + $0) }
     }
 
     @Test(arguments: harnessNames)

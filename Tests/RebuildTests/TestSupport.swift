@@ -2,28 +2,7 @@ import Archive
 import EnclaveCore
 import Foundation
 import Nitro
-
-/// A fresh directory removed when the value goes away.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("rebuild-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let p = file(name)
-        try FileManager.default.createDirectory(
-            atPath: (p as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try AtomicOutput.write(bytes, to: p)
-        return p
-    }
-}
+import TestSupport
 
 /// One member of a test cpio archive.
 struct Member: Sendable {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Recipe
@@ -10,7 +11,7 @@ struct DebianSourceTests {
     static let header = "recipe = 1\nname = \"t\"\nversion = \"1\"\nsource-date-epoch = 0\n"
 
     static func parse(_ input: String, in tmp: TemporaryDirectory) throws -> Recipe {
-        let path = try tmp.file("recipe.toml", header + input)
+        let path = try tmp.write("recipe.toml", header + input)
         return try Recipe.load(path: path)
     }
 
@@ -106,7 +107,7 @@ struct DebianSourceTests {
 
     @Test func sourcesBecomeDebSrcForTheSuiteOnly() throws {
         let tmp = try TemporaryDirectory()
-        let deb822 = try tmp.file(
+        let deb822 = try tmp.write(
             "debian.sources",
             """
             Types: deb
@@ -138,7 +139,7 @@ struct DebianSourceTests {
 
 
                 """)
-        let oneLine = try tmp.file(
+        let oneLine = try tmp.write(
             "old.list",
             "# comment\ndeb [arch=amd64 signed-by=/k.gpg] http://mirror.invalid/debian-security bookworm-security main\n"
         )
@@ -156,36 +157,29 @@ struct DebianSourceTests {
     /// patch that changes it. Returns the directory that holds the three files.
     static func dpkgSourcePackage(in tmp: TemporaryDirectory) throws -> String {
         let root = try tmp.directory("make")
-        try tmp.file("make/pkg-1.0/hello.txt", "hello upstream\n")
+        try tmp.write("make/pkg-1.0/hello.txt", "hello upstream\n")
         _ = try runProgram("tar", ["-C", root, "-czf", root + "/pkg_1.0.orig.tar.gz", "pkg-1.0"])
-        try tmp.file("make/pkg-1.0/debian/source/format", "3.0 (quilt)\n")
-        try tmp.file(
+        try tmp.write("make/pkg-1.0/debian/source/format", "3.0 (quilt)\n")
+        try tmp.write(
             "make/pkg-1.0/debian/changelog",
             "pkg (1.0-1) unstable; urgency=medium\n\n  * Test.\n\n -- T <t@example.org>  Thu, 01 Jan 2026 00:00:00 +0000\n"
         )
-        try tmp.file(
+        try tmp.write(
             "make/pkg-1.0/debian/control",
             "Source: pkg\nMaintainer: T <t@example.org>\n\nPackage: pkg\nArchitecture: all\nDescription: test\n test\n")
-        try tmp.file("make/pkg-1.0/debian/patches/series", "fix.patch\n")
-        try tmp.file(
+        try tmp.write("make/pkg-1.0/debian/patches/series", "fix.patch\n")
+        try tmp.write(
             "make/pkg-1.0/debian/patches/fix.patch",
             "--- a/hello.txt\n+++ b/hello.txt\n@@ -1 +1 @@\n-hello upstream\n+hello debian\n")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["dpkg-source", "-b", "pkg-1.0"]
-        process.currentDirectoryURL = URL(fileURLWithPath: root)
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "dpkg-source -b (dpkg-dev) must be installed")
+        let result = try ToolRunner.run("dpkg-source", ["-b", "pkg-1.0"], in: root)
+        #expect(result.status == 0, "dpkg-source -b (dpkg-dev) must be installed: \(result.stderr)")
         return root
     }
 
     /// A stand-in for apt-get: `update` records its arguments and the private sources file; `source`
     /// copies the prepared files into its working directory.
     static func fakeAptGet(in tmp: TemporaryDirectory) throws -> String {
-        try tmp.file(
+        try tmp.write(
             "bin/apt-get",
             """
             #!/bin/sh
@@ -204,7 +198,7 @@ struct DebianSourceTests {
         for name in ["pkg_1.0.orig.tar.gz", "pkg_1.0-1.debian.tar.xz", "pkg_1.0-1.dsc"] {
             try FileManager.default.copyItem(atPath: made + "/" + name, toPath: served + "/" + name)
         }
-        let sources = try tmp.file(
+        let sources = try tmp.write(
             "debian.sources", "Types: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm\nComponents: main\n")
         let recipe = try Self.parse(
             "[inputs.pkg]\nkind = \"debian-source\"\nsource = \"pkg=1.0-1\"\nsuite = \"bookworm\"\n", in: tmp)
@@ -243,7 +237,7 @@ struct DebianSourceTests {
         // A companion that changed in the cache is refused before dpkg-source runs.
         let orig = try #require(resolved.companions?["pkg_1.0.orig.tar.gz"])
         var tampered = resolved
-        let fake = try tmp.file("fake.orig.tar.gz", "not the tarball\n")
+        let fake = try tmp.write("fake.orig.tar.gz", "not the tarball\n")
         tampered.companions?["pkg_1.0.orig.tar.gz"] = fake
         let unpackError = #expect(throws: RecipeError.self) {
             try Unpacker.unpack(tampered, into: tmp.path + "/inputs/other")
@@ -261,8 +255,8 @@ struct DebianSourceTests {
             try FileManager.default.copyItem(atPath: made + "/" + name, toPath: served + "/" + name)
         }
         // The server gives an upstream tarball other than the one the .dsc lists.
-        try tmp.file("served/pkg_1.0.orig.tar.gz", "other bytes\n")
-        let sources = try tmp.file(
+        try tmp.write("served/pkg_1.0.orig.tar.gz", "other bytes\n")
+        let sources = try tmp.write(
             "debian.sources", "Types: deb\nURIs: http://mirror.invalid/debian\nSuites: bookworm\nComponents: main\n")
         let recipe = try Self.parse(
             "[inputs.pkg]\nkind = \"debian-source\"\nsource = \"pkg=1.0-1\"\nsuite = \"bookworm\"\n", in: tmp)
@@ -290,7 +284,8 @@ struct DebianSourceTests {
 
         // A .dsc of another package or version is refused.
         let dscText = try String(contentsOfFile: served + "/pkg_1.0-1.dsc", encoding: .utf8)
-        try tmp.file("served/pkg_1.0-1.dsc", dscText.replacingOccurrences(of: "Version: 1.0-1", with: "Version: 1.0-2"))
+        try tmp.write(
+            "served/pkg_1.0-1.dsc", dscText.replacingOccurrences(of: "Version: 1.0-1", with: "Version: 1.0-2"))
         let versionError = await #expect(throws: RecipeError.self) {
             try await resolver.resolve(input, pin: nil, fetchUnpinned: true)
         }

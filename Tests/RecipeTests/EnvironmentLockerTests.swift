@@ -1,5 +1,6 @@
 import Foundation
 import Recipe
+import TestSupport
 import Testing
 
 /// `Locker` and environments, with a stand-in resolver (the real one, with apt, is tested in
@@ -42,7 +43,7 @@ struct EnvironmentLockerTests {
             run = ["/bin/true"]
 
             """
-        return try Recipe(toml: text, path: try directory.file("recipe.toml", text))
+        return try Recipe(toml: text, path: try directory.write("recipe.toml", text))
     }
 
     @Test func resolvesKeepsAndRenews() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Recipe
+import TestSupport
 import Testing
 
 @Suite("Input cache")
@@ -15,7 +16,7 @@ struct InputCacheTests {
     @Test func storeAndLookup() throws {
         let tmp = try TemporaryDirectory()
         let cache = InputCache(root: tmp.path + "/cache")
-        let source = try tmp.file("blob", "hello\n", mode: 0o600)
+        let source = try tmp.write("blob", "hello\n", mode: 0o600)
         let digest = try cache.store(copying: source)
         #expect(digest == (try sha256sum(source)))
         let path = try #require(try cache.lookup(sha256: digest))
@@ -31,7 +32,7 @@ struct InputCacheTests {
     @Test func corruptEntryIsDropped() throws {
         let tmp = try TemporaryDirectory()
         let cache = InputCache(root: tmp.path + "/cache")
-        let digest = try cache.store(copying: try tmp.file("blob", "good\n"))
+        let digest = try cache.store(copying: try tmp.write("blob", "good\n"))
         try Data("evil\n".utf8).write(to: URL(fileURLWithPath: cache.inputPath(sha256: digest)))
         #expect(try cache.lookup(sha256: digest) == nil)
         #expect(!FileManager.default.fileExists(atPath: cache.inputPath(sha256: digest)))
@@ -41,8 +42,8 @@ struct InputCacheTests {
         let tmp = try TemporaryDirectory()
         let cache = InputCache(root: tmp.path + "/cache")
         let out = try tmp.directory("out")
-        try tmp.file("out/bin/node", "ELF", mode: 0o755)
-        try tmp.file("out/etc/conf", "x=1\n", mode: 0o644)
+        try tmp.write("out/bin/node", "ELF", mode: 0o755)
+        try tmp.write("out/etc/conf", "x=1\n", mode: 0o644)
         try tmp.symlink("out/latest", to: "bin/node")
         let key = String(repeating: "c", count: 64)
         #expect(try cache.stepOutput(key: key) == nil)
@@ -60,7 +61,7 @@ struct InputCacheTests {
         var sources: [String] = []
         for index in 0..<8 {
             let dir = try tmp.directory("out\(index)")
-            for file in 0..<50 { try tmp.file("out\(index)/f\(file)", String(repeating: "x", count: file * 100)) }
+            for file in 0..<50 { try tmp.write("out\(index)/f\(file)", String(repeating: "x", count: file * 100)) }
             sources.append(dir)
         }
         let expected = try TreeDigest.digest(directory: sources[0])
@@ -80,7 +81,7 @@ struct InputCacheTests {
     @Test func concurrentInputStoresAgree() async throws {
         let tmp = try TemporaryDirectory()
         let cache = InputCache(root: tmp.path + "/cache")
-        let source = try tmp.file("blob", String(repeating: "y", count: 1 << 20))
+        let source = try tmp.write("blob", String(repeating: "y", count: 1 << 20))
         let digests = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<8 { group.addTask { try cache.store(copying: source) } }
             var all: [String] = []

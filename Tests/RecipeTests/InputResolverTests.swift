@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Recipe
@@ -18,11 +19,11 @@ struct InputResolverTests {
             recipeDirectory = try tmp.directory("recipe")
             served = try tmp.directory("www")
             cache = InputCache(root: tmp.path + "/cache")
-            try tmp.file("recipe/src/node.c", "int main(void) { return 0; }\n")
-            try tmp.file("recipe/src/run.sh", "#!/bin/sh\n", mode: 0o755)
-            try tmp.file("recipe/key.pem", "not a key\n")
-            try tmp.file("www/blob.bin", "blob bytes\n")
-            try tmp.file("www/pool/ovmf_1.0-1_all.deb", "pretend deb\n")
+            try tmp.write("recipe/src/node.c", "int main(void) { return 0; }\n")
+            try tmp.write("recipe/src/run.sh", "#!/bin/sh\n", mode: 0o755)
+            try tmp.write("recipe/key.pem", "not a key\n")
+            try tmp.write("www/blob.bin", "blob bytes\n")
+            try tmp.write("www/pool/ovmf_1.0-1_all.deb", "pretend deb\n")
         }
 
         func recipe(_ inputs: String) throws -> Recipe {
@@ -102,7 +103,7 @@ struct InputResolverTests {
 
     @Test func pathInputLeavingThroughSymlinkIsRefused() throws {
         let world = try World()
-        try world.tmp.file("outside/secret", "s\n")
+        try world.tmp.write("outside/secret", "s\n")
         try world.tmp.symlink("recipe/escape", to: world.tmp.path + "/outside")
         let error = #expect(throws: RecipeError.self) {
             try world.recipe("[inputs.e]\nkind = \"path\"\nsource = \"escape/secret\"\n")
@@ -220,7 +221,7 @@ struct InputResolverTests {
                 """,
                 world.served + "/files/" + wheel,
             ])
-        try world.tmp.file(
+        try world.tmp.write(
             "www/simple/demo-pkg/index.html",
             "<html><body><a href=\"../../files/\(wheel)\">\(wheel)</a></body></html>\n")
         let server = try LocalHTTPServer(directory: world.served)
@@ -252,7 +253,7 @@ struct InputResolverTests {
     @Test func debianThroughAptGetDownload() async throws {
         let world = try World()
         // A stand-in for apt-get that records its arguments and leaves a .deb in its working directory.
-        let fake = try world.tmp.file(
+        let fake = try world.tmp.write(
             "bin/apt-get",
             """
             #!/bin/sh
@@ -268,7 +269,7 @@ struct InputResolverTests {
         let ovmf = try #require(recipe.input(named: "ovmf"))
         let resolved = try await resolver.resolve(ovmf, pin: nil, fetchUnpinned: true)
         #expect(try String(contentsOfFile: world.tmp.path + "/args", encoding: .utf8) == "download ovmf:arm64=1.0-1\n")
-        let reference = try world.tmp.file("expected.deb", "deb for ovmf:arm64=1.0-1\n")
+        let reference = try world.tmp.write("expected.deb", "deb for ovmf:arm64=1.0-1\n")
         #expect(resolved.sha256 == (try sha256sum(reference)))
         #expect(resolved.origin == "apt-get download ovmf:arm64=1.0-1")
 

@@ -1,5 +1,6 @@
 import Foundation
 import Recipe
+import TestSupport
 import Testing
 
 @Suite("Lock file")
@@ -98,8 +99,8 @@ struct LockTests {
     /// Issue #13 item 5: a directory's listing is kept in the lock with its pin and must hash to it.
     @Test func filesListingRoundTripsAndMustMatchItsPin() throws {
         let tmp = try TemporaryDirectory()
-        try tmp.file("src/node.c", "int main(void) { return 0; }\n")
-        try tmp.file("src/run.sh", "#!/bin/sh\n", mode: 0o755)
+        try tmp.write("src/node.c", "int main(void) { return 0; }\n")
+        try tmp.write("src/run.sh", "#!/bin/sh\n", mode: 0o755)
         let entries = try TreeDigest.entries(directory: tmp.path + "/src")
         let digest = try TreeDigest.digest(directory: tmp.path + "/src")
         let lock = RecipeLock(entries: [

@@ -1,4 +1,5 @@
 import Recipe
+import TestSupport
 import Testing
 
 @Suite("Recipe parser")

@@ -1,61 +1,13 @@
 import Foundation
-
-/// A directory removed when the value goes away.
-final class TemporaryDirectory {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("recipe-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        // Unpacked trees may hold read-only directories; make them writable so they can be removed.
-        _ = try? Process.run(URL(fileURLWithPath: "/bin/chmod"), arguments: ["-R", "u+rwX", path]).waitUntilExit()
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    @discardableResult
-    func file(_ relative: String, _ text: String, mode: Int = 0o644) throws -> String {
-        try bytes(relative, Array(text.utf8), mode: mode)
-    }
-
-    @discardableResult
-    func bytes(_ relative: String, _ bytes: [UInt8], mode: Int = 0o644) throws -> String {
-        let full = path + "/" + relative
-        try FileManager.default.createDirectory(
-            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(bytes).write(to: URL(fileURLWithPath: full))
-        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: full)
-        return full
-    }
-
-    func directory(_ relative: String) throws -> String {
-        let full = path + "/" + relative
-        try FileManager.default.createDirectory(atPath: full, withIntermediateDirectories: true)
-        return full
-    }
-
-    func symlink(_ relative: String, to target: String) throws {
-        try FileManager.default.createSymbolicLink(atPath: path + "/" + relative, withDestinationPath: target)
-    }
-}
+import TestSupport
 
 /// Runs a program and returns its standard output; throws when it fails.
-func runProgram(_ program: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [program] + arguments
-    if let environment { process.environment = environment }
-    let out = Pipe()
-    process.standardOutput = out
-    try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw ProgramFailed(description: "\(program) \(arguments) exited with \(process.terminationStatus)")
+func runProgram(_ program: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
+    let result = try ToolRunner.run(program, arguments, environment: environment)
+    guard result.status == 0 else {
+        throw ProgramFailed(description: "\(program) \(arguments) exited with \(result.status): \(result.stderr)")
     }
-    return String(decoding: data, as: UTF8.self)
+    return result.stdout
 }
 
 struct ProgramFailed: Error, CustomStringConvertible {

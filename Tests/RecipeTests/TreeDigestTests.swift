@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import Recipe
+import TestSupport
 import Testing
 
 @Suite("Tree digest")
@@ -9,10 +10,10 @@ struct TreeDigestTests {
     /// differs from whole-path byte order (`a-b` sorts before `a/…`).
     func makeTree(_ tmp: TemporaryDirectory) throws -> String {
         let root = try tmp.directory("tree")
-        try tmp.file("tree/a/b.txt", "b\n", mode: 0o600)
-        try tmp.file("tree/a-b", "dash\n", mode: 0o640)
-        try tmp.file("tree/bin/tool", "#!/bin/sh\n", mode: 0o700)
-        try tmp.file("tree/bin/other", "", mode: 0o4755)
+        try tmp.write("tree/a/b.txt", "b\n", mode: 0o600)
+        try tmp.write("tree/a-b", "dash\n", mode: 0o640)
+        try tmp.write("tree/bin/tool", "#!/bin/sh\n", mode: 0o700)
+        try tmp.write("tree/bin/other", "", mode: 0o4755)
         _ = try tmp.directory("tree/empty")
         try tmp.symlink("tree/link", to: "a/b.txt")
         try tmp.symlink("tree/dangling", to: "/nowhere/at/all")
@@ -41,7 +42,7 @@ struct TreeDigestTests {
             [.modificationDate: Date(timeIntervalSince1970: 0), .posixPermissions: 0o664], ofItemAtPath: root + "/a-b")
         try FileManager.default.setAttributes([.posixPermissions: 0o711], ofItemAtPath: root + "/a")
         #expect(try TreeDigest.digest(directory: root) == before)
-        try tmp.file("tree/a-b", "dash\n", mode: 0o755)
+        try tmp.write("tree/a-b", "dash\n", mode: 0o755)
         #expect(try TreeDigest.digest(directory: root) != before, "owner-executable changes the digest")
     }
 
@@ -67,7 +68,7 @@ struct TreeDigestTests {
     @Test func newlineInNameIsAnError() throws {
         let tmp = try TemporaryDirectory()
         let root = try tmp.directory("tree")
-        try tmp.file("tree/bad\nname", "x")
+        try tmp.write("tree/bad\nname", "x")
         let error = #expect(throws: RecipeError.self) { try TreeDigest.digest(directory: root) }
         #expect(error?.description.contains("newline") == true)
     }
@@ -75,13 +76,13 @@ struct TreeDigestTests {
     /// Issue #13 item 5: the files in which two trees differ, from their listings.
     @Test func changesNameFilesAddedRemovedAndModes() throws {
         let tmp = try TemporaryDirectory()
-        try tmp.file("old/node.c", "int main(void) { return 0; }\n")
-        try tmp.file("old/run.sh", "#!/bin/sh\n")
-        try tmp.file("old/gone.txt", "bye\n")
-        try tmp.file("old/swap", "a file\n")
-        try tmp.file("new/node.c", "int main(void) { return 1; }\n")
-        try tmp.file("new/run.sh", "#!/bin/sh\n", mode: 0o755)
-        try tmp.file("new/lib/util.c", "\n")
+        try tmp.write("old/node.c", "int main(void) { return 0; }\n")
+        try tmp.write("old/run.sh", "#!/bin/sh\n")
+        try tmp.write("old/gone.txt", "bye\n")
+        try tmp.write("old/swap", "a file\n")
+        try tmp.write("new/node.c", "int main(void) { return 1; }\n")
+        try tmp.write("new/run.sh", "#!/bin/sh\n", mode: 0o755)
+        try tmp.write("new/lib/util.c", "\n")
         try tmp.symlink("new/swap", to: "node.c")
         let old = try TreeDigest.entries(directory: tmp.path + "/old")
         let new = try TreeDigest.entries(directory: tmp.path + "/new")

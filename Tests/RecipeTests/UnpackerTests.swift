@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Recipe
@@ -55,7 +56,7 @@ struct UnpackerTests {
     func resolved(_ tmp: TemporaryDirectory, _ name: String, _ bytes: [UInt8], unpack: UnpackMode, file: String)
         throws -> ResolvedInput
     {
-        let path = try tmp.bytes(file, bytes)
+        let path = try tmp.write(file, bytes)
         let input = RecipeInput(name: name, kind: .url, source: "http://h/\(file)", unpack: unpack)
         return ResolvedInput(input: input, sha256: try sha256sum(path), file: path, origin: input.source)
     }
@@ -87,8 +88,8 @@ struct UnpackerTests {
 
     @Test func compressedTarAndZipMatchReferenceTools() throws {
         let tmp = try TemporaryDirectory()
-        try tmp.file("src/a/b.txt", "b\n")
-        try tmp.file("src/run", "#!/bin/sh\n", mode: 0o755)
+        try tmp.write("src/a/b.txt", "b\n")
+        try tmp.write("src/run", "#!/bin/sh\n", mode: 0o755)
         try tmp.symlink("src/link", to: "a/b.txt")
         let reference = try TreeDigest.digest(directory: tmp.path + "/src")
         _ = try runProgram("tar", ["-C", tmp.path + "/src", "-cJf", tmp.path + "/src.tar.xz", "."])
@@ -121,7 +122,7 @@ struct UnpackerTests {
 
     @Test func debExtractsDataTar() throws {
         let tmp = try TemporaryDirectory()
-        try tmp.file("pkg/usr/share/OVMF/OVMF.fd", "firmware")
+        try tmp.write("pkg/usr/share/OVMF/OVMF.fd", "firmware")
         _ = try runProgram("tar", ["-C", tmp.path + "/pkg", "-cJf", tmp.path + "/data.tar.xz", "./usr"])
         let data = Array(try Data(contentsOf: URL(fileURLWithPath: tmp.path + "/data.tar.xz")))
         var control = TarBuilder()
@@ -264,7 +265,7 @@ struct UnpackerTests {
         image.add("config.json", data: config)
         image.add("l1.tar", data: l1)
         image.add("l2.tar", data: l2)
-        let path = try tmp.bytes("image.tar", image.finished())
+        let path = try tmp.write("image.tar", image.finished())
         let input = RecipeInput(name: "img", kind: .dockerArchive, source: "image.tar", unpack: .image)
         let out = tmp.path + "/out"
         try Unpacker.unpack(ResolvedInput(input: input, sha256: "", file: path, origin: ""), into: out)
@@ -277,6 +278,6 @@ struct UnpackerTests {
 
     func sha256Hex(_ bytes: [UInt8]) throws -> String {
         let tmp = try TemporaryDirectory()
-        return try sha256sum(try tmp.bytes("b", bytes))
+        return try sha256sum(try tmp.write("b", bytes))
     }
 }

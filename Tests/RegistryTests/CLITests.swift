@@ -1,62 +1,23 @@
 import EnclaveCore
 import Foundation
 import Release
+import TestSupport
 import Testing
 
 @testable import Registry
 
 /// `enclavekit push`, `pull` and `verify REF` as a user runs them, against a real registry.
 @Suite struct CLITests {
-    static let binary: String = {
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let candidates = [
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-                "enclavekit"
-            ).path,
-            packageRoot.appendingPathComponent(".build/debug/enclavekit").path,
-        ]
-        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[1]
-    }()
-
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
-
-    static func run(_ args: [String], in directory: String) throws -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = args
-        process.currentDirectoryURL = URL(fileURLWithPath: directory)
-        var env = ProcessInfo.processInfo.environment
-        env["ENCLAVEKIT_NO_PROGRESS"] = "1"
-        env["DOCKER_CONFIG"] = directory + "/docker"  // no credentials: anonymous
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        nonisolated(unsafe) var outData = Data()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            outData = out.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        process.waitUntilExit()
-        return Result(
-            status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+    static func run(_ args: [String], in directory: String) throws -> ToolResult {
+        // No DOCKER_CONFIG credentials: anonymous.
+        try ToolRunner.run(
+            BuiltProducts.enclavekit, args, in: directory,
+            environment: ["ENCLAVEKIT_NO_PROGRESS": "1", "DOCKER_CONFIG": directory + "/docker"])
     }
 
     @Test func pushPullVerifyFromTheCommandLine() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let release = try TestRelease.make(in: scratch, eifSize: 100_000)
         for name in ["alice.pub.pem", "bob.pub.pem"] { try scratch.write(name, try Fixtures.bytes("example/\(name)")) }
         try scratch.write(
@@ -101,7 +62,7 @@ import Testing
 
     @Test func usageAndConnectionErrors() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         _ = try TestRelease.make(in: scratch, eifSize: 100)
         let dir = scratch.path
         // No registry host: a usage error (64).

@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import Release
+import TestSupport
 import Testing
 
 @testable import Registry
@@ -12,7 +13,7 @@ import Testing
     /// A registry with the test release pushed, and the digests of its blobs.
     struct Setup {
         let registry: LocalRegistry
-        let scratch: Scratch
+        let scratch: TemporaryDirectory
         let release: TestRelease
         let pushed: PushReport
         var eif: String { pushed.blobs.first { $0.name == "example-node.eif" }?.digest ?? "" }
@@ -20,7 +21,7 @@ import Testing
 
         init(eifSize: Int = 3 << 20) async throws {
             registry = try await LocalRegistry()
-            scratch = try Scratch()
+            scratch = try TemporaryDirectory()
             release = try TestRelease.make(in: scratch, eifSize: eifSize)
             let client = try registry.client()
             pushed = try await ReleasePusher.push(
@@ -76,7 +77,7 @@ import Testing
         let proxy = try FaultProxy(upstream: setup.registry, faults: ["drop-once:\(setup.eif)"])
         #expect(try await pullError(setup, proxy) == nil)
         #expect(try proxy.stats().blobGets[setup.eif] == 2)
-        #expect(try setup.scratch.bytes("out/example-node.eif") == setup.scratch.bytes("release/example-node.eif"))
+        #expect(try setup.scratch.read("out/example-node.eif") == setup.scratch.read("release/example-node.eif"))
         #expect(!setup.scratch.listing().contains { $0.hasPrefix(".out.") })
     }
 
@@ -111,7 +112,7 @@ import Testing
     /// retried, a bounded number of times.
     @Test func pushRetriesServerErrors() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let release = try TestRelease.make(in: scratch, eifSize: 50_000)
         let flaky = try FaultProxy(upstream: registry, faults: ["error500:3"])
         let client = try flaky.client(retries: 3)
@@ -138,7 +139,7 @@ import Testing
     /// The Bearer token flow with Basic credentials from a Docker config file; without them, a clear error.
     @Test func bearerTokenWithDockerConfigCredentials() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let release = try TestRelease.make(in: scratch, eifSize: 20_000)
         let proxy = try FaultProxy(upstream: registry, faults: ["bearer:alice:s3cret"])
         let auth = Base64.encode(Array("alice:s3cret".utf8))
@@ -150,7 +151,7 @@ import Testing
         let pushed = try await ReleasePusher.push(directory: release.directory, to: ref, client: client)
         let pulled = try await ReleasePuller.pull(ref, into: scratch.path + "/out", client: client)
         #expect(pulled.digest == pushed.digest)
-        #expect(try scratch.bytes("out/example-node.eif") == scratch.bytes("release/example-node.eif"))
+        #expect(try scratch.read("out/example-node.eif") == scratch.read("release/example-node.eif"))
 
         // Anonymous: the token service refuses, and the error says where credentials go.
         let anonymous = try RegistryClient.make(for: ref, plainHTTP: true, environment: ["HOME": scratch.path])

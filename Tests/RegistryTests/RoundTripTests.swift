@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import Release
+import TestSupport
 import Testing
 
 @testable import Registry
@@ -10,7 +11,7 @@ import Testing
 @Suite struct RoundTripTests {
     @Test func pushPullVerify() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let release = try TestRelease.make(in: scratch)
         let rebuilder = SigningKey.generate(.ed25519)
         try scratch.write("r1.dsse.json", try release.attestation(by: rebuilder))
@@ -45,9 +46,9 @@ import Testing
         for file in [
             "manifest.json", "example-node.eif", "example-node.sgx.so", "nitro/copy-of.eif", "release.dsse.json",
         ] {
-            #expect(try scratch.bytes("pulled/\(file)") == scratch.bytes("release/\(file)"), "\(file)")
+            #expect(try scratch.read("pulled/\(file)") == scratch.read("release/\(file)"), "\(file)")
         }
-        #expect(try scratch.bytes("pulled/attestations/r1.dsse.json") == scratch.bytes("r1.dsse.json"))
+        #expect(try scratch.read("pulled/attestations/r1.dsse.json") == scratch.read("r1.dsse.json"))
         #expect(!scratch.listing().contains { $0.hasPrefix(".pulled.pull-") })
         var policy = release.policy
         policy.rebuilders = RebuilderPolicy(threshold: 1, keys: [TrustedKey(name: "r1", key: rebuilder.publicKey)])
@@ -72,13 +73,13 @@ import Testing
     /// skopeo (a second client) reads what push wrote: the manifest bytes as pushed, with our artifactType.
     @Test func skopeoInspectsWhatPushWrote() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let release = try TestRelease.make(in: scratch, eifSize: 4096)
         let ref = try registry.reference("interop/pushed:1")
         let client = try registry.client()
         defer { Task { await client.shutdown() } }
         let pushed = try await ReleasePusher.push(directory: release.directory, to: ref, client: client)
-        let raw = try Run.command([
+        let raw = try ToolRunner.combined([
             "skopeo", "inspect", "--raw", "--tls-verify=false", "docker://\(registry.host)/interop/pushed:1",
         ])
         #expect(raw.status == 0, "\(raw.output)")
@@ -92,7 +93,7 @@ import Testing
             ])
         #expect(manifest.layers[1].mediaType == "application/vnd.enclavekit.artifact.eif")
         // The referrer is listed under the tag schema's tag, which skopeo reads as an image index.
-        let index = try Run.command([
+        let index = try ToolRunner.combined([
             "skopeo", "inspect", "--raw", "--tls-verify=false",
             "docker://\(registry.host)/interop/pushed:\(OCIDigest.fallbackTag(pushed.digest))",
         ])
@@ -106,7 +107,7 @@ import Testing
     /// canonical, manifests; the signature as a referrer listed under the sha256-HEX tag).
     @Test func pullReadsWhatSkopeoCopied() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let release = try TestRelease.make(in: scratch, eifSize: 200_000)
         let layout = "layout"
         func blob(_ bytes: [UInt8]) throws -> (String, Int) {
@@ -128,11 +129,11 @@ import Testing
         let config = try descriptor(MediaType.empty, Array("{}".utf8), title: nil)
         var layers: [JSONValue] = [
             try descriptor(
-                MediaType.releaseManifest, try scratch.bytes("release/manifest.json"), title: "manifest.json")
+                MediaType.releaseManifest, try scratch.read("release/manifest.json"), title: "manifest.json")
         ]
         for a in release.manifest.artifacts {
             layers.append(
-                try descriptor("application/octet-stream", try scratch.bytes("release/\(a.name)"), title: a.name))
+                try descriptor("application/octet-stream", try scratch.read("release/\(a.name)"), title: a.name))
         }
         let manifest = JSONValue.object([
             ("schemaVersion", .int(2)), ("mediaType", .string(MediaType.imageManifest)),
@@ -147,7 +148,7 @@ import Testing
                 "layers",
                 .array([
                     try descriptor(
-                        MediaType.dsseEnvelope, try scratch.bytes("release/release.dsse.json"),
+                        MediaType.dsseEnvelope, try scratch.read("release/release.dsse.json"),
                         title: "release.dsse.json")
                 ])
             ),
@@ -178,7 +179,7 @@ import Testing
         // The release keeps its digest (the referrer's subject); skopeo 1.9 rewrites the index (dropping
         // the descriptors' artifactType), which is fine: only its tag matters.
         for (tag, preserve) in [("v1", true), (OCIDigest.fallbackTag(mainDigest), false)] {
-            let copy = try Run.command(
+            let copy = try ToolRunner.combined(
                 ["skopeo", "copy", "--all"] + (preserve ? ["--preserve-digests"] : []) + [
                     "--dest-tls-verify=false", "oci:\(scratch.path)/\(layout):\(tag)",
                     "docker://\(registry.host)/interop/copied:\(tag)",
@@ -198,7 +199,7 @@ import Testing
     /// A tag moved between pull and verify: verify by the digest pull printed reports the move.
     @Test func tagMovedSincePull() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         let first = try TestRelease.make(in: scratch, name: "one", eifSize: 1000, seed: 1)
         let second = try TestRelease.make(in: scratch, name: "two", eifSize: 1000, seed: 2)
         let ref = try registry.reference("moving/node:stable")
@@ -222,7 +223,7 @@ import Testing
 
     @Test func pullRefusesANonEmptyDestination() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try Scratch()
+        let scratch = try TemporaryDirectory()
         try scratch.write("out/keep.txt", Array("mine".utf8))
         let client = try registry.client()
         defer { Task { await client.shutdown() } }

@@ -1,79 +1,13 @@
 import EnclaveCore
 import Foundation
 import Release
+import TestSupport
 
 @testable import Registry
 
 #if canImport(Glibc)
     import Glibc
 #endif
-
-/// Test fixtures live in `Fixtures/` beside this file; tests never read `../shared`.
-enum Fixtures {
-    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
-        "Fixtures")
-
-    static func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
-
-    static func bytes(_ name: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: directory.appendingPathComponent(name)))
-    }
-}
-
-/// A directory removed when the value goes away.
-final class Scratch: @unchecked Sendable {
-    let path: String
-    init() throws {
-        path =
-            FileManager.default.temporaryDirectory.appendingPathComponent("enclavekit-registry-\(UUID().uuidString)")
-            .path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    @discardableResult
-    func write(_ name: String, _ bytes: [UInt8]) throws -> String {
-        let full = path + "/" + name
-        try FileManager.default.createDirectory(
-            atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(bytes).write(to: URL(fileURLWithPath: full))
-        return full
-    }
-
-    func bytes(_ name: String) throws -> [UInt8] {
-        Array(try Data(contentsOf: URL(fileURLWithPath: path + "/" + name)))
-    }
-
-    func exists(_ name: String) -> Bool { FileManager.default.fileExists(atPath: path + "/" + name) }
-
-    /// Every entry under the directory (relative paths, sorted), hidden ones included.
-    func listing(_ name: String = "") -> [String] {
-        let root = name.isEmpty ? path : path + "/" + name
-        return ((FileManager.default.subpaths(atPath: root)) ?? []).sorted()
-    }
-}
-
-/// Runs a program found on PATH and captures stdout and stderr together.
-struct Run {
-    var status: Int32
-    var output: String
-
-    static func command(_ args: [String], environment: [String: String] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = args
-        var env = ProcessInfo.processInfo.environment
-        for (k, v) in environment { env[k] = v }
-        process.environment = env
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
-    }
-}
 
 /// A free TCP port on 127.0.0.1 (bound to port 0, then released).
 func freePort() throws -> Int {
@@ -99,12 +33,12 @@ func freePort() throws -> Int {
 /// temporary storage directory, stopped (and its storage removed) when the value goes away.
 final class LocalRegistry: @unchecked Sendable {
     let port: Int
-    let scratch: Scratch
+    let scratch: TemporaryDirectory
     let process = Process()
     var host: String { "127.0.0.1:\(port)" }
 
     init() async throws {
-        scratch = try Scratch()
+        scratch = try TemporaryDirectory()
         var lastError: (any Error)?
         for _ in 0..<3 {
             let port = try freePort()
@@ -201,7 +135,7 @@ final class FaultProxy: @unchecked Sendable {
 
     /// The requests it saw under /v2/NAME/ and the GETs per blob digest.
     func stats() throws -> (requests: Int, blobGets: [String: Int]) {
-        let run = try Run.command(["curl", "-s", "http://\(host)/_stats"])
+        let run = try ToolRunner.combined(["curl", "-s", "http://\(host)/_stats"])
         let value = try JSONParser.parse(Array(run.output.utf8))
         var gets: [String: Int] = [:]
         if case .object(let pairs) = value["blobGets"] {
@@ -245,7 +179,7 @@ struct TestRelease {
         return out
     }
 
-    static func make(in scratch: Scratch, name: String = "release", eifSize: Int = 3 << 20, seed: UInt64 = 1)
+    static func make(in scratch: TemporaryDirectory, name: String = "release", eifSize: Int = 3 << 20, seed: UInt64 = 1)
         throws -> TestRelease
     {
         let files: [(String, [UInt8])] = [

@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import Release
+import TestSupport
 import Testing
 
 /// The DSSE spec vectors (`Fixtures/dsse-vectors.json`, from secure-systems-lab/dsse at 82043adf, RFC 8032

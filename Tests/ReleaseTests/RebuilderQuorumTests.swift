@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import Release
+import TestSupport
 import Testing
 
 /// Reproduction attestations and the policy's rebuilder quorum (issue 16 items 1 and 2), built with the
@@ -272,7 +273,7 @@ import Testing
 
     @Test func writeRefusesAnExistingAttestation() throws {
         let w = try World()
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.path + "/reproduction.dsse.json"
         let attestation = ReproductionAttestation(
             manifest: w.manifest, reproduced: true, environment: Self.environment, time: Self.time)

@@ -1,5 +1,6 @@
 import EnclaveCore
 import OVMF
+import TestSupport
 import Testing
 
 @testable import SEVSNP
@@ -21,7 +22,7 @@ import Testing
     }
 
     @Test func kernelHashesOnFirmwareWithoutTheSection() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         var r = request(try Fixtures.bytes("ovmf_OvmfX64_suffix.bin"))
         r.kernel = try dir.write("kernel", [1, 2, 3])
         let error = try #require(throws: UsageError.self) { try SNPMeasure.measure(r) }

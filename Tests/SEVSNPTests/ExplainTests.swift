@@ -1,4 +1,5 @@
 import EnclaveCore
+import TestSupport
 import Testing
 
 @testable import SEVSNP
@@ -11,13 +12,13 @@ import Testing
         ("200", "EPYC-Turin", "QEMU", "0x1"),
     ])
     func findsTheSettingsOfAReferenceDigest(vcpus: String, cpu: String, vmm: String, features: String) throws {
-        let reference = try Reference.run([
+        let reference = try SEVSNPMeasure.run([
             "--mode", "snp", "--vcpus", vcpus, "--vcpu-type", cpu, "--vmm-type", vmm, "--guest-features", features,
-            "--ovmf", Reference.debianCode,
+            "--ovmf", SEVSNPMeasure.debianCode,
         ])
         #expect(reference.status == 0, "\(reference.stderr)")
-        let expected = try #require(Hex.decode(reference.output))
-        var request = SNPMeasureRequest(firmware: .path(Reference.debianCode))
+        let expected = try #require(Hex.decode(reference.trimmedStdout))
+        var request = SNPMeasureRequest(firmware: .path(SEVSNPMeasure.debianCode))
         request.vcpus = 2
         request.vcpuSignature = SNPVCPU.signature(named: "EPYC-v4")
         let found = try SNPMeasure.variations(of: request, matching: expected)
@@ -30,10 +31,10 @@ import Testing
     }
 
     @Test func otherFirmwareMatchesNothing() throws {
-        var other = SNPMeasureRequest(firmware: .path(Reference.debianFull))
+        var other = SNPMeasureRequest(firmware: .path(SEVSNPMeasure.debianFull))
         other.vcpuSignature = SNPVCPU.signature(named: "EPYC-v4")
         let expected = try SNPMeasure.measure(other).digest
-        var request = SNPMeasureRequest(firmware: .path(Reference.debianCode))
+        var request = SNPMeasureRequest(firmware: .path(SEVSNPMeasure.debianCode))
         request.vcpuSignature = other.vcpuSignature
         #expect(try SNPMeasure.variations(of: request, matching: expected, maxVCPUs: 16).isEmpty)
     }

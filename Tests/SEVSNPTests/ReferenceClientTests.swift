@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import OVMF
+import TestSupport
 import Testing
 
 @testable import SEVSNP
@@ -19,19 +20,19 @@ import Testing
     }
 
     static let debianCases: [Case] = [
-        Case(firmware: Reference.debianCode, vcpus: 1, cpu: "EPYC-v4"),
-        Case(firmware: Reference.debianCode, vcpus: 2, cpu: "EPYC-v4"),
-        Case(firmware: Reference.debianCode, vcpus: 4, cpu: "EPYC-Milan", features: "0x21"),
-        Case(firmware: Reference.debianCode, vcpus: 16, cpu: "EPYC-Genoa"),
-        Case(firmware: Reference.debianCode, vcpus: 3, cpu: "EPYC-Rome-v2", features: "0x21"),
-        Case(firmware: Reference.debianCode, vcpus: 1, cpu: "EPYC-Turin", vmm: "ec2"),
-        Case(firmware: Reference.debianCode, vcpus: 2, cpu: "EPYC-v4", vmm: "gce"),
-        Case(firmware: Reference.debianFull, vcpus: 1, cpu: "EPYC-v4"),
-        Case(firmware: Reference.debianFull, vcpus: 8, cpu: "EPYC-Milan-v2"),
-        Case(firmware: Reference.debianFull, vcpus: 4, cpu: "EPYC", features: "0x21"),
-        Case(firmware: Reference.debianFull, vcpus: 64, cpu: "EPYC-Genoa-v1", features: "0x21"),
-        Case(firmware: Reference.debianFull, vcpus: 2, cpu: "EPYC-Rome", vmm: "ec2"),
-        Case(firmware: Reference.debianFull, vcpus: 1, cpu: "EPYC-v4", features: "0x21", vmm: "gce"),
+        Case(firmware: SEVSNPMeasure.debianCode, vcpus: 1, cpu: "EPYC-v4"),
+        Case(firmware: SEVSNPMeasure.debianCode, vcpus: 2, cpu: "EPYC-v4"),
+        Case(firmware: SEVSNPMeasure.debianCode, vcpus: 4, cpu: "EPYC-Milan", features: "0x21"),
+        Case(firmware: SEVSNPMeasure.debianCode, vcpus: 16, cpu: "EPYC-Genoa"),
+        Case(firmware: SEVSNPMeasure.debianCode, vcpus: 3, cpu: "EPYC-Rome-v2", features: "0x21"),
+        Case(firmware: SEVSNPMeasure.debianCode, vcpus: 1, cpu: "EPYC-Turin", vmm: "ec2"),
+        Case(firmware: SEVSNPMeasure.debianCode, vcpus: 2, cpu: "EPYC-v4", vmm: "gce"),
+        Case(firmware: SEVSNPMeasure.debianFull, vcpus: 1, cpu: "EPYC-v4"),
+        Case(firmware: SEVSNPMeasure.debianFull, vcpus: 8, cpu: "EPYC-Milan-v2"),
+        Case(firmware: SEVSNPMeasure.debianFull, vcpus: 4, cpu: "EPYC", features: "0x21"),
+        Case(firmware: SEVSNPMeasure.debianFull, vcpus: 64, cpu: "EPYC-Genoa-v1", features: "0x21"),
+        Case(firmware: SEVSNPMeasure.debianFull, vcpus: 2, cpu: "EPYC-Rome", vmm: "ec2"),
+        Case(firmware: SEVSNPMeasure.debianFull, vcpus: 1, cpu: "EPYC-v4", features: "0x21", vmm: "gce"),
     ]
 
     func request(_ c: Case, mode: SEVGuestMode = .snp) throws -> SNPMeasureRequest {
@@ -52,31 +53,32 @@ import Testing
 
     @Test(arguments: debianCases)
     func snpDigestOnDebianOVMF(_ c: Case) throws {
-        let reference = try Reference.run(referenceArgs(c))
+        let reference = try SEVSNPMeasure.run(referenceArgs(c))
         #expect(reference.status == 0, "\(reference.stderr)")
-        #expect(try SNPMeasure.measure(request(c)).digest.hex == reference.output)
+        #expect(try SNPMeasure.measure(request(c)).digest.hex == reference.trimmedStdout)
     }
 
-    @Test(arguments: [Reference.debianCode, Reference.debianFull])
+    @Test(arguments: [SEVSNPMeasure.debianCode, SEVSNPMeasure.debianFull])
     func seveAndSEVModesOnDebianOVMF(firmware: String) throws {
         let c = Case(firmware: firmware, vcpus: 4, cpu: "EPYC-Milan")
-        let seves = try Reference.run(referenceArgs(c, mode: "seves"))
+        let seves = try SEVSNPMeasure.run(referenceArgs(c, mode: "seves"))
         #expect(seves.status == 0, "\(seves.stderr)")
-        #expect(try SNPMeasure.measure(request(c, mode: .seves)).digest.hex == seves.output)
-        let sev = try Reference.run(["--mode", "sev", "--ovmf", firmware])
+        #expect(try SNPMeasure.measure(request(c, mode: .seves)).digest.hex == seves.trimmedStdout)
+        let sev = try SEVSNPMeasure.run(["--mode", "sev", "--ovmf", firmware])
         #expect(sev.status == 0, "\(sev.stderr)")
         #expect(
-            try SNPMeasure.measure(SNPMeasureRequest(firmware: .path(firmware), mode: .sev)).digest.hex == sev.output)
+            try SNPMeasure.measure(SNPMeasureRequest(firmware: .path(firmware), mode: .sev)).digest.hex
+                == sev.trimmedStdout)
     }
 
-    @Test(arguments: [Reference.debianCode, Reference.debianFull, Reference.debianCode4M])
+    @Test(arguments: [SEVSNPMeasure.debianCode, SEVSNPMeasure.debianFull, SEVSNPMeasure.debianCode4M])
     func ovmfHashAndSeededDigestOnDebianOVMF(firmware: String) throws {
-        let reference = try Reference.run(["--mode", "snp:ovmf-hash", "--ovmf", firmware])
+        let reference = try SEVSNPMeasure.run(["--mode", "snp:ovmf-hash", "--ovmf", firmware])
         #expect(reference.status == 0, "\(reference.stderr)")
         let ours = try SNPMeasure.measure(SNPMeasureRequest(firmware: .path(firmware), mode: .snpOVMFHash))
-        #expect(ours.digest.hex == reference.output)
+        #expect(ours.digest.hex == reference.trimmedStdout)
         // The OVMF hash is the SNP digest's prefix: seeding with it gives the full digest.
-        if firmware != Reference.debianCode4M {
+        if firmware != SEVSNPMeasure.debianCode4M {
             var seeded = try request(Case(firmware: firmware, vcpus: 2, cpu: "EPYC-v4"))
             let full = try SNPMeasure.measure(seeded)
             #expect(full.ovmfHash == ours.digest)
@@ -95,11 +97,11 @@ import Testing
     func suffixWithOVMFHash(name: String, vcpus: Int, cpu: String, vmm: String) throws {
         let seed = Digest.sha384(Array("enclavekit \(name)".utf8))
         let c = Case(firmware: Fixtures.path(name), vcpus: vcpus, cpu: cpu, features: "0x21", vmm: vmm)
-        let reference = try Reference.run(referenceArgs(c) + ["--snp-ovmf-hash", seed.hex])
+        let reference = try SEVSNPMeasure.run(referenceArgs(c) + ["--snp-ovmf-hash", seed.hex])
         #expect(reference.status == 0, "\(reference.stderr)")
         var r = try request(c)
         r.ovmfHash = seed
-        #expect(try SNPMeasure.measure(r).digest.hex == reference.output)
+        #expect(try SNPMeasure.measure(r).digest.hex == reference.trimmedStdout)
     }
 
     /// Measured direct boot on the AmdSev build: kernel, initrd and cmdline hashes in the SNP_KERNEL_HASHES page.
@@ -111,7 +113,7 @@ import Testing
             (1, -1, nil, 1, "gce"),
         ] as [(Int, Int, String?, Int, String)])
     func kernelHashesOnAmdSevSuffix(kernelSize: Int, initrdSize: Int, append: String?, vcpus: Int, vmm: String) throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let kernel = try dir.write("bzImage", pseudoRandomBytes(kernelSize, seed: UInt64(kernelSize)))
         let initrd = initrdSize < 0 ? nil : try dir.write("initrd", pseudoRandomBytes(initrdSize, seed: 99))
         let seed = Digest.sha384(Array("seed".utf8))
@@ -119,7 +121,7 @@ import Testing
         var args = referenceArgs(c) + ["--snp-ovmf-hash", seed.hex, "--kernel", kernel]
         if let initrd { args += ["--initrd", initrd] }
         if let append { args += ["--append", append] }
-        let reference = try Reference.run(args)
+        let reference = try SEVSNPMeasure.run(args)
         #expect(reference.status == 0, "\(reference.stderr)")
         var r = try request(c)
         r.ovmfHash = seed
@@ -127,7 +129,7 @@ import Testing
         r.initrd = initrd
         r.append = append
         let ours = try SNPMeasure.measure(r)
-        #expect(ours.digest.hex == reference.output)
+        #expect(ours.digest.hex == reference.trimmedStdout)
         #expect(ours.kernelHashes?.kernel == Digest.sha256(pseudoRandomBytes(kernelSize, seed: UInt64(kernelSize))))
         // SEV and SEV-ES modes hash the same table.
         for mode in ["sev", "seves"] {
@@ -135,20 +137,20 @@ import Testing
             refArgs += ["--ovmf", c.firmware, "--kernel", kernel]
             if let initrd { refArgs += ["--initrd", initrd] }
             if let append { refArgs += ["--append", append] }
-            let ref = try Reference.run(refArgs)
+            let ref = try SEVSNPMeasure.run(refArgs)
             #expect(ref.status == 0, "\(ref.stderr)")
             var m = try request(c, mode: mode == "sev" ? .sev : .seves)
             (m.kernel, m.initrd, m.append) = (kernel, initrd, append)
-            #expect(try SNPMeasure.measure(m).digest.hex == ref.output)
+            #expect(try SNPMeasure.measure(m).digest.hex == ref.trimmedStdout)
         }
     }
 
     /// The VMSA pages themselves, byte for byte, from `--dump-vmsa`.
     @Test(arguments: ["QEMU", "ec2", "gce"])
     func vmsaPagesMatchDumpedOnes(vmm: String) throws {
-        let dir = try ScratchDirectory()
-        let c = Case(firmware: Reference.debianCode, vcpus: 2, cpu: "EPYC-Milan", features: "0x21", vmm: vmm)
-        let reference = try Reference.run(referenceArgs(c) + ["--dump-vmsa"], in: dir.path)
+        let dir = try TemporaryDirectory()
+        let c = Case(firmware: SEVSNPMeasure.debianCode, vcpus: 2, cpu: "EPYC-Milan", features: "0x21", vmm: vmm)
+        let reference = try SEVSNPMeasure.run(referenceArgs(c) + ["--dump-vmsa"], in: dir.path)
         #expect(reference.status == 0, "\(reference.stderr)")
         let ours = try SNPMeasure.measure(request(c))
         for index in 0..<2 {

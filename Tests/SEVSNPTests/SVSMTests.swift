@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import OVMF
+import TestSupport
 import Testing
 
 @testable import SEVSNP
@@ -59,17 +60,17 @@ struct SVSMImageBuilder {
     }
 
     static let cases: [Case] = [
-        Case(ovmf: Reference.debianCode, vcpus: 1, cpu: "EPYC-v4", varsSize: 131_072),
-        Case(ovmf: Reference.debianCode, vcpus: 2, cpu: "EPYC-Milan", varsSize: 540_672),
-        Case(ovmf: Reference.debianCode, vcpus: 4, cpu: "EPYC-Genoa", varsSize: 4096, pages: 64, entryOffset: 0),
-        Case(ovmf: Reference.debianFull, vcpus: 1, cpu: "EPYC-Rome", varsSize: 131_072, entryOffset: 0x7ff0),
-        Case(ovmf: Reference.debianFull, vcpus: 8, cpu: "EPYC-Turin", varsSize: 1, pages: 3),
-        Case(ovmf: Reference.debianCode4M, vcpus: 3, cpu: "EPYC-v4", varsSize: 540_672, pages: 32),
+        Case(ovmf: SEVSNPMeasure.debianCode, vcpus: 1, cpu: "EPYC-v4", varsSize: 131_072),
+        Case(ovmf: SEVSNPMeasure.debianCode, vcpus: 2, cpu: "EPYC-Milan", varsSize: 540_672),
+        Case(ovmf: SEVSNPMeasure.debianCode, vcpus: 4, cpu: "EPYC-Genoa", varsSize: 4096, pages: 64, entryOffset: 0),
+        Case(ovmf: SEVSNPMeasure.debianFull, vcpus: 1, cpu: "EPYC-Rome", varsSize: 131_072, entryOffset: 0x7ff0),
+        Case(ovmf: SEVSNPMeasure.debianFull, vcpus: 8, cpu: "EPYC-Turin", varsSize: 1, pages: 3),
+        Case(ovmf: SEVSNPMeasure.debianCode4M, vcpus: 3, cpu: "EPYC-v4", varsSize: 540_672, pages: 32),
     ]
 
     @Test(arguments: cases)
     func matchesSevSnpMeasure(_ c: Case) throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let svsm = try dir.write(
             "svsm.bin", SVSMImageBuilder(pages: c.pages, entryOffset: c.entryOffset, seed: UInt64(c.pages)).build())
         var request = SNPMeasureRequest(firmware: .path(c.ovmf), mode: .snpSVSM)
@@ -79,13 +80,13 @@ struct SVSMImageBuilder {
         request.varsSize = c.varsSize
         let ours = try SNPMeasure.measure(request)
 
-        let reference = try Reference.run(
+        let reference = try SEVSNPMeasure.run(
             [
                 "--mode", "snp:svsm", "--vcpus", "\(c.vcpus)", "--vcpu-type", c.cpu, "--ovmf", c.ovmf, "--svsm", svsm,
                 "--vars-size", "\(c.varsSize)", "--dump-vmsa",
             ], in: dir.path)
         #expect(reference.status == 0, "\(reference.stderr)")
-        #expect(ours.digest.hex == reference.output)
+        #expect(ours.digest.hex == reference.trimmedStdout)
         for cpu in 0..<c.vcpus {
             let page = try Data(contentsOf: URL(fileURLWithPath: dir.path + "/vmsa\(cpu).bin"))
             #expect(ours.vmsaPage(cpu) == Array(page), "vmsa\(cpu)")
@@ -105,7 +106,7 @@ struct SVSMImageBuilder {
     }
 
     func request(svsm: [UInt8], varsSize: UInt64 = 131_072) -> SNPMeasureRequest {
-        var r = SNPMeasureRequest(firmware: .path(Reference.debianCode), mode: .snpSVSM)
+        var r = SNPMeasureRequest(firmware: .path(SEVSNPMeasure.debianCode), mode: .snpSVSM)
         r.vcpus = 1
         r.vcpuSignature = 0x0080_0f12
         r.svsm = .bytes(svsm)
@@ -147,7 +148,7 @@ struct SVSMImageBuilder {
 
     @Test func svsmLargerThanTheSpaceBelowOVMF() throws {
         let image = SVSMImageBuilder().build()
-        let ovmfSize = UInt64(try FileInput(path: Reference.debianCode).size)
+        let ovmfSize = UInt64(try FileInput(path: SEVSNPMeasure.debianCode).size)
         let below = (1 << 32) - ovmfSize
         let tooBig = try #require(throws: FormatError.self) {
             try SNPMeasure.measure(request(svsm: image, varsSize: below - 4096))
@@ -178,9 +179,9 @@ struct SVSMImageBuilder {
     /// OVMF's own ASEV table is checked (sev-snp-measure parses it too); an OVMF without a GUID table is
     /// measured as plain pages, as upstream does.
     @Test func ovmfMetadataIsChecked() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let svsm = try dir.write("svsm.bin", SVSMImageBuilder().build())
-        var ovmf = Array(try Data(contentsOf: URL(fileURLWithPath: Reference.debianCode)))
+        var ovmf = Array(try Data(contentsOf: URL(fileURLWithPath: SEVSNPMeasure.debianCode)))
         let asev = try #require(try OVMFSEVMetadata(firmware: ovmf).descriptorOffset)
         ovmf[Int(asev)] = UInt8(ascii: "X")
         let damaged = try dir.write("damaged.fd", ovmf)
@@ -191,14 +192,14 @@ struct SVSMImageBuilder {
         r.firmware = .path(damaged)
         let error = try #require(throws: FormatError.self) { try SNPMeasure.measure(r) }
         #expect(error.kind == .badMagic)
-        let refused = try Reference.run(args + ["131072", "--ovmf", damaged])
+        let refused = try SEVSNPMeasure.run(args + ["131072", "--ovmf", damaged])
         #expect(refused.status == 1)
         #expect(refused.stderr.contains("Wrong SEV metadata signature"))
 
         r.firmware = .path(blank)
-        let reference = try Reference.run(args + ["131072", "--ovmf", blank])
+        let reference = try SEVSNPMeasure.run(args + ["131072", "--ovmf", blank])
         #expect(reference.status == 0, "\(reference.stderr)")
-        #expect(try SNPMeasure.measure(r).digest.hex == reference.output)
+        #expect(try SNPMeasure.measure(r).digest.hex == reference.trimmedStdout)
     }
 
     @Test func requestErrors() throws {

@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import SGX
+import TestSupport
 import Testing
 
 /// SIGSTRUCTs inside enclave ELFs. The section layouts are hand-derived (see Fixtures/README.md): no Intel
@@ -68,7 +69,7 @@ import Testing
     }
 
     @Test func wrongSizedSigFileIsRefused() throws {
-        let dir = try TemporaryFolder()
+        let dir = try TemporaryDirectory()
         let path = dir.path + "/short.sig"
         try Data(try Fixtures.bytes("v2_ref.sigstruct").prefix(1000)).write(to: URL(fileURLWithPath: path))
         let error = #expect(throws: FormatError.self) { try SigstructLocator.read(path: path) }

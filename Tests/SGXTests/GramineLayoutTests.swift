@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import SGX
+import TestSupport
 import Testing
 
 /// Gramine 1.9 layout against MRENCLAVEs and a SIGSTRUCT produced by Gramine 1.9's own `sgx_sign.py`, run
@@ -67,7 +68,7 @@ import Testing
     ]
 
     @Test(arguments: badManifests) func badManifestThrows(name: String, text: String) throws {
-        let dir = try TemporaryFolder()
+        let dir = try TemporaryDirectory()
         let path = dir.path + "/bad.manifest.sgx"
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         let error = #expect(throws: FormatError.self, "\(name)") {

@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import SGX
+import TestSupport
 import Testing
 
 /// Gramine manifests the size and shape of real ones, read by the shared TOML reader. The layout follows what

@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import SGX
+import TestSupport
 import Testing
 
 /// MRENCLAVE engine and SGXS against the shared vectors V1/V2 (values produced by Gramine's `sgx_sign.py`,

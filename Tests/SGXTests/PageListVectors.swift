@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import SGX
+import TestSupport
 
 /// Interprets the page lists of the shared vectors (`v1.json`, `v2.json`, copied into Fixtures): `pattern:L`
 /// is SHA256("L:j") for j = 0..127 (with `count`, page k uses label `L/k`), `hex:` bytes then zeros, `zero`.
@@ -17,7 +18,7 @@ struct PageList {
     var pages: [Page]
 
     init(fixture name: String) throws {
-        let data = try Data(contentsOf: Fixtures.directory.appendingPathComponent(name))
+        let data = Data(try Fixtures.bytes(name))
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
             let ssa = root["ssaframesize"] as? Int, let sizeText = root["size"] as? String,
             let size = UInt64(sizeText.dropFirst(2), radix: 16), let list = root["pages"] as? [[String: Any]]

@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import SGX
+import TestSupport
 import Testing
 
 /// SIGSTRUCT against the shared S2 vector (`v2_ref.sigstruct`) and against the openssl command line.
@@ -60,7 +61,7 @@ import Testing
     }
 
     @Test func twoStepSigningWithTheOpenSSLCommandLine() throws {
-        let dir = try TemporaryFolder()
+        let dir = try TemporaryDirectory()
         let unsigned = try Self.s2Unsigned()
         let data = unsigned.signedBytes
         #expect(data.count == 256)
@@ -86,7 +87,7 @@ import Testing
 
     @Test func openSSLCommandLineVerifiesOurSignature() throws {
         // The same check as the vectors' check_sigstruct.sh: BE signature over bytes 0..<128 ‖ 900..<1028.
-        let dir = try TemporaryFolder()
+        let dir = try TemporaryDirectory()
         var sig = try Self.s2Unsigned()
         sig.isvSVN = 99
         try sig.sign(with: Self.key())
@@ -140,7 +141,7 @@ import Testing
 
     @Test(arguments: [["3072"], ["-3", "2048"]])
     func keysThatAreNot3072WithE3AreRefused(args: [String]) throws {
-        let dir = try TemporaryFolder()
+        let dir = try TemporaryDirectory()
         #expect(try run("openssl", ["genrsa", "-out", dir.path + "/k.pem"] + args) == 0)
         let pem = Array(try Data(contentsOf: URL(fileURLWithPath: dir.path + "/k.pem")))
         let error = #expect(throws: FormatError.self) { try SGXRSAKey(pem: pem) }
@@ -149,7 +150,7 @@ import Testing
     }
 
     @Test func encryptedKeyIsRefusedWithoutPrompting() throws {
-        let dir = try TemporaryFolder()
+        let dir = try TemporaryDirectory()
         let path = dir.path + "/enc.pem"
         #expect(
             try run(
@@ -188,23 +189,7 @@ extension Sigstruct {
     }
 }
 
-/// A temporary directory removed when the value goes away.
-final class TemporaryFolder {
-    let path: String
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("sgx-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// Runs a tool from PATH, returning its exit status (its output goes to the test log).
+/// Runs a tool from PATH and returns its exit status.
 func run(_ tool: String, _ args: [String], in directory: String? = nil) throws -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [tool] + args
-    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
-    try process.run()
-    process.waitUntilExit()
-    return process.terminationStatus
+    try ToolRunner.run(tool, args, in: directory).status
 }

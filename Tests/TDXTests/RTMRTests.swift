@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import OVMF
+import TestSupport
 import Testing
 
 @testable import TDX

@@ -1,5 +1,6 @@
 import EnclaveCore
 import Foundation
+import TestSupport
 import Testing
 
 @testable import TDX
@@ -17,16 +18,9 @@ import Testing
 
     /// tpm2_eventlog's replayed SHA-384 registers: the `sha384:` list under `pcrs:` in its YAML output.
     static func tpm2Registers(logAt path: URL) throws -> [Int: [UInt8]] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["tpm2_eventlog", path.path]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice  // its WARN lines; an unread pipe could fill and block it
-        try process.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "tpm2_eventlog (apt-get install tpm2-tools) failed:\n\(text)")
+        let result = try ToolRunner.run("tpm2_eventlog", [path.path])
+        let text = result.stdout
+        try #require(result.status == 0, "tpm2_eventlog (apt-get install tpm2-tools) failed:\n\(text)\(result.stderr)")
 
         var registers: [Int: [UInt8]] = [:]
         var inPCRs = false
