@@ -162,8 +162,9 @@ let package = Package(
         .testTarget(
             name: "EnclaveCoreTests", dependencies: ["EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
+        // ArchiveTests uses Nitro: a few end-to-end tests check flattening through the app ramdisk nitro-cli writes.
         .testTarget(
-            name: "ArchiveTests", dependencies: ["Archive", "EnclaveCore"], exclude: ["Fixtures"],
+            name: "ArchiveTests", dependencies: ["Archive", "EnclaveCore", "Nitro"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "NitroTests", dependencies: ["Nitro", "Archive", "EnclaveCore"], exclude: ["Fixtures"],

@@ -1,6 +1,7 @@
 import Archive
 import EnclaveCore
 import Foundation
+import Nitro
 import Testing
 
 #if canImport(Glibc)

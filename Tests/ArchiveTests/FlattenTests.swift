@@ -1,6 +1,7 @@
 import Archive
 import EnclaveCore
 import Foundation
+import Nitro
 import Testing
 
 /// A compact view of one export entry for comparisons.

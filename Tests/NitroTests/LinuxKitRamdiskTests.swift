@@ -1,6 +1,7 @@
 import Archive
 import EnclaveCore
 import Foundation
+import Nitro
 import Testing
 
 /// Parses `rootfs-spec.json` (the tar entries of a `docker export`, in order) into export entries.
@@ -53,7 +54,7 @@ func exportEntries(fromSpec name: String) throws -> [ExportEntry] {
     }
 
     @Test func bootstrapFileOutputIsAtomicAndMatches() throws {
-        let dir = try ScratchDirectory()
+        let dir = try TemporaryDirectory()
         let path = dir.path + "/bootstrap.cpio"
         try LinuxKitRamdisk.writeBootstrap(
             initPath: Fixtures.path("init.bin"), nsmPath: Fixtures.path("nsm.ko"), to: path)
@@ -64,7 +65,7 @@ func exportEntries(fromSpec name: String) throws -> [ExportEntry] {
             try LinuxKitRamdisk.writeBootstrap(
                 initPath: dir.path + "/nope", nsmPath: Fixtures.path("nsm.ko"), to: missing)
         }
-        #expect(try dir.list() == ["bootstrap.cpio"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["bootstrap.cpio"])
     }
 
     /// linuxkit's rules one by one: drops, replacements, touch list, hard links as relative symlinks.
