@@ -132,13 +132,7 @@ public struct DebianEnvironments: EnvironmentAssembling {
     }
 
     func makeStaging() throws -> String {
-        var template = Array((environmentsDirectory + "/.tmp-XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { buffer -> Bool in
-            guard let base = buffer.baseAddress else { return false }
-            return mkdtemp(base) != nil
-        }
-        guard made else { throw SystemError("create a directory in", path: environmentsDirectory, errno: errno) }
-        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try TemporaryDirectory.make(in: environmentsDirectory, prefix: ".tmp-")
     }
 
     // MARK: - mmdebstrap
