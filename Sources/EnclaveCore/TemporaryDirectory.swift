@@ -44,8 +44,11 @@ public final class TemporaryDirectory {
     }
 
     /// The system's folder for temporary files: `$TMPDIR` when it is an absolute path, else `/tmp`.
-    public static var systemBase: String {
-        if let value = getenv("TMPDIR").map({ String(cString: $0) }), value.hasPrefix("/") { return value }
+    public static var systemBase: String { base(tmpdir: getenv("TMPDIR").map { String(cString: $0) }) }
+
+    /// The rule behind ``systemBase`` for a given `TMPDIR` value.
+    static func base(tmpdir: String?) -> String {
+        if let tmpdir, tmpdir.hasPrefix("/") { return tmpdir }
         return "/tmp"
     }
 
