@@ -14,7 +14,7 @@ let foundationLoadingSettings: [SwiftSetting] = [.enableUpcomingFeature("Existen
 
 let package = Package(
     name: "EnclaveKit",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "enclavekit", targets: ["enclavekit"]),
         .executable(name: "enclavekit-fuzz", targets: ["EnclaveKitFuzz"]),
