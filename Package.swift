@@ -14,7 +14,7 @@ let foundationLoadingSettings: [SwiftSetting] = [.enableUpcomingFeature("Existen
 
 let package = Package(
     name: "EnclaveKit",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "enclavekit", targets: ["enclavekit"]),
         .executable(name: "enclavekit-fuzz", targets: ["EnclaveKitFuzz"]),
@@ -167,8 +167,9 @@ let package = Package(
         .testTarget(
             name: "EnclaveCoreTests", dependencies: ["TestSupport", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
+        // ArchiveTests uses Nitro: a few end-to-end tests check flattening through the app ramdisk nitro-cli writes.
         .testTarget(
-            name: "ArchiveTests", dependencies: ["TestSupport", "Archive", "EnclaveCore"], exclude: ["Fixtures"],
+            name: "ArchiveTests", dependencies: ["TestSupport", "Archive", "EnclaveCore", "Nitro"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "NitroTests", dependencies: ["TestSupport", "Nitro", "Archive", "EnclaveCore"], exclude: ["Fixtures"],

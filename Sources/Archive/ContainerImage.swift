@@ -70,7 +70,7 @@ public struct ImageConfig: Sendable, Hashable {
 /// ```swift
 /// let image = try ContainerImage.open(path: "image.tar")
 /// let rootfs = try image.flatten()
-/// try LinuxKitRamdisk.writeApp(image: image, to: "app.cpio")
+/// try rootfs.forEachEntry { print(String(decoding: $0.name, as: UTF8.self)) }
 /// ```
 public final class ContainerImage {
     /// The image layout that was read.
@@ -426,20 +426,5 @@ struct TarBlobStore: BlobStore {
 
     func source(of name: String) throws -> TarSource {
         try index.source(of: name, format: "oci-layout")
-    }
-}
-
-extension LinuxKitRamdisk {
-    /// Writes the app ramdisk of a container image: its layers flattened as `docker export` gives them,
-    /// `cmd`/`env` from its config as nitro-cli writes them (``ImageConfig/cmdFile()``).
-    public static func writeApp(image: ContainerImage, to path: String, options: FlattenOptions = FlattenOptions())
-        throws
-    {
-        let cmd = try image.config.cmdFile()
-        let env = image.config.envFile()
-        let rootfs = try image.flatten(options: options)
-        let out = try FileByteOutput(path: path)
-        try writeApp(export: rootfs, cmd: cmd, env: env, to: out)
-        try out.commit()
     }
 }

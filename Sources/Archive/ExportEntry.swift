@@ -99,9 +99,10 @@ public struct ExportList: ExportSource, Sendable {
 }
 
 /// Path helpers with Go's `path/filepath` semantics on `/`-separated byte strings.
-enum PathBytes {
-    /// The cleaned components of a relative path (`.` and empty parts dropped, `..` folded).
-    static func clean(_ path: [UInt8]) -> [[UInt8]] {
+public enum PathBytes {
+    /// The cleaned components of a relative path (`.` and empty parts dropped, `..` folded), as
+    /// `filepath.Clean` splits it: `PathBytes.clean(Array("a/./b/../c".utf8))` is `["a", "c"]`.
+    public static func clean(_ path: [UInt8]) -> [[UInt8]] {
         var parts: [[UInt8]] = []
         for part in path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
             if part.elementsEqual([UInt8(ascii: ".")]) { continue }
@@ -116,19 +117,5 @@ enum PathBytes {
             parts.append(Array(part))
         }
         return parts
-    }
-
-    /// `filepath.Rel(filepath.Dir(name), target)` for two relative paths: the relative symlink that
-    /// linuxkit writes in place of a tar hard link.
-    static func relativeLink(from name: [UInt8], to target: [UInt8]) -> [UInt8] {
-        var base = clean(name)
-        if !base.isEmpty { base.removeLast() }
-        let targ = clean(target)
-        var common = 0
-        while common < base.count, common < targ.count, base[common] == targ[common] { common += 1 }
-        var parts: [[UInt8]] = Array(repeating: [UInt8(ascii: "."), UInt8(ascii: ".")], count: base.count - common)
-        parts.append(contentsOf: targ[common...])
-        if parts.isEmpty { return [UInt8(ascii: ".")] }
-        return Array(parts.joined(separator: [UInt8(ascii: "/")]))
     }
 }

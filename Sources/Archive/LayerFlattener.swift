@@ -98,10 +98,10 @@ public final class FlattenedImage: ExportSource {
     }
 
     private let root: Node
-    private let workDirectory: String
+    /// Holds the extracted file contents; removed (also on interruption) when the image goes away.
+    private let work: TemporaryDirectory
+    private var workDirectory: String { work.path }
     private var blobCounter = 0
-    /// Removes `workDirectory` if the process is interrupted.
-    private let cleanup: Interruption.Token
     private let options: FlattenOptions
     /// Number of entries in the flattened tree (root excluded).
     public private(set) var entryCount = 0
@@ -113,23 +113,12 @@ public final class FlattenedImage: ExportSource {
         self.root = Node(
             inode: Inode(kind: .directory, permissions: 0o755, uid: 0, gid: 0, mtime: 0), isDirectory: true,
             declaredIn: -1)
-        self.workDirectory = try Self.makeTemporaryDirectory(in: options.temporaryDirectory)
-        self.cleanup = Interruption.removeOnInterrupt(workDirectory)
-        do {
-            for (index, layer) in layers.enumerated() {
-                try apply(layer: layer, index: index)
-            }
-            if options.addDockerInitLayer { try applyDockerInitLayer(index: layers.count) }
-            entryCount = Self.count(root) - 1
-        } catch {
-            Self.removeTree(workDirectory)
-            throw error
+        self.work = try TemporaryDirectory(in: options.temporaryDirectory, prefix: "enclavekit-flatten-")
+        for (index, layer) in layers.enumerated() {
+            try apply(layer: layer, index: index)
         }
-    }
-
-    deinit {
-        Self.removeTree(workDirectory)
-        Interruption.unregister(cleanup)
+        if options.addDockerInitLayer { try applyDockerInitLayer(index: layers.count) }
+        entryCount = Self.count(root) - 1
     }
 
     // MARK: - Export
@@ -547,29 +536,5 @@ public final class FlattenedImage: ExportSource {
             if let children = current.children { stack.append(contentsOf: children.values) }
         }
         return total
-    }
-
-    static func makeTemporaryDirectory(in parent: String?) throws -> String {
-        let base =
-            parent ?? (getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp")
-        var template = Array("\(base)/enclavekit-flatten-XXXXXX".utf8CString)
-        let ok = template.withUnsafeMutableBufferPointer { buffer -> Bool in
-            guard let p = buffer.baseAddress else { return false }
-            return mkdtemp(p) != nil
-        }
-        guard ok else { throw SystemError("create a temporary directory in", path: base, errno: errno) }
-        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// Removes the flat temporary directory (only regular files, no recursion needed).
-    static func removeTree(_ path: String) {
-        guard let dir = opendir(path) else { return }
-        while let item = readdir(dir) {
-            let name = String(decoding: FileTree.entryName(item), as: UTF8.self)
-            if name == "." || name == ".." { continue }
-            unlink(path + "/" + name)
-        }
-        closedir(dir)
-        rmdir(path)
     }
 }

@@ -13,11 +13,7 @@ import EnclaveCore
 struct Stopwatch {
     private var last = Stopwatch.now()
 
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
+    static func now() -> Double { MonotonicClock.seconds() }
 
     /// Seconds since the previous lap (or the start).
     mutating func lap() -> Double {

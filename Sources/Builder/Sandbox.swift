@@ -164,17 +164,11 @@ private struct EtcDirectory {
     let path: String
 
     init(step: String, files: [(name: String, contents: String)]) throws(BuildError) {
-        let base = getenv("TMPDIR").map { String(cString: $0) }.flatMap { $0.hasPrefix("/") ? $0 : nil } ?? "/tmp"
-        var template = Array("\(base)/enclavekit-etc-XXXXXX".utf8CString)
-        let created = template.withUnsafeMutableBufferPointer { buffer -> Bool in
-            guard let pointer = buffer.baseAddress else { return false }
-            return mkdtemp(pointer) != nil
+        do {
+            path = try TemporaryDirectory.make(prefix: "enclavekit-etc-")
+        } catch {
+            throw .sandboxFailed(step: step, reason: "cannot create a directory: \(error)")
         }
-        guard created else {
-            throw .sandboxFailed(
-                step: step, reason: "cannot create a directory in \(base): \(SandboxOutput.errnoText())")
-        }
-        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         do throws(BuildError) {
             guard chmod(path, 0o755) == 0 else {
                 throw .sandboxFailed(step: step, reason: "cannot set the mode of \(path): \(SandboxOutput.errnoText())")
@@ -202,7 +196,6 @@ private struct EtcDirectory {
     }
 
     func remove() {
-        for file in Sandbox.etcFiles { unlink("\(path)/\(file.name)") }
-        rmdir(path)
+        FileTree.removeTree(path)
     }
 }

@@ -1,5 +1,6 @@
 import EnclaveCore
 import Recipe
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -132,13 +133,7 @@ public struct DebianEnvironments: EnvironmentAssembling {
     }
 
     func makeStaging() throws -> String {
-        var template = Array((environmentsDirectory + "/.tmp-XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { buffer -> Bool in
-            guard let base = buffer.baseAddress else { return false }
-            return mkdtemp(base) != nil
-        }
-        guard made else { throw SystemError("create a directory in", path: environmentsDirectory, errno: errno) }
-        return String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try TemporaryDirectory.make(in: environmentsDirectory, prefix: ".tmp-")
     }
 
     // MARK: - mmdebstrap
@@ -287,33 +282,9 @@ public struct DebianEnvironments: EnvironmentAssembling {
 }
 
 /// The mmdebstrap version, asked once per process.
-final class VersionCache: @unchecked Sendable {
-    // @unchecked: every access holds `lock`.
-    private let lock = NSLockLite()
-    private var values: [String: String] = [:]
+final class VersionCache: Sendable {
+    private let values = Mutex<[String: String]>([:])
 
-    func get(_ key: String) -> String? { lock.locked { values[key] } }
-    func set(_ key: String, _ value: String) { lock.locked { values[key] = value } }
-}
-
-/// A pthread mutex (Foundation is not imported here).
-final class NSLockLite: @unchecked Sendable {
-    // @unchecked: the mutex is only used through lock/unlock.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-
-    init() {
-        mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func locked<T>(_ body: () throws -> T) rethrows -> T {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body()
-    }
+    func get(_ key: String) -> String? { values.withLock { $0[key] } }
+    func set(_ key: String, _ value: String) { values.withLock { $0[key] = value } }
 }

@@ -31,7 +31,9 @@ public enum Interruption {
     }
 
     /// The registered cleanups, guarded by a recursive pthread mutex (the signal thread and any
-    /// thread that writes files use it).
+    /// thread that writes files use it). Not `Synchronization.Mutex`: ``critical(_:)`` nests (a rename
+    /// inside it registers or unregisters a cleanup), which needs a recursive lock, and the signal thread
+    /// takes the lock and keeps it until the process ends, outside any scoped `withLock`.
     final class Registry: @unchecked Sendable {  // every access goes through `mutex`
         let mutex: UnsafeMutablePointer<pthread_mutex_t>
         var actions: [(Int, @Sendable () -> Void)] = []

@@ -1,4 +1,5 @@
 import Archive
+import Nitro
 
 /// Fuzz harnesses for the Archive module's parsers.
 let archiveHarnesses: [String: @Sendable ([UInt8]) -> Void] = [

@@ -27,22 +27,18 @@ enum Diffoscope {
     }
 
     static func run(tool: String, _ a: ContentSource, _ b: ContentSource, name: String, limit: Int) throws -> [String] {
-        let base = (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/enclavekit-compare.XXXXXX"
-        var template = Array(base.utf8CString)
-        guard let made = mkdtemp(&template) else {
-            throw SystemError("create a temporary directory", path: base, errno: errno)
+        try TemporaryDirectory.with(prefix: "enclavekit-compare.") { dir in
+            try run(tool: tool, a, b, name: name, limit: limit, in: dir)
         }
-        let dir = String(cString: made)
+    }
+
+    private static func run(
+        tool: String, _ a: ContentSource, _ b: ContentSource, name: String, limit: Int, in dir: String
+    ) throws -> [String] {
         let safeName = name.isEmpty || name == "." || name == ".." ? "entry" : name
         let pa = "\(dir)/expected"
         let pb = "\(dir)/actual"
         let report = "\(dir)/report.txt"
-        defer {
-            for p in ["\(pa)/\(safeName)", "\(pb)/\(safeName)", report] { unlink(p) }
-            rmdir(pa)
-            rmdir(pb)
-            rmdir(dir)
-        }
         mkdir(pa, 0o700)
         mkdir(pb, 0o700)
         try extract(a, to: "\(pa)/\(safeName)")

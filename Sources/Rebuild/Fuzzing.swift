@@ -45,14 +45,10 @@ public enum RebuildFuzz {
 
     /// Runs `body` with the path of a temporary file holding `bytes` (removed afterwards).
     static func withMemoryFile<T>(_ bytes: [UInt8], _ body: (String) throws -> T) throws -> T {
-        let base = (getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp") + "/rebuild-fuzz.XXXXXX"
-        var template = Array(base.utf8CString)
-        let fd = mkstemp(&template)
-        guard fd >= 0 else { throw SystemError("create a temporary file", path: base, errno: errno) }
-        let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        close(fd)
-        defer { unlink(path) }
-        try AtomicOutput.write(bytes, to: path, mode: 0o600)
-        return try body(path)
+        try TemporaryDirectory.with(prefix: "rebuild-fuzz.") { directory in
+            let path = directory + "/input"
+            try AtomicOutput.write(bytes, to: path, mode: 0o600)
+            return try body(path)
+        }
     }
 }

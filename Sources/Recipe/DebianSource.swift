@@ -422,8 +422,9 @@ extension Unpacker {
     static func unpackSource(_ resolved: ResolvedInput, into directory: String) throws {
         let input = resolved.input
         let control = try DebianSource.control(of: input, dsc: resolved.file)
-        let scratch = try FileSystem.makeTemporaryDirectory(in: temporaryRoot(), prefix: "enclavekit-dsc-")
-        defer { FileTree.removeTree(scratch) }
+        let scratchDirectory = try TemporaryDirectory(prefix: "enclavekit-dsc-")
+        defer { withExtendedLifetime(scratchDirectory) {} }
+        let scratch = scratchDirectory.path
         func place(_ path: String, as name: String) throws {
             if link(path, scratch + "/" + name) != 0 {
                 try FileSystem.copyFile(from: path, to: scratch + "/" + name, mode: 0o644)

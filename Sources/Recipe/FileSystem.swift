@@ -40,18 +40,6 @@ enum FileSystem {
         return String(cString: resolved)
     }
 
-    /// A new empty directory `PARENT/PREFIXXXXXXX`.
-    static func makeTemporaryDirectory(in parent: String, prefix: String) throws -> String {
-        try FileTree.makeDirectories(parent)
-        var template = Array("\(parent)/\(prefix)XXXXXX".utf8CString)
-        let ok = template.withUnsafeMutableBufferPointer { buffer -> Bool in
-            guard let base = buffer.baseAddress else { return false }
-            return mkdtemp(base) != nil
-        }
-        guard ok else { throw SystemError("create a temporary directory in", path: parent, errno: errno) }
-        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     /// Creates a symlink at `path` pointing to `target` (raw bytes).
     static func makeSymlink(target: [UInt8], at path: String) throws {
         let status = (target + [0]).withUnsafeBufferPointer { buffer in

@@ -65,7 +65,7 @@ public struct InputCache: Sendable {
 
     /// A new private directory inside the cache for a download; the caller removes it.
     public func makeTemporaryDirectory() throws -> String {
-        try FileSystem.makeTemporaryDirectory(in: temporaryRoot, prefix: "fetch-")
+        try TemporaryDirectory.make(in: temporaryRoot, prefix: "fetch-")
     }
 
     /// Moves `temporaryFile` (on the cache's file system, e.g. in ``makeTemporaryDirectory()``) into the
@@ -153,7 +153,7 @@ public struct InputCache: Sendable {
         let final = stepsDirectory + "/" + key
         if FileStatus.isDirectory(final) { return final }
         try FileTree.makeDirectories(stepsDirectory)
-        let staging = try FileSystem.makeTemporaryDirectory(in: stepsDirectory, prefix: ".tmp-")
+        let staging = try TemporaryDirectory.make(in: stepsDirectory, prefix: ".tmp-")
         let cleanup = Interruption.removeOnInterrupt(staging)
         defer { Interruption.unregister(cleanup) }
         let copy = staging + "/out"

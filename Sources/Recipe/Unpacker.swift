@@ -119,8 +119,9 @@ public enum Unpacker {
                     .unpack, "input '\(input)': archive '\(name)': not a Debian package (no debian-binary member first)"
                 )
             }
-            let scratch = try FileSystem.makeTemporaryDirectory(in: temporaryRoot(), prefix: "enclavekit-deb-")
-            defer { FileTree.removeTree(scratch) }
+            let scratchDirectory = try TemporaryDirectory(prefix: "enclavekit-deb-")
+            defer { withExtendedLifetime(scratchDirectory) {} }
+            let scratch = scratchDirectory.path
             let dataPath = scratch + "/" + member
             let fd = open(dataPath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
             guard fd >= 0 else { throw SystemError("create", path: dataPath, errno: errno) }
@@ -142,9 +143,7 @@ public enum Unpacker {
         let flat: FlattenedImage
         do {
             image = try ContainerImage.open(path: path)
-            var options = FlattenOptions()
-            options.temporaryDirectory = temporaryRoot()
-            flat = try image.flatten(options: options)
+            flat = try image.flatten()
         } catch let error as FormatError {
             throw RecipeError(.unpack, "input '\(input)': archive '\(name)': \(error.description)")
         }
@@ -185,10 +184,6 @@ public enum Unpacker {
         }
     }
 
-    static func temporaryRoot() -> String {
-        if let tmp = getenv("TMPDIR").map({ String(cString: $0) }), tmp.hasPrefix("/") { return tmp }
-        return "/tmp"
-    }
 }
 
 /// Writes archive entries below one root, refusing anything that could leave it. Parents are created as

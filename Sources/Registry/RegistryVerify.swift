@@ -62,7 +62,7 @@ public enum RegistryVerifier {
         var info = RegistryVerification(
             reference: ref, digest: fetched.digest, expectedDigest: expectedDigest,
             pull: PullReport(reference: ref, digest: fetched.digest, directory: ""))
-        let scratch = try ScratchDirectory()
+        let scratch = try TemporaryDirectory(prefix: "enclavekit-verify-")
         info.pull = try await ReleasePuller.download(
             reference, manifest: fetched, into: scratch.path, client: client, progress: progress)
         var report = try ReleaseDirectory(path: scratch.path).verify(
@@ -103,37 +103,6 @@ public enum RegistryVerifier {
             }
         }
         return (report, info)
-    }
-}
-
-/// A temporary directory (under `$TMPDIR`, default /tmp), removed with everything in it when the value
-/// goes away or the process is interrupted.
-final class ScratchDirectory {
-    let path: String
-    private let token: Interruption.Token
-
-    init() throws {
-        let base = ProcessEnvironment.value("TMPDIR").flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
-        var template = Array("\(base)/enclavekit-verify-XXXXXX".utf8CString)
-        let (made, code, token) = Interruption.critical { () -> (String?, Int32, Interruption.Token?) in
-            let ok = template.withUnsafeMutableBufferPointer { buffer -> Bool in
-                guard let p = buffer.baseAddress else { return false }
-                return mkdtemp(p) != nil
-            }
-            guard ok else { return (nil, errno, nil) }
-            let made = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            return (made, 0, Interruption.removeOnInterrupt(made))
-        }
-        guard let made, let token else {
-            throw SystemError("create a temporary directory in", path: base, errno: code)
-        }
-        path = made
-        self.token = token
-    }
-
-    deinit {
-        FileTree.removeTree(path)
-        Interruption.unregister(token)
     }
 }
 

@@ -334,15 +334,15 @@ final class StagingDirectory {
         let base = slash.map { String(destination[destination.index(after: $0)...]) } ?? destination
         let dir = parent.isEmpty ? "/" : parent
         if FileStatus(dir) == nil { try FileTree.makeDirectories(dir) }
-        var template = Array("\(dir)/.\(base).pull-XXXXXX".utf8CString)
         let (made, code, token) = Interruption.critical { () -> (String?, Int32, Interruption.Token?) in
-            let ok = template.withUnsafeMutableBufferPointer { buffer -> Bool in
-                guard let base = buffer.baseAddress else { return false }
-                return mkdtemp(base) != nil
+            do {
+                let made = try TemporaryDirectory.make(in: dir, prefix: ".\(base).pull-")
+                return (made, 0, Interruption.removeOnInterrupt(made))
+            } catch let error as SystemError {
+                return (nil, error.errno, nil)
+            } catch {
+                return (nil, EIO, nil)
             }
-            guard ok else { return (nil, errno, nil) }
-            let made = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            return (made, 0, Interruption.removeOnInterrupt(made))
         }
         guard let made else {
             throw SystemError("create a staging directory next to it", path: destination, errno: code)

@@ -1,6 +1,7 @@
 import Archive
 import EnclaveCore
 import Foundation
+import Nitro
 import TestSupport
 import Testing
 

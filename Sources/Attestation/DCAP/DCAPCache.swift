@@ -1,6 +1,7 @@
 import EnclaveCore
 import Foundation
 import SwiftASN1
+import Synchronization
 import X509
 
 /// Work that the quotes of one run share, done once: CA certificates (parsed, and each issuer's signature
@@ -8,23 +9,26 @@ import X509
 /// chains and signatures checked once per file, verification time and pinned root). A fleet's quotes share
 /// their CAs and, per FMSPC, their collateral; what is per quote (the PCK leaf, the QE report and quote
 /// signatures, TCB matching) is never cached. Bounded: a full cache is emptied, never grows past the limit.
-final class DCAPCache: @unchecked Sendable {
+final class DCAPCache: Sendable {
     static let shared = DCAPCache()
     static let limit = 256
 
-    private let lock = NSLock()
-    private var certificates: [[UInt8]: Certificate] = [:]
-    private var signatures: Set<[UInt8]> = []
-    private var collateral: [[UInt8]: PreparedCollateral] = [:]
+    private struct State {
+        var certificates: [[UInt8]: Certificate] = [:]
+        var signatures: Set<[UInt8]> = []
+        var collateral: [[UInt8]: PreparedCollateral] = [:]
+    }
+
+    private let state = Mutex(State())
 
     /// The parsed certificate for `der`, from the cache when `shared`.
     func certificate(der: [UInt8], shared: Bool) throws -> Certificate {
-        if shared, let cert = lock.withLock({ certificates[der] }) { return cert }
+        if shared, let cert = state.withLock({ $0.certificates[der] }) { return cert }
         let cert = try Certificate(derEncoded: der)
         if shared {
-            lock.withLock {
-                if certificates.count >= Self.limit { certificates.removeAll() }
-                certificates[der] = cert
+            state.withLock { state in
+                if state.certificates.count >= Self.limit { state.certificates.removeAll() }
+                state.certificates[der] = cert
             }
         }
         return cert
@@ -34,11 +38,11 @@ final class DCAPCache: @unchecked Sendable {
     func signature(issuer: [UInt8], signed: [UInt8], shared: Bool, _ verify: () -> Bool) -> Bool {
         guard shared else { return verify() }
         let key = Digest.sha256(issuer) + Digest.sha256(signed)
-        if lock.withLock({ signatures.contains(key) }) { return true }
+        if state.withLock({ $0.signatures.contains(key) }) { return true }
         guard verify() else { return false }
-        lock.withLock {
-            if signatures.count >= Self.limit { signatures.removeAll() }
-            signatures.insert(key)
+        state.withLock { state in
+            if state.signatures.count >= Self.limit { state.signatures.removeAll() }
+            state.signatures.insert(key)
         }
         return true
     }
@@ -48,11 +52,11 @@ final class DCAPCache: @unchecked Sendable {
     ) -> PreparedCollateral {
         var key = Digest.sha256(bytes) + pinned
         withUnsafeBytes(of: time.littleEndian) { key += $0 }
-        if let hit = lock.withLock({ collateral[key] }) { return hit }
+        if let hit = state.withLock({ $0.collateral[key] }) { return hit }
         let prepared = prepare()
-        lock.withLock {
-            if collateral.count >= 16 { collateral.removeAll() }
-            collateral[key] = prepared
+        state.withLock { state in
+            if state.collateral.count >= 16 { state.collateral.removeAll() }
+            state.collateral[key] = prepared
         }
         return prepared
     }

@@ -85,7 +85,8 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
         let cmdline = String(decoding: try FileInput.contents(of: "\(blobDir)/cmdline", limit: 1 << 20), as: UTF8.self)
             .trimmingCharacters(in: .whitespacesAndNewlines)
 
-        let work = try TemporaryWorkDirectory(near: output)
+        let work = try TemporaryDirectory(
+            in: URL(fileURLWithPath: output).deletingLastPathComponent().path, prefix: ".enclavekit-work-")
         let bootstrap = work.path + "/bootstrap-initrd.img"
         let app = work.path + "/customer-initrd.img"
         try LinuxKitRamdisk.writeBootstrap(initPath: "\(blobDir)/init", nsmPath: "\(blobDir)/nsm.ko", to: bootstrap)
@@ -128,30 +129,5 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
         throw UsageError(
             "no --blobs folder given and \(Self.defaultBlobs) does not exist",
             hint: "pass --blobs DIR with bzImage, cmdline, init and nsm.ko (from nitro-cli's package)")
-    }
-}
-
-/// A private directory next to an output file, removed with everything in it when the value goes away.
-final class TemporaryWorkDirectory {
-    let path: String
-
-    init(near output: String) throws {
-        let parent = URL(fileURLWithPath: output).deletingLastPathComponent().path
-        var template = Array("\(parent)/.enclavekit-work-XXXXXX".utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { buffer -> Bool in
-            guard let base = buffer.baseAddress else { return false }
-            return mkdtemp(base) != nil
-        }
-        guard made else { throw SystemError("create a work directory in", path: parent, errno: errno) }
-        path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        cleanup = Interruption.removeOnInterrupt(path)
-    }
-
-    /// Removes the directory on SIGINT/SIGTERM/SIGHUP too.
-    private let cleanup: Interruption.Token
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-        Interruption.unregister(cleanup)
     }
 }

@@ -1,6 +1,7 @@
 import Archive
 import ArgumentParser
 import EnclaveCore
+import Nitro
 
 struct RamdiskCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import Archive
 import EnclaveCore
 import Foundation
+import Nitro
 import TestSupport
 import Testing
 
@@ -65,7 +66,7 @@ func exportEntries(fromSpec name: String) throws -> [ExportEntry] {
             try LinuxKitRamdisk.writeBootstrap(
                 initPath: dir.path + "/nope", nsmPath: Fixtures.path("nsm.ko"), to: missing)
         }
-        #expect(try dir.list() == ["bootstrap.cpio"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["bootstrap.cpio"])
     }
 
     /// linuxkit's rules one by one: drops, replacements, touch list, hard links as relative symlinks.

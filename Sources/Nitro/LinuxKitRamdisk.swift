@@ -1,3 +1,4 @@
+import Archive
 import EnclaveCore
 
 /// The two Nitro Enclaves ramdisks byte for byte as nitro-cli 1.x's (AWS-patched) linuxkit writes
@@ -37,7 +38,7 @@ public enum LinuxKitRamdisk {
         try out.commit()
     }
 
-    /// Writes the bootstrap ramdisk to any ``ByteOutput``.
+    /// Writes the bootstrap ramdisk to any `ByteOutput`.
     /// Without `nsmPath` the ramdisk has no `nsm.ko` (for kernels with the NSM driver built in, or none).
     public static func writeBootstrap(initPath: String, nsmPath: String?, to output: any ByteOutput) throws {
         let cpio = CPIOWriter(output: output, profile: .linuxkit)
@@ -55,7 +56,7 @@ public enum LinuxKitRamdisk {
     // MARK: - App
 
     /// Writes the app ramdisk from a directory that holds the container's root filesystem, as if it
-    /// were `docker export`ed: entries keep their own mode, owner and mtime (``DirectoryExport``).
+    /// were `docker export`ed: entries keep their own mode, owner and mtime (`DirectoryExport`).
     /// `cmdPath` and `envPath` are copied verbatim as `/cmd` and `/env`.
     public static func writeApp(rootfs: String, cmdPath: String, envPath: String, to path: String) throws {
         let cmd = try FileInput.contents(of: cmdPath, limit: 16 << 20, format: "cmd")
@@ -108,6 +109,20 @@ final class AppRamdiskBuilder {
 
     init(cpio: CPIOWriter) { self.cpio = cpio }
 
+    /// `filepath.Rel(filepath.Dir(name), target)` for two relative paths: the relative symlink that
+    /// linuxkit writes in place of a tar hard link.
+    static func relativeLink(from name: [UInt8], to target: [UInt8]) -> [UInt8] {
+        var base = PathBytes.clean(name)
+        if !base.isEmpty { base.removeLast() }
+        let targ = PathBytes.clean(target)
+        var common = 0
+        while common < base.count, common < targ.count, base[common] == targ[common] { common += 1 }
+        var parts: [[UInt8]] = Array(repeating: [UInt8(ascii: "."), UInt8(ascii: ".")], count: base.count - common)
+        parts.append(contentsOf: targ[common...])
+        if parts.isEmpty { return [UInt8(ascii: ".")] }
+        return Array(parts.joined(separator: [UInt8(ascii: "/")]))
+    }
+
     /// `tarPrefix("rootfs/")`: the `rootfs` directory.
     func begin() throws {
         try cpio.append(CPIOEntry(name: "rootfs", type: .directory, permissions: 0o755, mtime: modTime))
@@ -151,7 +166,7 @@ final class AppRamdiskBuilder {
         case .regular: try cpio.append(header(.regular, entry.size), data: entry.data)
         case .symlink(let target): try cpio.append(header(.symlink, UInt64(target.count)), data: .bytes(target))
         case .hardlink(let target):
-            let link = PathBytes.relativeLink(from: outName, to: Self.prefix + target)
+            let link = Self.relativeLink(from: outName, to: Self.prefix + target)
             try cpio.append(header(.symlink, UInt64(link.count)), data: .bytes(link))
         case .characterDevice: try cpio.append(header(.characterDevice, 0))
         case .blockDevice: try cpio.append(header(.blockDevice, 0))
@@ -191,5 +206,20 @@ final class AppRamdiskBuilder {
             CPIOEntry(name: "env", type: .regular, permissions: 0o644, mtime: modTime, size: UInt64(env.count)),
             data: .bytes(env))
         try cpio.finish()
+    }
+}
+
+extension LinuxKitRamdisk {
+    /// Writes the app ramdisk of a container image: its layers flattened as `docker export` gives them,
+    /// `cmd`/`env` from its config as nitro-cli writes them (`ImageConfig.cmdFile()`).
+    public static func writeApp(image: ContainerImage, to path: String, options: FlattenOptions = FlattenOptions())
+        throws
+    {
+        let cmd = try image.config.cmdFile()
+        let env = image.config.envFile()
+        let rootfs = try image.flatten(options: options)
+        let out = try FileByteOutput(path: path)
+        try writeApp(export: rootfs, cmd: cmd, env: env, to: out)
+        try out.commit()
     }
 }
