@@ -160,7 +160,7 @@ let package = Package(
 
         // What the test targets share: the fixtures locator, temporary directories, a tool runner, the
         // sev-snp-measure reference client. A regular target under Tests/ (test targets cannot depend on each other).
-        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .target(name: "TestSupport", dependencies: ["EnclaveCore"], path: "Tests/TestSupport", swiftSettings: strictSettings),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"], swiftSettings: strictSettings),
 
         // One test target per module; fixtures live in each target's Fixtures/ folder.

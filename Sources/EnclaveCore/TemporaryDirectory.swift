@@ -18,7 +18,7 @@
 /// let scratch = try TemporaryDirectory(prefix: "enclavekit-verify-")
 /// try AtomicOutput.write(bytes, to: scratch.path + "/blob")
 /// ```
-public final class TemporaryDirectory {
+public final class TemporaryDirectory: Sendable {
     /// The directory's absolute or parent-relative path.
     public let path: String
     private let cleanup: Interruption.Token

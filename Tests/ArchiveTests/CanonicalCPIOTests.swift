@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func sameTreeSameBytesWhateverOrderUmaskAndLaterMtimes() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         try makeTree(dir.path + "/a", reversed: false, umask: 0o022, mtime: Int(Self.sde) + 10)
         try makeTree(dir.path + "/b", reversed: true, umask: 0o077, mtime: Int(Self.sde) + 999_999)
         let a = MemoryByteOutput()
@@ -58,7 +58,7 @@ import Testing
     }
 
     @Test func earlierMtimesAreKept() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         try makeTree(dir.path + "/t", reversed: false, umask: 0o022, mtime: 1_000)
         let out = MemoryByteOutput()
         try CanonicalCPIO.write(directory: dir.path + "/t", sourceDateEpoch: Self.sde, to: out)
@@ -68,7 +68,7 @@ import Testing
     /// Cross-check with Debian's GNU cpio 2.13 on the normalized tree: identical bytes, apart from GNU's
     /// padding of the output to a 512-byte block.
     @Test func matchesGNUCpioReproducible() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let root = dir.path + "/t"
         try makeTree(root, reversed: false, umask: 0o022, mtime: Int(Self.sde) - 5)
         let ours = MemoryByteOutput()
@@ -125,7 +125,7 @@ import Testing
     /// `--rootfs DIR` walks like `docker export`: sorted names per directory, directories first with a
     /// trailing slash, the first name of a hard-linked file in walk order is the file, sockets skipped.
     @Test func walkOrderHardLinksAndOwnModes() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let root = dir.path + "/root"
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/b", withIntermediateDirectories: true)

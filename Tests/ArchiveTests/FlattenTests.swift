@@ -49,7 +49,7 @@ func exported(_ source: some ExportSource) throws -> [Seen] {
 
 /// Flattens layers with Docker's init layer turned off, so each rule is seen alone.
 func flattenLayers(_ layers: [TestTar], initLayer: Bool = false) throws -> [Seen] {
-    let dir = try TemporaryDirectory()
+    let dir = try TestDirectory()
     var sources: [TarSource] = []
     for (i, layer) in layers.enumerated() {
         try dir.write("layer\(i).tar", layer.bytes)
@@ -148,7 +148,7 @@ func flattenLayers(_ layers: [TestTar], initLayer: Bool = false) throws -> [Seen
         var link = TestTar.symlink("bin/sh", "busybox")
         link.mode = headerMode
         let layer = TestTar([TestTar.dir("bin"), TestTar.file("bin/busybox", "x", mode: 0o755), link])
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         try dir.write("layer.tar", layer.bytes)
         var options = FlattenOptions()
         options.temporaryDirectory = dir.path
@@ -332,7 +332,7 @@ func flattenLayers(_ layers: [TestTar], initLayer: Bool = false) throws -> [Seen
     }
 
     @Test func temporaryDirectoryIsRemovedOnSuccessAndFailure() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         try dir.write("good.tar", TestTar([TestTar.file("a", "1")]).bytes)
         try dir.write("bad.tar", TestTar([TestTar.file("b", "2"), TestTar.file("../c", "3")]).bytes)
         var options = FlattenOptions()
@@ -391,7 +391,7 @@ extension TestTar {
     /// whose data goes through libarchive's own reading.
     @Test(arguments: ["gnu", "pax", "ustar"])
     func offsetsMatchLibarchiveReading(format: String) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let root = dir.path + "/root"
         let long = String(repeating: "n", count: 120)
         try FileManager.default.createDirectory(atPath: root + "/d", withIntermediateDirectories: true)

@@ -12,13 +12,13 @@ import Testing
     ])
     static let top = TestTar([TestTar.dir("etc"), TestTar.file("etc/.wh.os-release", ""), TestTar.file("data", "d")])
 
-    func write(_ bytes: [UInt8], in dir: TemporaryDirectory, _ name: String = "image.tar") throws -> String {
+    func write(_ bytes: [UInt8], in dir: TestDirectory, _ name: String = "image.tar") throws -> String {
         try dir.write(name, bytes)
         return dir.path + "/" + name
     }
 
     @Test func dockerArchiveToAppRamdisk() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let image = TestImage(layers: [Self.base.bytes, Self.top.bytes], cmd: ["/bin/app", "--flag"])
         let path = try write(image.dockerArchive(), in: dir)
         let opened = try ContainerImage.open(path: path)
@@ -53,7 +53,7 @@ import Testing
         (["/c"] as [String]?, ["/e"] as [String]?, "/c\n"), (nil, ["/e", "x y"], "/e\nx y\n"), ([], ["/e"], ""),
     ])
     func cmdIsCmdElseEntrypoint(cmd: [String]?, entrypoint: [String]?, expected: String) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let image = TestImage(layers: [Self.base.bytes], cmd: cmd, entrypoint: entrypoint, env: nil)
         let opened = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
         #expect(try opened.config.cmdFile() == Array(expected.utf8))
@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func noCmdAndNoEntrypointIsAnErrorAndWritesNothing() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let image = TestImage(layers: [Self.base.bytes], cmd: nil, entrypoint: nil)
         let opened = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
         #expect(throws: UsageError.self) { try LinuxKitRamdisk.writeApp(image: opened, to: dir.path + "/out.cpio") }
@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func gzipAndZstdLayersAreReadAndCheckedAgainstDiffIDs() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         try dir.write("l0.tar", Self.base.bytes)
         try dir.write("l1.tar", Self.top.bytes)
         #expect(try ToolRunner.run("/bin/gzip", ["-n", "-k", dir.path + "/l0.tar"]).status == 0)
@@ -88,7 +88,7 @@ import Testing
     }
 
     @Test func layerDigestMismatchIsRejected() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let image = TestImage(layers: [Self.base.bytes])
         let bytes = image.dockerArchive { members, _ in
             members[1].1 = TestTar([TestTar.file("evil", "x")]).bytes
@@ -99,7 +99,7 @@ import Testing
     }
 
     @Test func configDigestMismatchIsRejected() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let image = TestImage(layers: [Self.base.bytes])
         let bytes = image.dockerArchive { members, _ in
             members[0].1 += Array(" ".utf8)
@@ -110,7 +110,7 @@ import Testing
     }
 
     @Test func missingLayerIsRejected() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let bytes = TestImage(layers: [Self.base.bytes]).dockerArchive { members, _ in members.remove(at: 1) }
         #expect { try ContainerImage.open(path: try write(bytes, in: dir)) } throws: {
             ($0 as? FormatError)?.kind == .missing
@@ -119,7 +119,7 @@ import Testing
 
     @Test(arguments: ["../outside/layer.tar", "/etc/passwd"])
     func manifestPointingOutsideTheArchiveIsRejected(layerPath: String) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let bytes = TestImage(layers: [Self.base.bytes]).dockerArchive { _, manifest in
             manifest["Layers"] = [layerPath]
         }
@@ -129,7 +129,7 @@ import Testing
     }
 
     @Test func truncatedTarballIsRejected() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let bytes = TestImage(layers: [Self.base.bytes]).dockerArchive()
         #expect { try ContainerImage.open(path: try write(Array(bytes.prefix(bytes.count - 3000)), in: dir)) } throws: {
             ($0 as? FormatError) != nil
@@ -137,7 +137,7 @@ import Testing
     }
 
     @Test func layerWithUnsafeEntryFailsWithoutOutput() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let bad = TestTar([TestTar.file("ok", "1"), TestTar.file("../../../etc/shadow", "x")])
         let image = TestImage(layers: [Self.base.bytes, bad.bytes])
         let opened = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
@@ -148,7 +148,7 @@ import Testing
     }
 
     @Test func ociLayoutDirectoryAndTarball() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let layout = dir.path + "/layout"
         try FileManager.default.createDirectory(atPath: layout + "/blobs/sha256", withIntermediateDirectories: true)
         func blob(_ bytes: [UInt8]) throws -> [String: Any] {
@@ -188,7 +188,7 @@ import Testing
     /// Older `docker save` links identical layers with a symlink member; kaniko names the config
     /// `sha256:<hex>`. Both resolve inside the archive, and the config digest is still checked.
     @Test func symlinkedLayerAndDigestNamedConfig() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let layer = ImageTests.base.bytes
         let diff = "sha256:" + Digest.sha256(layer).hex
         let image = TestImage(layers: [layer, layer])
@@ -224,7 +224,7 @@ import Testing
     }
 
     @Test func linkLeavingTheArchiveIsRejected() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let layer = ImageTests.base.bytes
         let diff = "sha256:" + Digest.sha256(layer).hex
         let config = TestImage(layers: [layer]).configJSON(diffIDs: [diff])
@@ -269,7 +269,7 @@ func writeOCILayout(_ image: TestImage, at layout: String) throws {
     /// way `docker export` walks a directory: names, order, types, modes, owners, mtimes of non-directories,
     /// contents, symlink targets and hard links.
     @Test func flatteningMatchesUmociUnpack() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let l1 = TestTar([
             TestTar.dir("app"), TestTar.file("app/keep", "k", mode: 0o640, uid: 10, gid: 20),
             TestTar.file("app/gone", "g"), TestTar.dir("app/sub"), TestTar.file("app/sub/x", "x"),
@@ -308,7 +308,7 @@ func writeOCILayout(_ image: TestImage, at layout: String) throws {
     /// Entries written through links of the same layer (absolute, relative, chained, `..` above the root)
     /// land where umoci's in-root resolution (`securejoin`) puts them, and the links stay links.
     @Test func writingThroughSameLayerLinksMatchesUmoci() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let layer = TestTar([
             TestTar.dir("tmp", mode: 0o1777), TestTar.dir("usr"), TestTar.dir("usr/lib"), TestTar.dir("a"),
             TestTar.symlink("esc", "/"), TestTar.file("esc/tmp/file", "through"),

@@ -10,7 +10,7 @@ import Testing
 struct RootfsTreeTests {
     @Test("docker export order: each directory's names sorted, a directory before its contents")
     func exportOrder() throws {
-        let s = try TemporaryDirectory()
+        let s = try TestDirectory()
         var tree = RootfsTree()
         try tree.addFile(at: "/a-b", source: try s.write("1", "x"), mode: nil)
         try tree.addFile(at: "/a/b", source: try s.write("2", "y", mode: 0o755), mode: nil)
@@ -29,7 +29,7 @@ struct RootfsTreeTests {
             (["/bin", "/bin/node"], "to be a directory"),
         ])
     func conflicts(paths: [String], message: String) throws {
-        let s = try TemporaryDirectory()
+        let s = try TestDirectory()
         let source = try s.write("f", "data")
         var tree = RootfsTree()
         try tree.addFile(at: paths[0], source: source, mode: nil)
@@ -42,7 +42,7 @@ struct RootfsTreeTests {
 
     @Test("bad rootfs paths", arguments: ["bin/node", "/bin/../etc", "/./x", "/"])
     func badPaths(path: String) throws {
-        let s = try TemporaryDirectory()
+        let s = try TestDirectory()
         var tree = RootfsTree()
         #expect(throws: UsageError.self) { try tree.addFile(at: path, source: try s.write("f", "x"), mode: nil) }
     }
@@ -51,7 +51,7 @@ struct RootfsTreeTests {
     /// tree laid out on disk, whatever the files' owners, times and creation order on disk.
     @Test("initrd bytes equal the canonical cpio of the same tree on disk")
     func initrdMatchesCanonicalCPIO() throws {
-        let s = try TemporaryDirectory()
+        let s = try TestDirectory()
         let node = try s.write("src/node", "#!binary", mode: 0o755)
         let conf = try s.write("src/node.conf", "port=8080\n")
         let initFile = try s.write("src/init", "init-binary", mode: 0o755)
@@ -81,7 +81,7 @@ struct RootfsTreeTests {
 
     @Test("a tree added from a directory keeps symlinks and refuses special files")
     func addTree() throws {
-        let s = try TemporaryDirectory()
+        let s = try TestDirectory()
         _ = try s.write("dir/bin/tool", "t", mode: 0o755)
         try FileManager.default.createSymbolicLink(atPath: s.path + "/dir/bin/alias", withDestinationPath: "tool")
         var tree = RootfsTree()

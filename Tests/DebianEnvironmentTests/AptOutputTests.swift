@@ -158,7 +158,7 @@ struct AptSourcesTests {
     }
 
     @Test func overrideFileAndFormatDetection() throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TestDirectory()
         let file = try directory.write(
             "mirror.conf", "Types: deb\nURIs: http://m/debian\nSuites: bookworm\nComponents: main\n")
         let sources = try AptSources.host(environment: ["ENCLAVEKIT_APT_SOURCES": file])

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("Fetching locked .deb files (offline)")
 struct DebFetcherTests {
-    static func setup(_ directory: TemporaryDirectory, archive: String) throws -> (Recipe, EnvironmentLock, InputCache)
+    static func setup(_ directory: TestDirectory, archive: String) throws -> (Recipe, EnvironmentLock, InputCache)
     {
         let text = EnvironmentRecipeText.make()
         let recipe = try Recipe(toml: text, path: try directory.write("r/recipe.toml", text))
@@ -27,7 +27,7 @@ struct DebFetcherTests {
 
     /// A cached .deb is not fetched again: a curl that cannot run is never started.
     @Test func cachedDebsAreNotFetched() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TestDirectory()
         let (recipe, lock, cache) = try Self.setup(directory, archive: "debian")
         var fetcher = DebFetcher(cache: cache)
         fetcher.curl = "/nonexistent/curl"
@@ -38,7 +38,7 @@ struct DebFetcherTests {
 
     /// A package from an archive no apt source names: the error says what to add.
     @Test func missingArchiveSaysWhatToAdd() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TestDirectory()
         var (recipe, lock, cache) = try Self.setup(directory, archive: "debian-security")
         lock.closure[0].sha256 = String(repeating: "1", count: 64)
         let sources = AptSources(
@@ -60,7 +60,7 @@ struct DebFetcherTests {
 
     /// Without mmdebstrap the error says what to install.
     @Test func missingToolSaysWhatToInstall() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TestDirectory()
         let (recipe, lock, cache) = try Self.setup(directory, archive: "debian")
         var assembler = DebianEnvironments(cache: cache, sources: AptSources(entries: []))
         assembler.mmdebstrap = "/nonexistent/mmdebstrap"
@@ -74,7 +74,7 @@ struct DebFetcherTests {
 
     /// A lock without the environment says to lock.
     @Test func unlockedEnvironmentSaysToLock() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TestDirectory()
         let (recipe, _, cache) = try Self.setup(directory, archive: "debian")
         let environment = try #require(recipe.environment(named: "build"))
         let error = await #expect(throws: EnvironmentError.self) {

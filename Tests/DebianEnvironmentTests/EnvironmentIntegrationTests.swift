@@ -9,7 +9,7 @@ import Testing
 /// small environment (variant essential + hello).
 @Suite("Debian environments: lock and assemble (network, mmdebstrap)", .serialized)
 struct EnvironmentIntegrationTests {
-    static func recipe(in directory: TemporaryDirectory, packages: [String] = ["hello"]) throws -> Recipe {
+    static func recipe(in directory: TestDirectory, packages: [String] = ["hello"]) throws -> Recipe {
         let text = EnvironmentRecipeText.make(name: "env-test", epoch: 1_700_000_000, packages: packages)
         let path = try directory.write("recipe/recipe.toml", text)
         return try Recipe(toml: text, path: path)
@@ -22,7 +22,7 @@ struct EnvironmentIntegrationTests {
     }
 
     @Test func lockFetchAssembleReproduce() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TestDirectory()
         let recipe = try Self.recipe(in: directory)
         let cacheA = InputCache(root: directory.path + "/cache-a")
 
@@ -124,7 +124,7 @@ struct EnvironmentIntegrationTests {
     struct ShellFailed: Error { var command: String }
 
     @Test func unknownPackageIsNamed() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TestDirectory()
         let recipe = try Self.recipe(in: directory, packages: ["pyhton3"])
         let cache = InputCache(root: directory.path + "/cache")
         let environment = try #require(recipe.environment(named: "build"))
@@ -140,7 +140,7 @@ struct EnvironmentIntegrationTests {
     }
 
     @Test func suiteWithoutSource() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TestDirectory()
         let recipe = try Self.recipe(in: directory)
         let environment = try #require(recipe.environment(named: "build"))
         let sources = AptSources(entries: [

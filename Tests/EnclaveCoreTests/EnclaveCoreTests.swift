@@ -38,7 +38,7 @@ import Testing
     }
 
     @Test func streamedFileHashEqualsOneShot() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let bytes = (0..<(9 << 20) + 17).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         let path = dir.path + "/big.bin"
         try AtomicOutput.write(bytes, to: path)
@@ -53,7 +53,7 @@ import Testing
         (chunkSize: 777, slots: 3, ranges: [0..<0, 13..<300_013]),
     ])
     func overlappingReaderHashesEveryChunkOnBothLanes(chunkSize: Int, slots: Int, ranges: [Range<UInt64>]) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let bytes = (0..<(9 << 20) + 17).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ $0 >> 11) }
         let path = dir.path + "/big.bin"
         try AtomicOutput.write(bytes, to: path)
@@ -73,7 +73,7 @@ import Testing
 
     @Test func overlappingReaderStopsCleanlyWhenTheBodyThrows() throws {
         struct Stop: Error {}
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/f.bin"
         try AtomicOutput.write([UInt8](repeating: 7, count: 1 << 16), to: path)
         let file = try FileInput(path: path)
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func overlappingReaderRefusesARangePastTheEnd() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/f.bin"
         try AtomicOutput.write([1, 2, 3], to: path)
         let file = try FileInput(path: path)
@@ -157,7 +157,7 @@ import Testing
 
 @Suite struct AtomicOutputTests {
     @Test func noFileIsLeftWithoutCommit() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/out.bin"
         do {
             let out = try AtomicOutput(path: path)
@@ -168,7 +168,7 @@ import Testing
     }
 
     @Test func modeIgnoresTheUmask() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/key.pem"
         let old = umask(0o077)
         defer { umask(old) }

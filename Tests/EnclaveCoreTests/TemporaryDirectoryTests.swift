@@ -13,7 +13,7 @@ import Testing
     }
 
     @Test func ownedDirectoryIsPrivateAndGoesWithItsValueAndEverythingInIt() throws {
-        let parent = try TemporaryDirectory()
+        let parent = try TestDirectory()
         var path = ""
         do {
             let owned = try EnclaveCore.TemporaryDirectory(in: parent.path + "/made/here", prefix: "scratch-")
@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test func withRemovesTheDirectoryAfterTheBodyAlsoWhenItThrows() throws {
-        let parent = try TemporaryDirectory()
+        let parent = try TestDirectory()
         var seen = ""
         #expect(throws: UsageError.self) {
             try EnclaveCore.TemporaryDirectory.with(in: parent.path, prefix: "t-") { path in
@@ -46,7 +46,7 @@ import Testing
     }
 
     @Test func madeStagingDirectoriesAreFreshAndStay() throws {
-        let parent = try TemporaryDirectory()
+        let parent = try TestDirectory()
         let first = try EnclaveCore.TemporaryDirectory.make(in: parent.path, prefix: ".tmp-")
         let second = try EnclaveCore.TemporaryDirectory.make(in: parent.path, prefix: ".tmp-")
         #expect(first != second)
@@ -55,7 +55,7 @@ import Testing
     }
 
     @Test func aParentThatIsAFileIsAnErrorNamingIt() throws {
-        let parent = try TemporaryDirectory()
+        let parent = try TestDirectory()
         try Data("f".utf8).write(to: URL(fileURLWithPath: parent.path + "/file"))
         #expect {
             try EnclaveCore.TemporaryDirectory.make(in: parent.path + "/file", prefix: "x-")

@@ -66,7 +66,7 @@ import Testing
     }
 
     @Test func bootstrapReproducesTheVector() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let out = dir.path + "/bootstrap.cpio"
         let r = try CLIRunner.run([
             "eif", "ramdisk", "bootstrap", "--init", Self.fixture("init.bin"), "--nsm", Self.fixture("nsm.ko"),
@@ -82,7 +82,7 @@ import Testing
     /// The vector's `docker export` entries laid out as a directory (running as root, so owners are 0):
     /// `--rootfs` gives the vector byte for byte.
     @Test func appFromRootfsDirectoryReproducesTheVector() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let root = dir.path + "/rootfs"
         let fm = FileManager.default
         try fm.createDirectory(atPath: root + "/bin", withIntermediateDirectories: true)
@@ -139,14 +139,14 @@ import Testing
     }
 
     @Test func appFromDockerArchiveIsDeterministicAcrossUmaskTimeZoneAndDirectory() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let image = try Self.makeImage(in: dir.path)
         let first = try CLIRunner.run([
             "eif", "ramdisk", "app", "--image", image, "--output", dir.path + "/a.cpio", "--json",
         ])
         #expect(first.status == 0)
         #expect(first.stdout.contains("\"Layout\": \"docker-archive\""))
-        let other = try TemporaryDirectory()
+        let other = try TestDirectory()
         let second = try CLIRunner.run(
             ["eif", "ramdisk", "app", "--image", image, "--output", "b.cpio"], in: other.path,
             environment: ["TZ": "Pacific/Kiritimati", "TMPDIR": other.path])
@@ -161,7 +161,7 @@ import Testing
     }
 
     @Test func imageWithoutCmdFailsWithOneLineAndNoOutput() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let image = try Self.makeImage(in: dir.path, cmd: nil)
         let r = try CLIRunner.run(["eif", "ramdisk", "app", "--image", image, "--output", dir.path + "/out.cpio"])
         #expect(r.status == 1)
@@ -171,7 +171,7 @@ import Testing
     }
 
     @Test func corruptLayerFailsWithDigestMismatch() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let image = try Self.makeImage(in: dir.path, corruptLayer: true)
         let r = try CLIRunner.run(["eif", "ramdisk", "app", "--image", image, "--output", dir.path + "/out.cpio"])
         #expect(r.status == 1)
@@ -187,7 +187,7 @@ import Testing
         ["eif", "ramdisk", "app", "--image", "a.tar", "--cmd", "c", "--output", "x.cpio"],
     ])
     func badOptionCombinationsAreUsageErrors(args: [String]) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let r = try CLIRunner.run(args, in: dir.path)
         #expect(r.status == 64)
         #expect(r.stderr.hasPrefix("Error: "))
@@ -195,7 +195,7 @@ import Testing
     }
 
     @Test func missingBlobNamesTheFile() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let r = try CLIRunner.run([
             "eif", "ramdisk", "bootstrap", "--init", dir.path + "/no-init", "--nsm", Self.fixture("nsm.ko"), "--output",
             dir.path + "/b.cpio",
@@ -218,7 +218,7 @@ import Testing
     }
 }
 
-extension TemporaryDirectory {
+extension TestDirectory {
     func archiveListing() throws -> [String] {
         try FileManager.default.contentsOfDirectory(atPath: path).sorted()
     }

@@ -54,7 +54,7 @@ import Testing
     }
 
     @Test func failedChecksAreNamed() throws {
-        let tampered = try TemporaryDirectory()
+        let tampered = try TestDirectory()
         var bytes = try Data(contentsOf: URL(fileURLWithPath: Self.milan))
         bytes[0x90] ^= 1
         let path = tampered.path + "/tampered.bin"
@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func unrecognizedOrUnreadableEvidenceExits1() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dir.path + "/junk"))
         let r = try CLIRunner.run(["attest", "verify", dir.path + "/junk"])
         #expect(r.status == 1)
@@ -124,8 +124,8 @@ import Testing
 
     /// A release whose Nitro target has the sample's PCRs and whose SEV-SNP target has its MEASUREMENT,
     /// signed with `keygen`/`sign`; then the same with PCR0 or MEASUREMENT one bit off.
-    func signedRelease(pcr0: String = pcr0, measurement: String = measurement) throws -> TemporaryDirectory {
-        let dir = try TemporaryDirectory()
+    func signedRelease(pcr0: String = pcr0, measurement: String = measurement) throws -> TestDirectory {
+        let dir = try TestDirectory()
         var manifest = try String(contentsOfFile: Self.releaseExample, encoding: .utf8)
         manifest = manifest.replacingOccurrences(
             of:
@@ -160,7 +160,7 @@ import Testing
         return dir
     }
 
-    static func envelope(in dir: TemporaryDirectory) throws -> String {
+    static func envelope(in dir: TestDirectory) throws -> String {
         let name = try #require(
             try FileManager.default.contentsOfDirectory(atPath: dir.path).first { $0.hasSuffix(".dsse.json") })
         return dir.path + "/" + name
@@ -206,7 +206,7 @@ import Testing
     }
 
     @Test func collectThroughADirectoryMimickingConfigfsTSM() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let entry = dir.path + "/tsm/enclavekit"
         try FileManager.default.createDirectory(atPath: entry, withIntermediateDirectories: true)
         // A fake provider: outblob and auxblob already there (the kernel makes them when the entry is made).

@@ -62,7 +62,7 @@ import Testing
     }
 
     @Test func severalQuotesOneVerdictEach() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var bytes = try Data(contentsOf: URL(fileURLWithPath: Self.tdx))
         bytes[48 + 136] ^= 1
         let tampered = dir.path + "/tampered-mrtd.quote"
@@ -85,7 +85,7 @@ import Testing
     }
 
     @Test func aQuoteWithALengthPastItsEndIsOneLine() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var bytes = try Data(contentsOf: URL(fileURLWithPath: Self.tdx))
         bytes[632] = 0xff
         bytes[633] = 0xff

@@ -11,14 +11,14 @@ struct BuildCLITests {
 
     /// A recipe folder inside a fake repository (`.git` marks its root).
     final class ToyRepository {
-        let temp: TemporaryDirectory
+        let temp: TestDirectory
         var root: String { temp.path + "/repo" }
         var recipeDirectory: String { root + "/Recipes/toy" }
         var recipe: String { recipeDirectory + "/recipe.toml" }
         var cache: String { temp.path + "/cache" }
 
         init(stepScript: String = "cp /inputs/src/app.sh /build/out/app", extraTOML: String = "") throws {
-            temp = try TemporaryDirectory()
+            temp = try TestDirectory()
             let fm = FileManager.default
             try fm.createDirectory(atPath: root + "/.git", withIntermediateDirectories: true)
             try fm.createDirectory(atPath: recipeDirectory + "/src", withIntermediateDirectories: true)

@@ -8,8 +8,8 @@ import Testing
 struct CompareCLITests {
     /// Two trees that differ in one text file, packed as newc archives by GNU cpio (`--reproducible`),
     /// and EIFs built from them; returns the directory.
-    static func inputs() throws -> TemporaryDirectory {
-        let dir = try TemporaryDirectory()
+    static func inputs() throws -> TestDirectory {
+        let dir = try TestDirectory()
         let fm = FileManager.default
         for (side, text) in [("a", "hello\nworld\n"), ("b", "hello\nthere\n")] {
             let root = dir.path + "/tree-\(side)"
@@ -118,7 +118,7 @@ struct CompareCLITests {
 
     /// Two release directories A and B (an EIF each, named as the manifest names it) and their manifests
     /// A.json and B.json, which differ in the EIF's size and sha256.
-    static func releases() throws -> TemporaryDirectory {
+    static func releases() throws -> TestDirectory {
         let dir = try Self.inputs()
         let fm = FileManager.default
         for (side, eif) in [("A", "a.eif"), ("B", "b.eif")] {

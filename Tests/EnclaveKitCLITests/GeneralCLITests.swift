@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func measureRejectsUnknownFormatWithOneLine() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/random.bin"
         try Array(repeating: UInt8(7), count: 100).withUnsafeBytes {
             try Data($0).write(to: URL(fileURLWithPath: path))

@@ -17,7 +17,7 @@ import Testing
     ]
 
     @Test(arguments: inputs) func buildAndLockReportOneLine(text: String, fragment: String) throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let recipe = tmp.path + "/recipe.toml"
         try Data(text.utf8).write(to: URL(fileURLWithPath: recipe))
         for command in [["lock", recipe], ["build", recipe, "--out", tmp.path + "/out"]] {
@@ -30,7 +30,7 @@ import Testing
     }
 
     @Test(arguments: inputs) func gramineManifestReportsOneLine(text: String, fragment: String) throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let manifest = tmp.path + "/app.manifest.sgx"
         try Data(text.utf8).write(to: URL(fileURLWithPath: manifest))
         let result = try CLIRunner.run([

@@ -49,7 +49,7 @@ struct InterruptionCLITests {
     /// SIGKILL (no handler runs) the next write of the same file removes the dead process's temporary.
     @Test(arguments: [SIGINT, SIGTERM, SIGKILL])
     func signalDuringEIFWriteKeepsThePreviousImage(sig: Int32) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         try Data(repeating: 0x4b, count: 5000).write(to: URL(fileURLWithPath: dir.path + "/kernel.bin"))
         try Data(repeating: 0x52, count: 100).write(to: URL(fileURLWithPath: dir.path + "/small.cpio"))
         #expect(FileManager.default.createFile(atPath: dir.path + "/big.cpio", contents: nil))

@@ -5,7 +5,7 @@ import Testing
 /// `keygen --type sgx-rsa3072`: an enclave-signing key that `sgx sign` accepts, with the MRSIGNER it prints.
 @Suite struct KeygenSGXCLITests {
     @Test func sgxKeySignsAndGivesThePrintedMRSIGNER() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let key = dir.path + "/enclave.pem"
         let made = try CLIRunner.run(["keygen", "--type", "sgx-rsa3072", "--out", key, "--json"])
         #expect(made.status == 0, "\(made.stderr)")

@@ -5,7 +5,7 @@ import Testing
 @Suite("enclavekit lock")
 struct LockCLITests {
     /// A recipe folder with a file input, a pinned url input (never fetched) and the given extra text.
-    func makeRecipe(_ tmp: TemporaryDirectory, extra: String = "") throws -> String {
+    func makeRecipe(_ tmp: TestDirectory, extra: String = "") throws -> String {
         let dir = tmp.path + "/node"
         try FileManager.default.createDirectory(atPath: dir + "/src", withIntermediateDirectories: true)
         try Data("int main(void) { return 0; }\n".utf8).write(to: URL(fileURLWithPath: dir + "/src/node.c"))
@@ -35,7 +35,7 @@ struct LockCLITests {
     }
 
     @Test func locksPathInputsAndLeavesRecipePinsAlone() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let dir = try makeRecipe(tmp)
         let env = ["XDG_CACHE_HOME": tmp.path + "/cache"]
         let result = try CLIRunner.run(["lock", dir + "/recipe.toml"], environment: env)
@@ -72,7 +72,7 @@ struct LockCLITests {
     }
 
     @Test func unknownKeyIsOneLineError() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let dir = try makeRecipe(tmp, extra: "[targets.nitro]\nplatform = \"nitro\"\nkernal = \"input:conf\"\n")
         let result = try CLIRunner.run(["lock", dir + "/recipe.toml"], environment: ["XDG_CACHE_HOME": tmp.path])
         #expect(result.status == 1)
@@ -81,7 +81,7 @@ struct LockCLITests {
     }
 
     @Test func fetchFailureWritesNoLock() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let dir = try makeRecipe(
             tmp, extra: "[inputs.gone]\nkind = \"url\"\nsource = \"http://127.0.0.1:1/gone.bin\"\n")
         let result = try CLIRunner.run(["lock", dir + "/recipe.toml"], environment: ["XDG_CACHE_HOME": tmp.path])
@@ -92,7 +92,7 @@ struct LockCLITests {
     }
 
     @Test func missingRecipeAndSyntaxErrors() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let missing = try CLIRunner.run(["lock", tmp.path + "/none.toml"])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("none.toml"))

@@ -5,7 +5,7 @@ import Testing
 /// `enclavekit lock` on a recipe with a Debian environment.
 @Suite("enclavekit lock: environments")
 struct LockEnvironmentCLITests {
-    func makeRecipe(_ tmp: TemporaryDirectory, packages: String) throws -> String {
+    func makeRecipe(_ tmp: TestDirectory, packages: String) throws -> String {
         let dir = tmp.path + "/env"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let recipe = """
@@ -30,7 +30,7 @@ struct LockEnvironmentCLITests {
 
     /// ENCLAVEKIT_APT_SOURCES replaces the host's sources; a suite none of them names is one line.
     @Test func sourcesOverrideWithoutTheSuite() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let dir = try makeRecipe(tmp, packages: "\"hello\"")
         let sources = tmp.path + "/trixie.list"
         try Data("deb http://debian.mirror.example/debian trixie main\n".utf8).write(to: URL(fileURLWithPath: sources))
@@ -46,7 +46,7 @@ struct LockEnvironmentCLITests {
 
     /// A real resolution against the host's archive (network): the JSON report lists the environment.
     @Test func jsonReportsEnvironments() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let dir = try makeRecipe(tmp, packages: "\"hello\"")
         let env = ["XDG_CACHE_HOME": tmp.path + "/cache"]
         let result = try CLIRunner.run(["lock", dir + "/recipe.toml", "--json"], environment: env)

@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func buildWithEifBuildFlagsIsByteIdentical() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let out = dir.path + "/v4.eif"
         let r = try CLIRunner.run(try Self.v4Args(output: out) + ["--json"])
         #expect(r.status == 0, "\(r.stderr)")
@@ -39,8 +39,8 @@ import Testing
 
     /// Same inputs, different time zone, locale, umask, working directory and SOURCE_DATE_EPOCH source.
     @Test func buildIsDeterministicAcrossEnvironments() throws {
-        let a = try TemporaryDirectory()
-        let b = try TemporaryDirectory()
+        let a = try TestDirectory()
+        let b = try TestDirectory()
         var args = try Self.v4Args(output: "out.eif")
         if let i = args.firstIndex(of: "--build-time") { args.removeSubrange(i...(i + 1)) }
         let r1 = try CLIRunner.run(
@@ -57,7 +57,7 @@ import Testing
     }
 
     @Test func malformedSourceDateEpochIsAnError() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var args = try Self.v4Args(output: dir.path + "/x.eif")
         if let i = args.firstIndex(of: "--build-time") { args.removeSubrange(i...(i + 1)) }
         let r = try CLIRunner.run(args, environment: ["SOURCE_DATE_EPOCH": "yesterday"])
@@ -67,7 +67,7 @@ import Testing
     }
 
     @Test func describeAndMeasurePrintThePCRs() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let out = dir.path + "/v4.eif"
         #expect(try CLIRunner.run(try Self.v4Args(output: out)).status == 0)
         let d = try CLIRunner.run(["eif", "describe", out, "--json"])
@@ -84,7 +84,7 @@ import Testing
     }
 
     @Test func signedBuildReportsPCR8() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let out = dir.path + "/s.eif"
         let r = try CLIRunner.run(
             try Self.v4Args(output: out) + [
@@ -101,7 +101,7 @@ import Testing
     }
 
     @Test func corruptFilesGiveOneLineAndNonZeroExit() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let out = dir.path + "/v4.eif"
         #expect(try CLIRunner.run(try Self.v4Args(output: out)).status == 0)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: out))
@@ -118,7 +118,7 @@ import Testing
     }
 
     @Test func missingInputLeavesNoOutput() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var args = try Self.v4Args(output: dir.path + "/o.eif")
         let k = try #require(args.firstIndex(of: "--kernel"))
         args[k + 1] = dir.path + "/nope"
@@ -168,7 +168,7 @@ import Testing
     }
 
     @Test func pcrsMatchTheVectorsAndTheRamdiskCommands() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let blobs = try Self.blobs(in: dir.path)
         let image = try ArchiveCLITests.makeImage(in: dir.path)
         let r = try CLIRunner.run([
@@ -192,7 +192,7 @@ import Testing
     }
 
     @Test func missingBlobIsNamedAndNothingIsWritten() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let blobs = try Self.blobs(in: dir.path)
         try FileManager.default.removeItem(atPath: blobs + "/nsm.ko")
         let image = try ArchiveCLITests.makeImage(in: dir.path)
@@ -211,7 +211,7 @@ import Testing
     static let example = Fixtures.directory(target: "ReleaseTests") + "/example"
 
     @Test func matchingEIFPassesAgainstManifestAndSignedRelease() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let eif = dir.path + "/v4.eif"
         #expect(try CLIRunner.run(try NitroCLITests.v4Args(output: eif)).status == 0)
         let unsigned = try CLIRunner.run(["measure", eif, "--expect", Self.example + "/manifest.json"])
@@ -226,7 +226,7 @@ import Testing
     }
 
     @Test func otherEIFFailsAndNamesTheRegister() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let eif = dir.path + "/other.eif"
         var args = try NitroCLITests.v4Args(output: eif)
         let i = try #require(args.firstIndex(of: "--cmdline"))

@@ -12,7 +12,7 @@ import Testing
         return try #require(value as? [String: Any], "not one JSON object: \(stdout)")
     }
 
-    static func v4(in dir: TemporaryDirectory) throws -> (path: String, bytes: Data) {
+    static func v4(in dir: TestDirectory) throws -> (path: String, bytes: Data) {
         let out = dir.path + "/v4.eif"
         let built = try CLIRunner.run(try NitroCLITests.v4Args(output: out))
         #expect(built.status == 0, "\(built.stderr)")
@@ -21,7 +21,7 @@ import Testing
 
     /// `eif describe --json` of an EIF whose CRC does not match exited 0 while text mode exited 1.
     @Test func describeJSONOfACorruptEIFExitsLikeText() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var (_, bytes) = try Self.v4(in: dir)
         bytes[1000] ^= 0x55
         let flipped = dir.path + "/flipped.eif"
@@ -38,7 +38,7 @@ import Testing
     /// file and the offset, with text mode's exit status; text mode is unchanged (one line on stderr).
     @Test(arguments: [["eif", "describe"], ["measure"]])
     func unreadableEIFIsAJSONErrorWithFileAndOffset(command: [String]) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let (_, bytes) = try Self.v4(in: dir)
         let short = dir.path + "/short.eif"
         try bytes.prefix(300).write(to: URL(fileURLWithPath: short))
@@ -67,7 +67,7 @@ import Testing
 
     /// `measure` of an EIF whose CRC does not match printed PCRs and exited 0.
     @Test func measureOfACorruptEIFSaysSoAndFails() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var (_, bytes) = try Self.v4(in: dir)
         bytes[1000] ^= 0x55
         let flipped = dir.path + "/flipped.eif"
@@ -89,7 +89,7 @@ import Testing
 
     /// A SIGSTRUCT whose signature does not verify was measured with exit 0.
     @Test func measureOfASigstructWithABadSignatureFails() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var bytes = try Data(contentsOf: URL(fileURLWithPath: SGXCLITests.fixture("v2_ref.sigstruct")))
         #expect(try CLIRunner.run(["measure", SGXCLITests.fixture("v2_ref.sigstruct")]).status == 0)
         bytes[500] ^= 0x01  // inside SIGNATURE (offset 388, 384 bytes)
@@ -102,7 +102,7 @@ import Testing
     /// `measure OVMF --expect RELEASE` matched "tdx" after comparing MRTD alone without saying so: it now
     /// lists the registers compared and the release's registers the file does not give.
     @Test func measureExpectListsComparedAndUncomparedRegisters() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let firmware = Fixtures.path("tdx_synthetic_tdvf.bin")
         let measured = try CLIRunner.run(["measure", firmware, "--json"])
         #expect(measured.status == 0, "\(measured.stderr)")
@@ -136,7 +136,7 @@ import Testing
 
     /// `measure --expect --json` printed two JSON documents; a mismatch is one object and exit 1.
     @Test func measureExpectMismatchUnderJSONIsOneObject() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let (eif, _) = try Self.v4(in: dir)
         var manifest = try String(contentsOfFile: MeasureExpectCLITests.example + "/manifest.json", encoding: .utf8)
         manifest = manifest.replacingOccurrences(of: "\"PCR1\":\"343e", with: "\"PCR1\":\"443e")
@@ -150,7 +150,7 @@ import Testing
 
     /// `eif pcr`, `sgx gendata` and `sgx catsig` take --json; text stays the default.
     @Test func pcrGendataAndCatsigTakeJSON() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let cpio = NitroCLITests.fixtures + "/bootstrap-fake.cpio"
         let text = try CLIRunner.run(["eif", "pcr", "--input", cpio])
         let json = try CLIRunner.run(["eif", "pcr", "--input", cpio, "--json"])
@@ -209,7 +209,7 @@ import Testing
             ])
             #expect(r.status == 0, "\(value): \(r.stderr)")
         }
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var outputs: [Data] = []
         for (mrenclave, miscselect) in [("", "0"), ("0x", "0x0")] {
             let out = dir.path + "/d\(outputs.count).bin"

@@ -11,14 +11,14 @@ struct RebuilderCLITests {
     /// A maintainer (alice), three trusted rebuilders, the example manifest signed by alice, and a policy
     /// with alice 1-of-1 and the rebuilders 2-of-3.
     final class World {
-        let dir: TemporaryDirectory
+        let dir: TestDirectory
         var path: String { dir.path }
         let alice = SigningKey.generate(.ed25519)
         let rebuilders = [SigningKey.generate(.ed25519), SigningKey.generate(.p256), SigningKey.generate(.p384)]
         let manifest: ReleaseManifest
 
         init(withRebuilders: Bool = true) throws {
-            dir = try TemporaryDirectory()
+            dir = try TestDirectory()
             let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: ReleaseCLITests.example + "/manifest.json")))
             manifest = try ReleaseManifest(json: bytes, format: "manifest.json")
             let signed = try ReleaseSigner.sign(bytes: bytes, format: "manifest.json", key: alice, output: .dsse)

@@ -70,7 +70,7 @@ extension SlowEndToEnd {
     struct RecipeReproductionTests {
         /// The firmware step's cache entry from the first cold build that ran it: its key (the entry's
         /// directory name) and a copy of it.
-        static let firmwareSeed = Mutex<(key: String, copy: TemporaryDirectory)?>(nil)
+        static let firmwareSeed = Mutex<(key: String, copy: TestDirectory)?>(nil)
 
         /// The firmware step's entry in a cache that ran it: the one step output holding `OVMF.fd`.
         static func firmwareEntry(in cache: String) throws -> (key: String, path: String) {
@@ -135,7 +135,7 @@ extension SlowEndToEnd {
             "two cold builds in different places, time zones, locales, umasks and hostnames equal the committed manifest",
             arguments: CommittedRecipe.all)
         func reproducesCommittedManifest(recipe: CommittedRecipe) throws {
-            let temp = try TemporaryDirectory()
+            let temp = try TestDirectory()
             let committed = try #require(
                 FileManager.default.contents(atPath: CommittedRecipe.packageRoot + "/" + recipe.manifest))
             var outputs: [String] = []
@@ -172,7 +172,7 @@ extension SlowEndToEnd {
                 if let seeded {
                     #expect(firmware.key == seeded, "the firmware step's key differs from the seeded entry's")
                 } else if recipe.coldFirmware, v.name == "a" {
-                    let copy = try TemporaryDirectory()
+                    let copy = try TestDirectory()
                     try FileManager.default.copyItem(atPath: firmware.path, toPath: copy.path + "/entry")
                     Self.firmwareSeed.withLock { $0 = (firmware.key, copy) }
                 }
@@ -293,7 +293,7 @@ struct CommittedReleaseTests {
         "the example release's reproduction attestation (the test suite's rebuilder key) meets a 1-of-1 quorum",
         arguments: attested)
     func exampleReproductionAttestation(release: AttestedRelease) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let fm = FileManager.default
         for name in release.maintainers {
             try fm.copyItem(atPath: Self.manifests + "keys/\(name).pub.pem", toPath: dir.path + "/\(name).pub.pem")

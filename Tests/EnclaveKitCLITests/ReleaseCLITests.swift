@@ -12,11 +12,11 @@ import Testing
     /// A scratch directory with three maintainer keys (one per type), the example manifest and a
     /// 2-of-3 policy.
     final class Release {
-        let dir: TemporaryDirectory
+        let dir: TestDirectory
         var path: String { dir.path }
 
         init(threshold: Int = 2) throws {
-            dir = try TemporaryDirectory()
+            dir = try TestDirectory()
             for (name, type) in [("alice", "ed25519"), ("bob", "p256"), ("carol", "p384")] {
                 let r = try CLIRunner.run(["keygen", "--type", type, "--out", "\(name).pem"], in: dir.path)
                 #expect(r.status == 0, "\(r.stderr)")
@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func keygenWritesPrivateKeyWithMode0600AndNeverPrintsIt() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         for type in ["ed25519", "p256", "p384"] {
             let r = try CLIRunner.run(["keygen", "--type", type, "--out", "\(type).pem", "--json"], in: dir.path)
             #expect(r.status == 0, "\(r.stderr)")

@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func signReproducesTheReferenceSigstructAndViewReadsIt() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let out = dir.path + "/s2.sig"
         let r = try CLIRunner.run([
             "sgx", "sign", "--mrenclave", Self.v2, "--key", Self.fixture("key3072_e3.pem"), "--out", out, "--date",
@@ -84,7 +84,7 @@ import Testing
     }
 
     @Test func signMeasuresGramineInputsLikeGramineSgxSign() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let out = dir.path + "/m1.sig"
         let r = try CLIRunner.run([
             "sgx", "sign", "--gramine-manifest", Self.fixture("gramine_m1.manifest.sgx"), "--libpal",
@@ -96,7 +96,7 @@ import Testing
     }
 
     @Test func twoStepSigningWithOpenSSL() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let gen = try CLIRunner.run([
             "sgx", "gendata", "--sgxs", Self.fixture("v2.sgxs"), "--date", "2024-01-15", "--debug", "--isvprodid",
             "4660",
@@ -149,7 +149,7 @@ import Testing
     // MARK: - errors: one line, non-zero exit, no partial output
 
     @Test func badInputsFailWithOneLine() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var truncated = try Self.bytes(Self.fixture("v2.sgxs"))
         truncated.removeLast(100)
         try Data(truncated).write(to: URL(fileURLWithPath: dir.path + "/t.sgxs"))
@@ -206,7 +206,7 @@ import Testing
     }
 
     @Test func sgxsOutIsWrittenOnlyOnSuccess() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let ok = try CLIRunner.run([
             "sgx", "measure", "--elf", Self.fixture("selftest_encl.elf"), "--sgxs-out", dir.path + "/e.sgxs",
         ])

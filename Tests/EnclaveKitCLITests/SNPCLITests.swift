@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func kernelHashesOnAmdSevBuild() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let kernel = dir.path + "/bzImage"
         let initrd = dir.path + "/initrd.img"
         try Data((0..<50_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }).write(to: URL(fileURLWithPath: kernel))
@@ -74,8 +74,8 @@ import Testing
     }
 
     @Test func dumpVMSAWritesTheSameFiles() throws {
-        let ref = try TemporaryDirectory()
-        let ours = try TemporaryDirectory()
+        let ref = try TestDirectory()
+        let ours = try TestDirectory()
         let args = [
             "--mode", "snp", "--vcpus", "3", "--vcpu-type", "EPYC-v4", "--ovmf", Self.debianCode, "--dump-vmsa",
         ]
@@ -140,7 +140,7 @@ import Testing
     }
 
     @Test func firmwareWithoutGUIDTable() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/blank.fd"
         try Data(repeating: 0xff, count: 16384).write(to: URL(fileURLWithPath: path))
         let r = try CLIRunner.run([
@@ -189,7 +189,7 @@ import Testing
     }
 
     @Test func measureReportsDamagedASEV() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/damaged.fd"
         var fw = try Fixtures.bytes("snp_ovmf_OvmfX64_suffix.bin")
         fw[4096 - 0x548] = UInt8(ascii: "X")  // the ASEV signature
@@ -285,7 +285,7 @@ private func snpHexBytes(_ text: String) -> [UInt8]? {
         return image
     }
 
-    static func write(_ bytes: [UInt8], in dir: TemporaryDirectory, _ name: String = "svsm.bin") throws -> String {
+    static func write(_ bytes: [UInt8], in dir: TestDirectory, _ name: String = "svsm.bin") throws -> String {
         let path = dir.path + "/" + name
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
@@ -306,7 +306,7 @@ private func snpHexBytes(_ text: String) -> [UInt8]? {
 
     @Test(arguments: sameOutput)
     func printsWhatSevSnpMeasurePrints(_ args: [String]) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let svsm = try Self.write(Self.svsmImage(pages: 24, entryOffset: 0x3000), in: dir)
         let full = ["--mode", "snp:svsm", "--svsm", svsm] + args
         let reference = try SEVSNPMeasure.run(full)
@@ -317,8 +317,8 @@ private func snpHexBytes(_ text: String) -> [UInt8]? {
     }
 
     @Test func dumpVMSAWritesTheSameFiles() throws {
-        let ref = try TemporaryDirectory()
-        let ours = try TemporaryDirectory()
+        let ref = try TestDirectory()
+        let ours = try TestDirectory()
         let svsm = try Self.write(Self.svsmImage(pages: 8, entryOffset: 0x1100), in: ref)
         let args = [
             "--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-Genoa", "--ovmf", SNPCLITests.debianCode,
@@ -336,7 +336,7 @@ private func snpHexBytes(_ text: String) -> [UInt8]? {
     }
 
     @Test func jsonListsSVSMSteps() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let svsm = try Self.write(Self.svsmImage(pages: 8, entryOffset: 0), in: dir)
         let args = [
             "--mode", "snp:svsm", "--vcpus", "2", "--vcpu-type", "EPYC-v4", "--ovmf", SNPCLITests.debianCode,
@@ -357,7 +357,7 @@ private func snpHexBytes(_ text: String) -> [UInt8]? {
     /// Malformed SVSM images and setups: ours says why in one line. sev-snp-measure fails too (often with a
     /// traceback), except on a GUID table whose length runs past the image start, which its slicing accepts.
     @Test func errorsAreOneLine() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let noInfo = try Self.write(Self.svsmImage(pages: 8, entryOffset: 0, withInfo: false), in: dir, "noinfo.bin")
         var truncated = Self.svsmImage(pages: 8, entryOffset: 0)
         truncated[8 * 4096 - 50] = 0xff  // the table length runs past the start of the image

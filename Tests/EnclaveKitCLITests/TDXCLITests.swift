@@ -63,7 +63,7 @@ import Testing
     }
 
     @Test func eventsShowWhichEventAMemoryChangeMoves() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var acpi: [String] = []
         for name in ["loader", "rsdp", "tables"] {
             let path = dir.path + "/" + name
@@ -93,7 +93,7 @@ import Testing
     }
 
     @Test func replayMatchesMeasure() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let measured = try CLIRunner.run([
             "tdx", "measure", "--firmware", Self.ovmf, "--kernel", Fixtures.path("tdx_pe64_kernel.efi"), "--events",
         ])
@@ -128,7 +128,7 @@ import Testing
         (["tdx", "measure", "--firmware", ovmf, "--kernel", "KERNEL", "--cmdline", "vga=fast"], "invalid vga= value"),
     ])
     func badInputsGiveOneLine(args: [String], message: String) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let small = dir.path + "/small"
         try Data([UInt8](repeating: 0x4d, count: 100)).write(to: URL(fileURLWithPath: small))
         let resolved = args.map {
@@ -179,7 +179,7 @@ extension TDXCLITests {
     }
 
     @Test func replayComparesWithExpectedEvents() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let measured = try CLIRunner.run([
             "tdx", "measure", "--firmware", Self.ovmf, "--kernel", Fixtures.path("tdx_pe64_kernel.efi"), "--events",
         ])

@@ -9,14 +9,14 @@ import Testing
 @Suite struct EIFReaderTests {
     /// The V4 vector EIF as bytes.
     static func validEIF() throws -> [UInt8] {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let out = dir.path + "/v4.eif"
         _ = try EIFBuilder.build(try EIFVector.all[1].request(), to: out)
         return Array(try Data(contentsOf: URL(fileURLWithPath: out)))
     }
 
     static func open(_ bytes: [UInt8]) throws -> EIFImage {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/t.eif"
         try AtomicOutput.write(bytes, to: path)
         return try EIFImage(file: FileInput(path: path))
@@ -130,7 +130,7 @@ import Testing
 
     @Test(arguments: [1, 2, 3, 5], [0, 1, 4095, 70_001])
     func pcrsFollowTheConcatenationRule(ramdiskCount: Int, ramdiskSize: Int) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let kernel = (0..<12_345).map { UInt8(truncatingIfNeeded: $0 * 7) }
         try AtomicOutput.write(kernel, to: dir.path + "/k")
         var ramdisks: [[UInt8]] = []
@@ -155,7 +155,7 @@ import Testing
 
     /// Section boundaries are not measured: moving bytes from the cmdline into the kernel keeps PCR0/PCR1.
     @Test func kernelCmdlineBoundaryIsNotMeasured() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         try AtomicOutput.write(try Fixtures.bytes("kernel.bin") + Array("console=".utf8), to: dir.path + "/k")
         var request = try EIFVector.all[0].request()
         request.kernelPath = dir.path + "/k"
@@ -187,7 +187,7 @@ import Testing
     }
 
     @Test func builderRefusesBadInputsAndLeavesNoFile() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let out = dir.path + "/out.eif"
         var request = try EIFVector.all[0].request()
         request.kernelPath = dir.path + "/missing-kernel"

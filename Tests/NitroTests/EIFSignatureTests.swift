@@ -10,7 +10,7 @@ import Testing
     static let vectorPCR8 =
         "e3ce076aa9b19509c330975097e5097c0b3c820996564527e02e4fd2abd62b51f6754011ea9bdf486737fef2295984ae"
 
-    func signedImage(in dir: TemporaryDirectory, key: String, cert: String) throws -> (String, EIFMeasurements) {
+    func signedImage(in dir: TestDirectory, key: String, cert: String) throws -> (String, EIFMeasurements) {
         var request = try EIFVector.all[1].request()
         request.signer = try EIFSigner(
             privateKeyPEM: try FileInput.contents(of: key), certificatePEM: try FileInput.contents(of: cert))
@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func signedImageKeepsPCR0to2AndAddsThePCR8Vector() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let (path, m) = try signedImage(
             in: dir, key: Fixtures.path("sign-key-p384.pem"), cert: Fixtures.path("sign-cert-p384.pem"))
         #expect(m.pcr0.hex == EIFVector.all[1].pcr0)
@@ -46,7 +46,7 @@ import Testing
     /// The COSE signature, taken out of the EIF, verifies with the openssl command line alone.
     @Test(arguments: ["prime256v1", "secp384r1", "secp521r1"])
     func coseSignatureVerifiesWithOpenSSL(curve: String) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let key = dir.path + "/key.pem"
         let cert = dir.path + "/cert.pem"
         _ = try runOpenSSL(["ecparam", "-name", curve, "-genkey", "-noout", "-out", key])
@@ -73,7 +73,7 @@ import Testing
     }
 
     @Test func tamperedSignatureOrForeignPCR0IsReported() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let signer = try EIFSigner(
             privateKeyPEM: try Fixtures.bytes("sign-key-p384.pem"),
             certificatePEM: try Fixtures.bytes("sign-cert-p384.pem"))
@@ -89,7 +89,7 @@ import Testing
     }
 
     @Test func keyAndCertificateMustBelongTogether() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let key = dir.path + "/other.pem"
         _ = try runOpenSSL(["ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", key])
         #expect(throws: UsageError.self) {
@@ -138,7 +138,7 @@ func runOpenSSL(_ args: [String]) throws -> [UInt8] {
 
 @Suite struct EIFSignExistingTests {
     @Test func signingAnUnsignedImageKeepsItsPCRsAndAddsPCR8() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let unsigned = dir.path + "/u.eif"
         let base = try EIFBuilder.build(try EIFVector.all[1].request(), to: unsigned)
         let signer = try EIFSigner(

@@ -50,7 +50,7 @@ struct EIFVector: Sendable, CustomTestStringConvertible {
 @Suite struct EIFVectorTests {
     @Test(arguments: EIFVector.all)
     func builderReproducesEifBuildByteForByte(vector: EIFVector) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let out = dir.path + "/out.eif"
         let m = try EIFBuilder.build(try vector.request(), to: out)
         #expect(m.pcr0.hex == vector.pcr0)
@@ -65,7 +65,7 @@ struct EIFVector: Sendable, CustomTestStringConvertible {
 
     @Test(arguments: EIFVector.all)
     func readerMeasuresWhatTheBuilderWrote(vector: EIFVector) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let out = dir.path + "/out.eif"
         _ = try EIFBuilder.build(try vector.request(), to: out)
         let eif = try EIFImage(file: FileInput(path: out))

@@ -55,7 +55,7 @@ func exportEntries(fromSpec name: String) throws -> [ExportEntry] {
     }
 
     @Test func bootstrapFileOutputIsAtomicAndMatches() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/bootstrap.cpio"
         try LinuxKitRamdisk.writeBootstrap(
             initPath: Fixtures.path("init.bin"), nsmPath: Fixtures.path("nsm.ko"), to: path)

@@ -59,7 +59,7 @@ struct AppChange: Sendable, CustomStringConvertible {
 @Suite("compare: cpio ramdisks")
 struct CPIOCompareTests {
     @Test func identicalArchivesAreIdentical() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try dir.write("a.cpio", try Build.cpio(Build.app))
         let b = try dir.write("b.cpio", try Build.cpio(Build.app))
         let report = try Comparer.compareFiles(a, b)
@@ -69,7 +69,7 @@ struct CPIOCompareTests {
 
     @Test(arguments: AppChange.all)
     func oneChangeIsLocated(change: AppChange) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try dir.write("a.cpio", try Build.cpio(Build.app))
         let b = try dir.write("b.cpio", try Build.cpio(change.change(Build.app)))
         let report = try Comparer.compareFiles(a, b)
@@ -86,7 +86,7 @@ struct CPIOCompareTests {
     }
 
     @Test func binaryContentNamesTheFirstDifferingOffset() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try dir.write("a.cpio", try Build.cpio(Build.app))
         let b = try dir.write("b.cpio", try Build.cpio(AppChange.all[0].change(Build.app)))
         let report = try Comparer.compareFiles(a, b)
@@ -100,7 +100,7 @@ struct CPIOCompareTests {
     }
 
     @Test func textContentGetsAUnifiedDiff() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let changed = AppChange.edit("rootfs/app.js") {
             $0.data = Array("const a = 2;\nconsole.log(a);\nexit(0);\n".utf8)
         }
@@ -113,7 +113,7 @@ struct CPIOCompareTests {
 
     @Test func inodeOnlyDifferencesAreReported() throws {
         // Same members, but the canonical profile numbers inodes and devices differently from linuxkit.
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try dir.write("a.cpio", try Build.cpio(Build.app))
         let out = MemoryByteOutput()
         let writer = CPIOWriter(output: out, profile: .canonical)
@@ -135,7 +135,7 @@ struct CPIOCompareTests {
         ("truncated data", 400, .truncated),
     ])
     func truncatedArchivesThrow(name: String, keep: Int, kind: FormatError.Kind) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let bytes = try Build.cpio(Build.app)
         let a = try dir.write("a.cpio", Array(bytes.prefix(keep)))
         let b = try dir.write("b.cpio", bytes)
@@ -153,7 +153,7 @@ struct CPIOCompareTests {
     func malformedHeadersThrowWithTheirOffset(at: Int, byte: UInt8, kind: FormatError.Kind, offset: UInt64) throws {
         var bytes = try Build.cpio(Build.app)
         for i in at..<(at + 8) { bytes[i] = byte }
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try dir.write("a.cpio", bytes)
         let b = try dir.write("b.cpio", try Build.cpio(Build.app))
         #expect(throws: FormatError(kind, format: "cpio", offset: offset, "")) { try Comparer.compareFiles(a, b) }
@@ -162,14 +162,14 @@ struct CPIOCompareTests {
     @Test func garbageAfterTheTrailerThrows() throws {
         var bytes = try Build.cpio(Build.app)
         bytes[bytes.count - 3] = 0x41
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try dir.write("a.cpio", bytes)
         let b = try dir.write("b.cpio", try Build.cpio(Build.app))
         #expect(throws: FormatError.self) { try Comparer.compareFiles(a, b) }
     }
 
     @Test func concatenatedArchivesAreReadInTurn() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let one = try Build.cpio(Build.bootstrap)
         let a = try dir.write("a.cpio", one + (try Build.cpio(Build.app)))
         let b = try dir.write("b.cpio", one + (try Build.cpio(AppChange.all[1].change(Build.app))))
@@ -181,7 +181,7 @@ struct CPIOCompareTests {
 @Suite("compare: EIFs")
 struct EIFCompareTests {
     @Test func identicalEIFsAreIdentical() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try Build.eif(in: dir, name: "a")
         let b = try Build.eif(in: dir, name: "b")
         #expect(try Comparer.compareFiles(a, b).identical)
@@ -189,7 +189,7 @@ struct EIFCompareTests {
 
     @Test(arguments: AppChange.all)
     func appRamdiskChangeNamesPCR0AndPCR2AndTheEntry(change: AppChange) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try Build.eif(in: dir, name: "a")
         let b = try Build.eif(in: dir, name: "b", app: change.change(Build.app))
         let report = try Comparer.compareFiles(a, b)
@@ -205,7 +205,7 @@ struct EIFCompareTests {
     }
 
     @Test func cmdlineChangeNamesPCR0AndPCR1() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try Build.eif(in: dir, name: "a")
         let b = try Build.eif(in: dir, name: "b", cmdline: "console=ttyS0 quiet")
         let report = try Comparer.compareFiles(a, b)
@@ -218,7 +218,7 @@ struct EIFCompareTests {
     }
 
     @Test func metadataChangeMovesNoMeasurement() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try Build.eif(in: dir, name: "a")
         let b = try Build.eif(in: dir, name: "b", buildTime: "2024-01-01T00:00:00Z")
         let report = try Comparer.compareFiles(a, b)
@@ -228,7 +228,7 @@ struct EIFCompareTests {
     }
 
     @Test func kernelByteIsLocatedByOffset() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var kernel = (0..<4096).map { UInt8($0 % 251) }
         let a = try Build.eif(in: dir, name: "a", kernel: kernel)
         kernel[1000] = 0xFF
@@ -242,7 +242,7 @@ struct EIFCompareTests {
     }
 
     @Test func addedRamdiskIsReported() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try Build.eif(in: dir, name: "a")
         let k = try dir.write("k", (0..<4096).map { UInt8($0 % 251) })
         let r0 = dir.file("a.bootstrap.cpio")
@@ -262,7 +262,7 @@ struct EIFCompareTests {
 
     @Test(arguments: [10, 548, 600])
     func truncatedEIFThrows(keep: Int) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try Build.eif(in: dir, name: "a")
         let bytes = try FileInput.contents(of: a)
         let t = try dir.write("t.eif", Array(bytes.prefix(keep)))
@@ -275,7 +275,7 @@ struct EIFCompareTests {
     }
 
     @Test func corruptRamdiskIsADifferenceNotACrash() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try Build.eif(in: dir, name: "a")
         var bad = try Build.cpio(Build.app)
         bad[200] = UInt8(ascii: "z")
@@ -362,7 +362,7 @@ struct ManifestCompareTests {
     }
 
     @Test func artifactDigestDrillsIntoTheFiles() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let ea = try Build.eif(in: dir, name: "a")
         let eb = try Build.eif(in: dir, name: "b", app: AppChange.all[1].change(Build.app))
         try FileManager.default.createDirectory(atPath: dir.file("A"), withIntermediateDirectories: true)
@@ -383,7 +383,7 @@ struct ManifestCompareTests {
     }
 
     @Test func envelopesAreComparedByTheirManifests() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try Self.example()
         var b = a
         b.name = "other"
@@ -401,7 +401,7 @@ struct ManifestCompareTests {
         ("{\"x\": 1}", .badValue, 0, "not a release manifest"),
     ])
     func badJSONThrows(text: String, kind: FormatError.Kind, offset: UInt64, message: String) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try dir.write("a.json", Array(text.utf8))
         let b = try dir.write("b.json", try Self.example().canonicalBytes)
         let error = try #require(throws: FormatError.self) { try Comparer.compareFiles(a, b) }
@@ -411,7 +411,7 @@ struct ManifestCompareTests {
     }
 
     @Test func unsupportedSchemaVersionThrows() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try dir.write("a.json", Array("{\"schemaVersion\": 2}".utf8))
         let b = try dir.write("b.json", try Self.example().canonicalBytes)
         let error = try #require(throws: ReleaseError.self) { try Comparer.compareFiles(a, b) }
@@ -423,7 +423,7 @@ struct ManifestCompareTests {
 @Suite("compare: directories, tar, reports")
 struct TreeCompareTests {
     @Test func directoriesDrillIntoArchives() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         _ = try dir.write("A/app.cpio", try Build.cpio(Build.app))
         _ = try dir.write("B/app.cpio", try Build.cpio(AppChange.all[1].change(Build.app)))
         _ = try dir.write("A/notes.txt", Array("one\ntwo\n".utf8))
@@ -448,7 +448,7 @@ struct TreeCompareTests {
     }
 
     @Test func tarArchivesCompareByEntry() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         _ = try dir.write("A/x/hello.txt", Array("hello\n".utf8))
         _ = try dir.write("B/x/hello.txt", Array("hello!\n".utf8))
         for side in ["A", "B"] {
@@ -466,14 +466,14 @@ struct TreeCompareTests {
     }
 
     @Test func differentKindsAreAUsageError() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try Build.eif(in: dir, name: "a")
         let b = try dir.write("b.cpio", try Build.cpio(Build.app))
         #expect(throws: UsageError.self) { try Comparer.compareFiles(a, b) }
     }
 
     @Test func maxDifferencesCountsTheRest() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let a = try dir.write("a.cpio", try Build.cpio(Build.app))
         let b = try dir.write(
             "b.cpio",
@@ -531,7 +531,7 @@ struct TextDiffTests {
 
     @Test(arguments: pairs)
     func matchesGNUDiff(name: String, a: String, b: String) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let pa = try dir.write("a", Array(a.utf8))
         let pb = try dir.write("b", Array(b.utf8))
         let diff = try ToolRunner.run("/usr/bin/diff", ["-u", pa, pb])
@@ -566,7 +566,7 @@ struct TextDiffTests {
 struct DirectoryDetailTests {
     @Test(arguments: [true, false])
     func directoryMetadataIsOptional(include: Bool) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         _ = try dir.write("A/f", [1])
         _ = try dir.write("B/f", [1])
         for (side, t) in [("A", 1_700_000_000.0), ("B", 1_700_000_100.5)] {
@@ -583,7 +583,7 @@ struct DirectoryDetailTests {
     }
 
     @Test func damagedArchiveInATreeIsADifference() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let good = try Build.cpio(Build.app)
         var bad = good
         bad[300] = UInt8(ascii: "z")

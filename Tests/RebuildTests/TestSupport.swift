@@ -49,7 +49,7 @@ enum Build {
 
     /// An EIF with a kernel, a cmdline, the bootstrap and app ramdisks; returns its path.
     static func eif(
-        in dir: TemporaryDirectory, name: String, kernel: [UInt8] = (0..<4096).map { UInt8($0 % 251) },
+        in dir: TestDirectory, name: String, kernel: [UInt8] = (0..<4096).map { UInt8($0 % 251) },
         cmdline: String = "console=ttyS0", app: [Member] = Build.app, buildTime: String = "2023-11-14T22:13:20Z"
     ) throws -> String {
         let k = try dir.write("\(name).kernel", kernel)

@@ -10,13 +10,13 @@ import Testing
 struct DebianSourceTests {
     static let header = "recipe = 1\nname = \"t\"\nversion = \"1\"\nsource-date-epoch = 0\n"
 
-    static func parse(_ input: String, in tmp: TemporaryDirectory) throws -> Recipe {
+    static func parse(_ input: String, in tmp: TestDirectory) throws -> Recipe {
         let path = try tmp.write("recipe.toml", header + input)
         return try Recipe.load(path: path)
     }
 
     @Test func recipeChecks() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let recipe = try Self.parse(
             "[inputs.edk2]\nkind = \"debian-source\"\nsource = \"edk2=2022.11-6+deb12u2\"\nsuite = \"bookworm\"\n",
             in: tmp)
@@ -106,7 +106,7 @@ struct DebianSourceTests {
     }
 
     @Test func sourcesBecomeDebSrcForTheSuiteOnly() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let deb822 = try tmp.write(
             "debian.sources",
             """
@@ -155,7 +155,7 @@ struct DebianSourceTests {
 
     /// Makes `pkg_1.0-1.dsc` with dpkg-source -b: an upstream tarball holding `hello.txt` and a Debian
     /// patch that changes it. Returns the directory that holds the three files.
-    static func dpkgSourcePackage(in tmp: TemporaryDirectory) throws -> String {
+    static func dpkgSourcePackage(in tmp: TestDirectory) throws -> String {
         let root = try tmp.directory("make")
         try tmp.write("make/pkg-1.0/hello.txt", "hello upstream\n")
         _ = try runProgram("tar", ["-C", root, "-czf", root + "/pkg_1.0.orig.tar.gz", "pkg-1.0"])
@@ -178,7 +178,7 @@ struct DebianSourceTests {
 
     /// A stand-in for apt-get: `update` records its arguments and the private sources file; `source`
     /// copies the prepared files into its working directory.
-    static func fakeAptGet(in tmp: TemporaryDirectory) throws -> String {
+    static func fakeAptGet(in tmp: TestDirectory) throws -> String {
         try tmp.write(
             "bin/apt-get",
             """
@@ -192,7 +192,7 @@ struct DebianSourceTests {
     }
 
     @Test func fetchVerifyAndUnpack() async throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let made = try Self.dpkgSourcePackage(in: tmp)
         let served = try tmp.directory("served")
         for name in ["pkg_1.0.orig.tar.gz", "pkg_1.0-1.debian.tar.xz", "pkg_1.0-1.dsc"] {
@@ -248,7 +248,7 @@ struct DebianSourceTests {
     }
 
     @Test func fetchedFilesMustMatchTheDSC() async throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let made = try Self.dpkgSourcePackage(in: tmp)
         let served = try tmp.directory("served")
         for name in ["pkg_1.0-1.debian.tar.xz", "pkg_1.0-1.dsc"] {

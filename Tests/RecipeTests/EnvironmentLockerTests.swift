@@ -26,7 +26,7 @@ struct EnvironmentLockerTests {
         }
     }
 
-    static func recipe(_ directory: TemporaryDirectory, packages: String) throws -> Recipe {
+    static func recipe(_ directory: TestDirectory, packages: String) throws -> Recipe {
         let text = """
             recipe = 1
             name = "n"
@@ -47,7 +47,7 @@ struct EnvironmentLockerTests {
     }
 
     @Test func resolvesKeepsAndRenews() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TestDirectory()
         let cache = InputCache(root: directory.path + "/cache")
         let fake = FakeResolver()
         var locker = Locker(recipe: try Self.recipe(directory, packages: "\"hello\""), cache: cache)
@@ -79,7 +79,7 @@ struct EnvironmentLockerTests {
     }
 
     @Test func withoutResolverAnUnlockedEnvironmentIsAnError() async throws {
-        let directory = try TemporaryDirectory()
+        let directory = try TestDirectory()
         let locker = Locker(
             recipe: try Self.recipe(directory, packages: "\"hello\""), cache: InputCache(root: directory.path + "/c"))
         let error = await #expect(throws: RecipeError.self) { try await locker.lock() }

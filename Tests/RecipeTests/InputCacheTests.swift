@@ -14,7 +14,7 @@ struct InputCacheTests {
     }
 
     @Test func storeAndLookup() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let cache = InputCache(root: tmp.path + "/cache")
         let source = try tmp.write("blob", "hello\n", mode: 0o600)
         let digest = try cache.store(copying: source)
@@ -30,7 +30,7 @@ struct InputCacheTests {
     }
 
     @Test func corruptEntryIsDropped() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let cache = InputCache(root: tmp.path + "/cache")
         let digest = try cache.store(copying: try tmp.write("blob", "good\n"))
         try Data("evil\n".utf8).write(to: URL(fileURLWithPath: cache.inputPath(sha256: digest)))
@@ -39,7 +39,7 @@ struct InputCacheTests {
     }
 
     @Test func stepOutputStoreKeepsTreeAndModes() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let cache = InputCache(root: tmp.path + "/cache")
         let out = try tmp.directory("out")
         try tmp.write("out/bin/node", "ELF", mode: 0o755)
@@ -55,7 +55,7 @@ struct InputCacheTests {
     }
 
     @Test func concurrentStepStoresKeepOneCopy() async throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let cache = InputCache(root: tmp.path + "/cache")
         let key = String(repeating: "d", count: 64)
         var sources: [String] = []
@@ -79,7 +79,7 @@ struct InputCacheTests {
     }
 
     @Test func concurrentInputStoresAgree() async throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let cache = InputCache(root: tmp.path + "/cache")
         let source = try tmp.write("blob", String(repeating: "y", count: 1 << 20))
         let digests = try await withThrowingTaskGroup(of: String.self) { group in

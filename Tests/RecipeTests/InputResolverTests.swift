@@ -9,13 +9,13 @@ import Testing
 struct InputResolverTests {
     /// A recipe folder with a `src` directory, a file, and a server root with downloadable files.
     final class World {
-        let tmp: TemporaryDirectory
+        let tmp: TestDirectory
         let recipeDirectory: String
         let served: String
         let cache: InputCache
 
         init() throws {
-            tmp = try TemporaryDirectory()
+            tmp = try TestDirectory()
             recipeDirectory = try tmp.directory("recipe")
             served = try tmp.directory("www")
             cache = InputCache(root: tmp.path + "/cache")

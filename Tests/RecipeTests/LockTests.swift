@@ -27,7 +27,7 @@ struct LockTests {
     }
 
     @Test func saveIsAtomicAndRoundTrips() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let path = tmp.path + "/recipe.lock"
         let lock = RecipeLock(entries: ["k": .init(kind: .debian, source: "ovmf=1", sha256: Self.a)])
         try lock.save(path: path)
@@ -98,7 +98,7 @@ struct LockTests {
 
     /// Issue #13 item 5: a directory's listing is kept in the lock with its pin and must hash to it.
     @Test func filesListingRoundTripsAndMustMatchItsPin() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         try tmp.write("src/node.c", "int main(void) { return 0; }\n")
         try tmp.write("src/run.sh", "#!/bin/sh\n", mode: 0o755)
         let entries = try TreeDigest.entries(directory: tmp.path + "/src")

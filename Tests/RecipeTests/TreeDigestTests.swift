@@ -8,7 +8,7 @@ import Testing
 struct TreeDigestTests {
     /// A tree with every entry type, modes that must be reduced, and names whose per-directory order
     /// differs from whole-path byte order (`a-b` sorts before `a/…`).
-    func makeTree(_ tmp: TemporaryDirectory) throws -> String {
+    func makeTree(_ tmp: TestDirectory) throws -> String {
         let root = try tmp.directory("tree")
         try tmp.write("tree/a/b.txt", "b\n", mode: 0o600)
         try tmp.write("tree/a-b", "dash\n", mode: 0o640)
@@ -21,7 +21,7 @@ struct TreeDigestTests {
     }
 
     @Test func matchesIndependentReference() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let root = try makeTree(tmp)
         let reference = try runProgram("python3", [Fixtures.path("tree_digest.py"), root])
         let lines = reference.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
@@ -35,7 +35,7 @@ struct TreeDigestTests {
     }
 
     @Test func ignoresTimesOwnersAndOtherModeBits() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let root = try makeTree(tmp)
         let before = try TreeDigest.digest(directory: root)
         try FileManager.default.setAttributes(
@@ -47,7 +47,7 @@ struct TreeDigestTests {
     }
 
     @Test func emptyDirectoryIsDigestOfEmptyListing() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let root = try tmp.directory("empty")
         #expect(
             try TreeDigest.digest(directory: root) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -55,7 +55,7 @@ struct TreeDigestTests {
     }
 
     @Test func specialFilesAreErrors() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let root = try tmp.directory("tree")
         guard mkfifo(root + "/pipe", 0o644) == 0 else {
             Issue.record("mkfifo failed")
@@ -66,7 +66,7 @@ struct TreeDigestTests {
     }
 
     @Test func newlineInNameIsAnError() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let root = try tmp.directory("tree")
         try tmp.write("tree/bad\nname", "x")
         let error = #expect(throws: RecipeError.self) { try TreeDigest.digest(directory: root) }
@@ -75,7 +75,7 @@ struct TreeDigestTests {
 
     /// Issue #13 item 5: the files in which two trees differ, from their listings.
     @Test func changesNameFilesAddedRemovedAndModes() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         try tmp.write("old/node.c", "int main(void) { return 0; }\n")
         try tmp.write("old/run.sh", "#!/bin/sh\n")
         try tmp.write("old/gone.txt", "bye\n")

@@ -53,7 +53,7 @@ func arArchive(_ members: [(String, [UInt8])]) -> [UInt8] {
 
 @Suite("Unpacker")
 struct UnpackerTests {
-    func resolved(_ tmp: TemporaryDirectory, _ name: String, _ bytes: [UInt8], unpack: UnpackMode, file: String)
+    func resolved(_ tmp: TestDirectory, _ name: String, _ bytes: [UInt8], unpack: UnpackMode, file: String)
         throws -> ResolvedInput
     {
         let path = try tmp.write(file, bytes)
@@ -62,7 +62,7 @@ struct UnpackerTests {
     }
 
     @Test func tarKeepsModesAndLinksAndDropsSetuid() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         var tar = TarBuilder()
         tar.add("./", type: "5", mode: 0o755)
         tar.add("bin/", type: "5", mode: 0o755)
@@ -87,7 +87,7 @@ struct UnpackerTests {
     }
 
     @Test func compressedTarAndZipMatchReferenceTools() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         try tmp.write("src/a/b.txt", "b\n")
         try tmp.write("src/run", "#!/bin/sh\n", mode: 0o755)
         try tmp.symlink("src/link", to: "a/b.txt")
@@ -121,7 +121,7 @@ struct UnpackerTests {
     }
 
     @Test func debExtractsDataTar() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         try tmp.write("pkg/usr/share/OVMF/OVMF.fd", "firmware")
         _ = try runProgram("tar", ["-C", tmp.path + "/pkg", "-cJf", tmp.path + "/data.tar.xz", "./usr"])
         let data = Array(try Data(contentsOf: URL(fileURLWithPath: tmp.path + "/data.tar.xz")))
@@ -143,7 +143,7 @@ struct UnpackerTests {
     }
 
     @Test func noneLinksTheFileUnderItsName() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let input = try resolved(tmp, "blob", Array("payload".utf8), unpack: .none, file: "blob.bin")
         try Unpacker.unpack(input, into: tmp.path + "/out")
         #expect(try String(contentsOfFile: tmp.path + "/out/blob.bin", encoding: .utf8) == "payload")
@@ -210,7 +210,7 @@ struct UnpackerTests {
             Issue.record("no case \(label)")
             return
         }
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let input = try resolved(tmp, "evil", archive, unpack: .tar, file: "bad.tar")
         let out = tmp.path + "/out"
         let error = #expect(throws: RecipeError.self, "\(label)") { try Unpacker.unpack(input, into: out) }
@@ -225,7 +225,7 @@ struct UnpackerTests {
 
     @Test(arguments: [("../evil", "contains '..'"), ("/abs", "is absolute"), ("a/../../b", "contains '..'")])
     func zipRefusesEscapingNames(name: String, fragment: String) throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         let zip = tmp.path + "/bad.zip"
         _ = try runProgram(
             "python3",
@@ -243,7 +243,7 @@ struct UnpackerTests {
     }
 
     @Test func imageIsFlattened() throws {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         // A docker-archive with two layers: the second deletes a file of the first (whiteout).
         var layer1 = TarBuilder()
         layer1.add("app/", type: "5", mode: 0o755)
@@ -277,7 +277,7 @@ struct UnpackerTests {
     }
 
     func sha256Hex(_ bytes: [UInt8]) throws -> String {
-        let tmp = try TemporaryDirectory()
+        let tmp = try TestDirectory()
         return try sha256sum(try tmp.write("b", bytes))
     }
 }

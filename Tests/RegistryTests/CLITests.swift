@@ -17,7 +17,7 @@ import Testing
 
     @Test func pushPullVerifyFromTheCommandLine() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try TemporaryDirectory()
+        let scratch = try TestDirectory()
         let release = try TestRelease.make(in: scratch, eifSize: 100_000)
         for name in ["alice.pub.pem", "bob.pub.pem"] { try scratch.write(name, try Fixtures.bytes("example/\(name)")) }
         try scratch.write(
@@ -62,7 +62,7 @@ import Testing
 
     @Test func usageAndConnectionErrors() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try TemporaryDirectory()
+        let scratch = try TestDirectory()
         _ = try TestRelease.make(in: scratch, eifSize: 100)
         let dir = scratch.path
         // No registry host: a usage error (64).

@@ -13,7 +13,7 @@ import Testing
     /// A registry with the test release pushed, and the digests of its blobs.
     struct Setup {
         let registry: LocalRegistry
-        let scratch: TemporaryDirectory
+        let scratch: TestDirectory
         let release: TestRelease
         let pushed: PushReport
         var eif: String { pushed.blobs.first { $0.name == "example-node.eif" }?.digest ?? "" }
@@ -21,7 +21,7 @@ import Testing
 
         init(eifSize: Int = 3 << 20) async throws {
             registry = try await LocalRegistry()
-            scratch = try TemporaryDirectory()
+            scratch = try TestDirectory()
             release = try TestRelease.make(in: scratch, eifSize: eifSize)
             let client = try registry.client()
             pushed = try await ReleasePusher.push(
@@ -112,7 +112,7 @@ import Testing
     /// retried, a bounded number of times.
     @Test func pushRetriesServerErrors() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try TemporaryDirectory()
+        let scratch = try TestDirectory()
         let release = try TestRelease.make(in: scratch, eifSize: 50_000)
         let flaky = try FaultProxy(upstream: registry, faults: ["error500:3"])
         let client = try flaky.client(retries: 3)
@@ -139,7 +139,7 @@ import Testing
     /// The Bearer token flow with Basic credentials from a Docker config file; without them, a clear error.
     @Test func bearerTokenWithDockerConfigCredentials() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try TemporaryDirectory()
+        let scratch = try TestDirectory()
         let release = try TestRelease.make(in: scratch, eifSize: 20_000)
         let proxy = try FaultProxy(upstream: registry, faults: ["bearer:alice:s3cret"])
         let auth = Base64.encode(Array("alice:s3cret".utf8))

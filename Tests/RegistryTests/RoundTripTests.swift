@@ -11,7 +11,7 @@ import Testing
 @Suite struct RoundTripTests {
     @Test func pushPullVerify() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try TemporaryDirectory()
+        let scratch = try TestDirectory()
         let release = try TestRelease.make(in: scratch)
         let rebuilder = SigningKey.generate(.ed25519)
         try scratch.write("r1.dsse.json", try release.attestation(by: rebuilder))
@@ -73,7 +73,7 @@ import Testing
     /// skopeo (a second client) reads what push wrote: the manifest bytes as pushed, with our artifactType.
     @Test func skopeoInspectsWhatPushWrote() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try TemporaryDirectory()
+        let scratch = try TestDirectory()
         let release = try TestRelease.make(in: scratch, eifSize: 4096)
         let ref = try registry.reference("interop/pushed:1")
         let client = try registry.client()
@@ -107,7 +107,7 @@ import Testing
     /// canonical, manifests; the signature as a referrer listed under the sha256-HEX tag).
     @Test func pullReadsWhatSkopeoCopied() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try TemporaryDirectory()
+        let scratch = try TestDirectory()
         let release = try TestRelease.make(in: scratch, eifSize: 200_000)
         let layout = "layout"
         func blob(_ bytes: [UInt8]) throws -> (String, Int) {
@@ -199,7 +199,7 @@ import Testing
     /// A tag moved between pull and verify: verify by the digest pull printed reports the move.
     @Test func tagMovedSincePull() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try TemporaryDirectory()
+        let scratch = try TestDirectory()
         let first = try TestRelease.make(in: scratch, name: "one", eifSize: 1000, seed: 1)
         let second = try TestRelease.make(in: scratch, name: "two", eifSize: 1000, seed: 2)
         let ref = try registry.reference("moving/node:stable")
@@ -223,7 +223,7 @@ import Testing
 
     @Test func pullRefusesANonEmptyDestination() async throws {
         let registry = try await LocalRegistry()
-        let scratch = try TemporaryDirectory()
+        let scratch = try TestDirectory()
         try scratch.write("out/keep.txt", Array("mine".utf8))
         let client = try registry.client()
         defer { Task { await client.shutdown() } }

@@ -33,12 +33,12 @@ func freePort() throws -> Int {
 /// temporary storage directory, stopped (and its storage removed) when the value goes away.
 final class LocalRegistry: @unchecked Sendable {
     let port: Int
-    let scratch: TemporaryDirectory
+    let scratch: TestDirectory
     let process = Process()
     var host: String { "127.0.0.1:\(port)" }
 
     init() async throws {
-        scratch = try TemporaryDirectory()
+        scratch = try TestDirectory()
         var lastError: (any Error)?
         for _ in 0..<3 {
             let port = try freePort()
@@ -179,7 +179,7 @@ struct TestRelease {
         return out
     }
 
-    static func make(in scratch: TemporaryDirectory, name: String = "release", eifSize: Int = 3 << 20, seed: UInt64 = 1)
+    static func make(in scratch: TestDirectory, name: String = "release", eifSize: Int = 3 << 20, seed: UInt64 = 1)
         throws -> TestRelease
     {
         let files: [(String, [UInt8])] = [

@@ -13,7 +13,7 @@ import Testing
 
     @Test(arguments: KeyType.allCases)
     func referenceClientsVerifyOurEnvelope(type: KeyType) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let key = SigningKey.generate(type)
         let envelope = try dir.write("release.dsse.json", try Example.envelope(signedBy: [key]).fileBytes)
         let pub = try dir.write("key.pub.pem", key.publicKey.pem)
@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func referenceClientsVerifyOurTwoOfThreeEnvelopeAndBundle() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let keys = KeyType.allCases.map { SigningKey.generate($0) }
         let envelope = try dir.write(
             "release.dsse.json", try Example.envelope(signedBy: Array(keys.prefix(2))).fileBytes)
@@ -52,7 +52,7 @@ import Testing
     }
 
     @Test func referenceClientsRejectATamperedEnvelope() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let key = SigningKey.generate(.p256)
         var envelope = try Example.envelope(signedBy: [key])
         envelope.payload = Array(
@@ -66,7 +66,7 @@ import Testing
     /// securesystemslib's CryptoSigner signs our Statement with keys made by `openssl genpkey`; our
     /// verifier reads its envelope with the example policy (2 of alice/bob/carol).
     @Test func weVerifyTheReferenceSignersEnvelope() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let statement = try dir.write("statement.json", Statement(manifest: try Example.manifest()).payload)
         var keyPaths: [String] = []
         for name in ["alice", "bob", "carol"] {
@@ -101,7 +101,7 @@ import Testing
     /// keys (PKCS#8 and SEC1) that we sign with.
     @Test(arguments: KeyType.allCases)
     func opensslVerifiesOurSignaturesAndReadsOurKeys(type: KeyType) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let key = SigningKey.generate(type)
         let priv = try dir.write("key.pem", key.pkcs8PEM, mode: 0o600)
         let pub = try dir.write("key.pub.pem", key.publicKey.pem)

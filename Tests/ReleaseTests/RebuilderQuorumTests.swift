@@ -273,7 +273,7 @@ import Testing
 
     @Test func writeRefusesAnExistingAttestation() throws {
         let w = try World()
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/reproduction.dsse.json"
         let attestation = ReproductionAttestation(
             manifest: w.manifest, reproduced: true, environment: Self.environment, time: Self.time)

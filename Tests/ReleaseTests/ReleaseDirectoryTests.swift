@@ -8,7 +8,7 @@ import Testing
     /// Two artifacts with the same bytes (the example release's tdx/firmware.fd and sev-snp/firmware.fd):
     /// each file is checked against its own subject, not the first subject with that sha256.
     @Test func twoArtifactsWithTheSameBytes() throws {
-        let scratch = try TemporaryDirectory()
+        let scratch = try TestDirectory()
         let eif = try Fixtures.bytes("example/artifacts/example-node.eif")
         let so = try Fixtures.bytes("example/artifacts/example-node.sgx.so")
         let template = try JSONParser.parse(try Example.manifestBytes())

@@ -29,7 +29,7 @@ import Testing
                     measurements: [("PCR0", hex48), ("PCR1", hex48), ("PCR2", hex48)],
                     settings: .object([("vcpus", .int(2)), ("arch", .string("x86_64"))]))
             ])
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         try manifest.write(to: dir.path + "/m.json")
         let written = try FileInput.contents(of: dir.path + "/m.json")
         #expect(String(decoding: written, as: UTF8.self).hasPrefix(#"{"artifacts":[{"name":"n.eif","sha256":"222"#))
@@ -237,7 +237,7 @@ import Testing
         #expect(report.error == nil)
         #expect(report.artifacts.first?.subject == "example-node.eif")
 
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let other = try dir.write("example-node.eif", "not the released bytes\n")
         let bad = try ReleaseVerifier.verify(
             bytes: envelope.fileBytes, format: "env", policy: policy, artifacts: [other])
@@ -263,7 +263,7 @@ import Testing
     }
 
     @Test func privateKeyWithGroupOrWorldPermissionsIsRefused() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let pem = SigningKey.generate(.ed25519).pkcs8PEM
         for mode in [0o644, 0o640, 0o604, 0o660] {
             let path = try dir.write("key-\(mode).pem", pem, mode: mode)

@@ -22,7 +22,7 @@ import Testing
     }
 
     @Test func kernelHashesOnFirmwareWithoutTheSection() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var r = request(try Fixtures.bytes("ovmf_OvmfX64_suffix.bin"))
         r.kernel = try dir.write("kernel", [1, 2, 3])
         let error = try #require(throws: UsageError.self) { try SNPMeasure.measure(r) }

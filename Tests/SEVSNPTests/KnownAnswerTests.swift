@@ -101,7 +101,7 @@ import Testing
 
     @Test(arguments: cases)
     func matchesUpstreamVector(_ c: Case) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var request = SNPMeasureRequest(firmware: .path(Fixtures.path(c.firmware)), mode: c.mode)
         request.vcpus = c.vcpus
         request.vcpuSignature = c.signature
@@ -117,7 +117,7 @@ import Testing
     }
 
     @Test func sevWithKernelOnly() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var request = SNPMeasureRequest(firmware: .path(Fixtures.path("ovmf_AmdSev_suffix.bin")), mode: .sev)
         request.kernel = try dir.write("kernel", [])
         #expect(

@@ -113,7 +113,7 @@ import Testing
             (1, -1, nil, 1, "gce"),
         ] as [(Int, Int, String?, Int, String)])
     func kernelHashesOnAmdSevSuffix(kernelSize: Int, initrdSize: Int, append: String?, vcpus: Int, vmm: String) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let kernel = try dir.write("bzImage", pseudoRandomBytes(kernelSize, seed: UInt64(kernelSize)))
         let initrd = initrdSize < 0 ? nil : try dir.write("initrd", pseudoRandomBytes(initrdSize, seed: 99))
         let seed = Digest.sha384(Array("seed".utf8))
@@ -148,7 +148,7 @@ import Testing
     /// The VMSA pages themselves, byte for byte, from `--dump-vmsa`.
     @Test(arguments: ["QEMU", "ec2", "gce"])
     func vmsaPagesMatchDumpedOnes(vmm: String) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let c = Case(firmware: SEVSNPMeasure.debianCode, vcpus: 2, cpu: "EPYC-Milan", features: "0x21", vmm: vmm)
         let reference = try SEVSNPMeasure.run(referenceArgs(c) + ["--dump-vmsa"], in: dir.path)
         #expect(reference.status == 0, "\(reference.stderr)")

@@ -70,7 +70,7 @@ struct SVSMImageBuilder {
 
     @Test(arguments: cases)
     func matchesSevSnpMeasure(_ c: Case) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let svsm = try dir.write(
             "svsm.bin", SVSMImageBuilder(pages: c.pages, entryOffset: c.entryOffset, seed: UInt64(c.pages)).build())
         var request = SNPMeasureRequest(firmware: .path(c.ovmf), mode: .snpSVSM)
@@ -179,7 +179,7 @@ struct SVSMImageBuilder {
     /// OVMF's own ASEV table is checked (sev-snp-measure parses it too); an OVMF without a GUID table is
     /// measured as plain pages, as upstream does.
     @Test func ovmfMetadataIsChecked() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let svsm = try dir.write("svsm.bin", SVSMImageBuilder().build())
         var ovmf = Array(try Data(contentsOf: URL(fileURLWithPath: SEVSNPMeasure.debianCode)))
         let asev = try #require(try OVMFSEVMetadata(firmware: ovmf).descriptorOffset)

@@ -23,7 +23,7 @@ import Testing
     }
 
     @Test func layoutAndSGXSOutput() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let out = dir.path + "/encl.sgxs"
         let m = try SGXMeasurer.measure(
             .elf(path: Fixtures.path("selftest_encl.elf"), heapSize: 4096, tail: .file), sgxsOut: out)
@@ -85,7 +85,7 @@ import Testing
     }
 
     @Test func failedMeasurementLeavesNoSGXSFile() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = try Self.patched([(64 + 56 + 8, Self.le64(0x2000)), (64 + 56 + 16, Self.le64(0x2000))])
         defer { try? FileManager.default.removeItem(atPath: path) }
         #expect(throws: FormatError.self) {

@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func wrongSizedSigFileIsRefused() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/short.sig"
         try Data(try Fixtures.bytes("v2_ref.sigstruct").prefix(1000)).write(to: URL(fileURLWithPath: path))
         let error = #expect(throws: FormatError.self) { try SigstructLocator.read(path: path) }

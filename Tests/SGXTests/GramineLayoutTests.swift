@@ -68,7 +68,7 @@ import Testing
     ]
 
     @Test(arguments: badManifests) func badManifestThrows(name: String, text: String) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/bad.manifest.sgx"
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         let error = #expect(throws: FormatError.self, "\(name)") {

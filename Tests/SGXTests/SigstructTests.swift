@@ -61,7 +61,7 @@ import Testing
     }
 
     @Test func twoStepSigningWithTheOpenSSLCommandLine() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let unsigned = try Self.s2Unsigned()
         let data = unsigned.signedBytes
         #expect(data.count == 256)
@@ -87,7 +87,7 @@ import Testing
 
     @Test func openSSLCommandLineVerifiesOurSignature() throws {
         // The same check as the vectors' check_sigstruct.sh: BE signature over bytes 0..<128 ‖ 900..<1028.
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         var sig = try Self.s2Unsigned()
         sig.isvSVN = 99
         try sig.sign(with: Self.key())
@@ -141,7 +141,7 @@ import Testing
 
     @Test(arguments: [["3072"], ["-3", "2048"]])
     func keysThatAreNot3072WithE3AreRefused(args: [String]) throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         #expect(try run("openssl", ["genrsa", "-out", dir.path + "/k.pem"] + args) == 0)
         let pem = Array(try Data(contentsOf: URL(fileURLWithPath: dir.path + "/k.pem")))
         let error = #expect(throws: FormatError.self) { try SGXRSAKey(pem: pem) }
@@ -150,7 +150,7 @@ import Testing
     }
 
     @Test func encryptedKeyIsRefusedWithoutPrompting() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let path = dir.path + "/enc.pem"
         #expect(
             try run(

@@ -47,7 +47,7 @@ import Testing
     }
 
     @Test func environmentAndDirectoryReachTheProgram() throws {
-        let dir = try TemporaryDirectory()
+        let dir = try TestDirectory()
         let result = try ToolRunner.run(
             "sh", ["-c", "printf '%s %s' \"$TOOL_RUNNER_TEST\" \"$(pwd -P)\""], in: dir.path,
             environment: ["TOOL_RUNNER_TEST": "set"])
@@ -72,7 +72,7 @@ import Testing
     @Test func writesReadsListsAndRemovesReadOnlyTrees() throws {
         var path = ""
         do {
-            let dir = try TemporaryDirectory(prefix: "support-test")
+            let dir = try TestDirectory(prefix: "support-test")
             path = dir.path
             let file = try dir.write("a/b/c.txt", "text", mode: 0o600)
             #expect(try dir.read("a/b/c.txt") == Array("text".utf8))

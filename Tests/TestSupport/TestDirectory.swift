@@ -1,22 +1,17 @@
+import EnclaveCore
 import Foundation
 
 /// A fresh directory under the system's temporary folder, removed (read-only parts included) when the value
 /// goes away. Paths given to its methods are relative to it; writes create missing parent directories.
-public final class TemporaryDirectory: Sendable {
+public final class TestDirectory: Sendable {
     public let path: String
+    /// The directory itself: EnclaveCore's one maker of temporary directories creates it (under `$TMPDIR` when
+    /// that is absolute, else /tmp) and removes it with its tree, read-only parts included.
+    private let owner: EnclaveCore.TemporaryDirectory
 
     public init(prefix: String = "enclavekit-test") throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        let fm = FileManager.default
-        try? fm.removeItem(atPath: path)
-        guard fm.fileExists(atPath: path) else { return }
-        // Unpacked trees and assembled environments hold read-only directories: make them writable, remove again.
-        _ = try? Process.run(URL(fileURLWithPath: "/bin/chmod"), arguments: ["-R", "u+rwX", path]).waitUntilExit()
-        try? fm.removeItem(atPath: path)
+        owner = try EnclaveCore.TemporaryDirectory(prefix: prefix + "-")
+        path = owner.path
     }
 
     /// The path of `name` inside the directory (nothing is created).
