@@ -221,7 +221,7 @@ struct SNPMeasureCommand: ParsableCommand {
                 }
                 request.vcpuSignature = SNPVCPU.signature(family: family, model: model, stepping: stepping)
             } else if let vcpuSig {
-                guard let sig = Self.integer(vcpuSig), let value = UInt32(exactly: sig) else {
+                guard let sig = PythonInteger.parse(vcpuSig), let value = UInt32(exactly: sig) else {
                     throw UsageError("bad --vcpu-sig '\(vcpuSig)'", hint: "give a 32-bit value such as 0x800f12")
                 }
                 request.vcpuSignature = value
@@ -233,7 +233,7 @@ struct SNPMeasureCommand: ParsableCommand {
                     hint: "QEMU puts the vCPU signature in the VMSA; e.g. --vcpu-type EPYC-v4")
             }
         }
-        guard let features = Self.integer(guestFeatures) else {
+        guard let features = PythonInteger.parse(guestFeatures) else {
             throw UsageError("bad --guest-features '\(guestFeatures)'", hint: "give a number such as 0x1 or 0x21")
         }
         request.guestFeatures = features
@@ -258,11 +258,7 @@ struct SNPMeasureCommand: ParsableCommand {
                 request.varsSize = try FileInput(path: varsFile).size
             } else if let varsSize {
                 // argparse's int(): decimal only.
-                guard
-                    let size = UInt64(
-                        varsSize.trimmingCharacters(in: .whitespaces).replacingOccurrences(
-                            of: "_", with: ""))
-                else {
+                guard let size = PythonInteger.parse(varsSize, base: .decimal) else {
                     throw UsageError(
                         "argument --vars-size: invalid int value: '\(varsSize)'",
                         hint: "give the size of OVMF_VARS.fd in bytes, in decimal")
@@ -284,18 +280,6 @@ struct SNPMeasureCommand: ParsableCommand {
         request.initrd = initrd
         request.append = append
         return request
-    }
-
-    /// Python's `int(text, 0)`: decimal, or 0x/0o/0b prefixed; underscores between digits allowed.
-    static func integer(_ text: String) -> UInt64? {
-        var s = text.trimmingCharacters(in: .whitespaces).lowercased()
-        guard !s.hasPrefix("_"), !s.hasSuffix("_"), !s.contains("__") else { return nil }
-        s = s.replacingOccurrences(of: "_", with: "")
-        for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where s.hasPrefix(prefix) {
-            return UInt64(s.dropFirst(2), radix: radix)
-        }
-        if s.count > 1, s.hasPrefix("0"), s.contains(where: { $0 != "0" }) { return nil }
-        return UInt64(s, radix: 10)
     }
 
     func report(_ result: SNPMeasurement, request: SNPMeasureRequest) -> JSONValue {
