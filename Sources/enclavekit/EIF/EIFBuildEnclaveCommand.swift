@@ -2,6 +2,7 @@ import Archive
 import ArgumentParser
 import EnclaveCore
 import Foundation
+import Measure
 import Nitro
 
 struct EIFBuildEnclaveCommand: ParsableCommand {
