@@ -100,7 +100,7 @@ public enum TargetAssembly {
     /// (linuxkit layout: `rootfs/`, `cmd`, `env`), both in linuxkit's byte format, with EIF metadata
     /// from the recipe and a build time of SOURCE_DATE_EPOCH.
     public static func nitro(_ spec: NitroTargetSpec, context: TargetContext) throws -> BuiltTarget {
-        let rootfs = try ExportList(context.rootfs.exportEntries(sourceDateEpoch: context.sourceDateEpoch))
+        let rootfs = ExportList(context.rootfs.exportEntries(sourceDateEpoch: context.sourceDateEpoch))
         var build = EnclaveImageBuild(
             kernel: spec.kernel, cmdline: spec.cmdline, initPath: spec.initPath,
             application: .export(rootfs, cmd: context.cmdFile, env: context.envFile),
