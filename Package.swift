@@ -72,6 +72,11 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: strictSettings),
+        // Measurements of a file by its format (EIF, SGXS, SIGSTRUCT, TDVF, OVMF with SEV metadata) and the check
+        // of measured registers against a release, shared by the commands that compare with releases.
+        .target(
+            name: "Measure", dependencies: ["EnclaveCore", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release"],
+            swiftSettings: strictSettings),
 
         // TOML: the one TOML reader (TOMLKit behind size, NUL and pre-scan guards) for recipes and Gramine manifests.
         .target(
@@ -145,7 +150,7 @@ let package = Package(
             name: "enclavekit",
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe",
-                "Builder", "Rebuild", "Attestation", "DebianEnvironment", "Registry",
+                "Builder", "Rebuild", "Attestation", "DebianEnvironment", "Registry", "Measure",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings),
@@ -192,6 +197,8 @@ let package = Package(
         .testTarget(
             name: "TOMLTests", dependencies: ["TestSupport", "TOML", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: strictSettings),
+        .testTarget(
+            name: "MeasureTests", dependencies: ["TestSupport", "Measure", "Release", "EnclaveCore"], swiftSettings: strictSettings),
         .testTarget(
             name: "RecipeTests", dependencies: ["TestSupport", "Recipe", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),

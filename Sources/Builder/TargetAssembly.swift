@@ -100,36 +100,22 @@ public enum TargetAssembly {
     /// (linuxkit layout: `rootfs/`, `cmd`, `env`), both in linuxkit's byte format, with EIF metadata
     /// from the recipe and a build time of SOURCE_DATE_EPOCH.
     public static func nitro(_ spec: NitroTargetSpec, context: TargetContext) throws -> BuiltTarget {
-        let bootstrap = context.workDirectory + "/\(spec.name)-bootstrap.cpio"
-        let app = context.workDirectory + "/\(spec.name)-app.cpio"
-        try LinuxKitRamdisk.writeBootstrap(initPath: spec.initPath, nsmPath: spec.nsmPath, to: bootstrap)
-        let appOutput = try FileByteOutput(path: app)
-        try LinuxKitRamdisk.writeApp(
-            export: ExportList(context.rootfs.exportEntries(sourceDateEpoch: context.sourceDateEpoch)),
-            cmd: context.cmdFile, env: context.envFile, to: appOutput)
-        try appOutput.commit()
-
-        var metadata = EIFMetadata(
-            imageName: context.releaseName, imageVersion: context.releaseVersion,
-            buildTime: EIFMetadata.rfc3339(epochSeconds: context.sourceDateEpoch),
-            buildTool: spec.buildTool ?? "enclavekit", buildToolVersion: spec.buildToolVersion ?? "0.1")
-        if let config = spec.kernelConfig {
-            let text = String(
-                decoding: try FileInput.contents(of: config, limit: 16 << 20, format: "kernel config"),
-                as: UTF8.self)
-            if let info = EIFMetadata.kernelInfo(fromConfig: text) {
-                metadata.operatingSystem = info.os
-                metadata.kernelVersion = info.kernel
-            }
-        }
-        if let os = spec.imageOS { metadata.operatingSystem = os }
-        if let kernel = spec.imageKernel { metadata.kernelVersion = kernel }
-        var request = EIFBuildRequest(
-            kernelPath: spec.kernel, cmdline: spec.cmdline, ramdiskPaths: [bootstrap, app], metadata: metadata)
-        request.architecture = spec.architecture
+        let rootfs = ExportList(context.rootfs.exportEntries(sourceDateEpoch: context.sourceDateEpoch))
+        var build = EnclaveImageBuild(
+            kernel: spec.kernel, cmdline: spec.cmdline, initPath: spec.initPath,
+            application: .export(rootfs, cmd: context.cmdFile, env: context.envFile),
+            metadata: EIFMetadata(
+                imageName: context.releaseName, imageVersion: context.releaseVersion,
+                buildTime: EIFMetadata.rfc3339(epochSeconds: context.sourceDateEpoch),
+                buildTool: spec.buildTool ?? "enclavekit", buildToolVersion: spec.buildToolVersion ?? "0.1"))
+        build.nsmPath = spec.nsmPath
+        build.architecture = spec.architecture
+        build.kernelConfig = spec.kernelConfig
+        build.operatingSystem = spec.imageOS
+        build.kernelVersion = spec.imageKernel
         let eifName = "\(spec.name)/\(context.releaseName).eif"
         try FileTree.makeDirectories(context.path(spec.name))
-        let m = try EIFBuilder.build(request, to: context.path(eifName))
+        let m = try build.write(to: context.path(eifName), workDirectory: context.workDirectory, prefix: spec.name)
         let settings: JSONValue = .object([
             ("arch", .string(spec.architecture.rawValue)),
             ("cmdline", .string(spec.cmdline)),

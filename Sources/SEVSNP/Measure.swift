@@ -1,122 +1,6 @@
 import EnclaveCore
 import OVMF
 
-/// The guest mode of `sev-snp-measure --mode`: what is measured and how (<doc:LaunchDigest>).
-///
-/// ```swift
-/// SEVGuestMode(name: "snp:ovmf-hash") == .snpOVMFHash
-/// ```
-public enum SEVGuestMode: String, Sendable, CaseIterable, CustomStringConvertible {
-    /// SEV: SHA-256 over the firmware (and the kernel hashes table).
-    case sev
-    /// SEV-ES: SHA-256 over the firmware, the hashes table and every VMSA page.
-    case seves
-    /// SEV-SNP: the launch digest (SHA-384 chain of PAGE_INFO records).
-    case snp
-    /// The SEV-SNP launch digest after the firmware pages only, for `--snp-ovmf-hash`.
-    case snpOVMFHash = "snp:ovmf-hash"
-    /// SEV-SNP with a COCONUT-SVSM image below OVMF and its variables (see ``SNPMeasure`` and ``SNPSVSMImage``).
-    case snpSVSM = "snp:svsm"
-
-    /// Accepts the spellings sev-snp-measure accepts (`snp`, `sev-snp`, `SNP`, `SEV-ES`, …).
-    public init?(name: String) {
-        switch name {
-        case "sev", "SEV": self = .sev
-        case "seves", "sev-es", "SEVES", "SEV-ES": self = .seves
-        case "snp", "sev-snp", "SNP", "SEV-SNP": self = .snp
-        case "snp:ovmf-hash": self = .snpOVMFHash
-        case "snp:svsm", "sev-snp:svsm": self = .snpSVSM
-        default: return nil
-        }
-    }
-
-    /// The name sev-snp-measure prints with `--verbose` (`SEV_SNP`, …).
-    public var referenceName: String {
-        switch self {
-        case .sev: "SEV"
-        case .seves: "SEV_ES"
-        case .snp, .snpOVMFHash: "SEV_SNP"
-        case .snpSVSM: "SEV_SNP_SVSM"
-        }
-    }
-
-    public var description: String { rawValue }
-}
-
-/// A firmware image to measure: a file (streamed, read once) or bytes already in memory.
-public enum SNPFirmwareImage: Sendable {
-    case path(String)
-    case bytes([UInt8])
-}
-
-/// What to measure: the inputs of `sev-snp-measure`, with its defaults.
-///
-/// ```swift
-/// var request = SNPMeasureRequest(firmware: .path("OVMF.fd"))
-/// request.vcpus = 4
-/// request.vcpuSignature = SNPVCPU.signature(named: "EPYC-v4")
-/// let digest = try SNPMeasure.measure(request).digest
-/// ```
-public struct SNPMeasureRequest: Sendable {
-    public var mode: SEVGuestMode = .snp
-    public var firmware: SNPFirmwareImage
-    public var vcpus: Int = 1
-    /// CPUID(1).EAX for RDX in the VMSA; required for QEMU in SEV-ES/SNP modes, unused for EC2/GCE.
-    public var vcpuSignature: UInt32?
-    public var vmm: SNPVMMType = .qemu
-    public var kernel: String?
-    public var initrd: String?
-    public var append: String?
-    /// SEV_FEATURES in the VMSA (0x1 = SNPActive; 0x21 adds DebugSwap).
-    public var guestFeatures: UInt64 = 0x1
-    /// A precomputed digest of the firmware pages (`--snp-ovmf-hash`): the firmware's pages are then not hashed.
-    public var ovmfHash: [UInt8]?
-    /// The COCONUT-SVSM image (`--svsm`), required in `snp:svsm` mode.
-    public var svsm: SNPFirmwareImage?
-    /// The size of the OVMF variables store (`--vars-size`/`--vars-file`) between the SVSM and OVMF.
-    public var varsSize: UInt64 = 0
-
-    public init(firmware: SNPFirmwareImage, mode: SEVGuestMode = .snp) {
-        self.firmware = firmware
-        self.mode = mode
-    }
-}
-
-/// One step of the launch digest, so a mismatch can be traced to the firmware, a metadata section or a VMSA.
-public struct SNPMeasureStep: Sendable {
-    /// `firmware`, `ovmf-hash`, `section N SNP_SEC_MEM`, `vmsa N`.
-    public let label: String
-    public let pageType: SNPPageType?
-    public let gpa: UInt64?
-    public let pages: Int
-    /// The launch digest after this step.
-    public let digest: [UInt8]
-}
-
-/// The result of ``SNPMeasure/measure(_:)``.
-public struct SNPMeasurement: Sendable {
-    public let mode: SEVGuestMode
-    /// The launch digest (48 bytes for SNP and the OVMF hash, 32 for SEV and SEV-ES).
-    public let digest: [UInt8]
-    /// The SNP digest after the firmware pages (SNP mode; equal to the seed with `--snp-ovmf-hash`).
-    public let ovmfHash: [UInt8]?
-    public let steps: [SNPMeasureStep]
-    public let kernelHashes: SEVKernelHashes?
-    public let metadata: OVMFSEVMetadata?
-    /// The number of vCPUs measured and their VMSA pages (the boot processor, then one page shared by the others).
-    public let vcpus: Int
-    let bspVMSA: [UInt8]?
-    let apVMSA: [UInt8]?
-    /// Things the caller should tell the user (the result is still what sev-snp-measure computes).
-    public let warnings: [String]
-
-    /// The VMSA page of vCPU `index` (nil in SEV and OVMF-hash modes).
-    public func vmsaPage(_ index: Int) -> [UInt8]? {
-        guard index >= 0, index < vcpus else { return nil }
-        return index == 0 ? bspVMSA : apVMSA
-    }
-}
-
 /// Computes AMD SEV, SEV-ES and SEV-SNP launch measurements for OVMF direct boot, byte for byte as
 /// `sev-snp-measure` 0.0.13 does (<doc:LaunchDigest>): the firmware as normal pages
 /// ending at 4 GiB, the `ASEV` metadata sections in table order (EC2: CPUID pages last; GCE: SNP_SEC_MEM
@@ -139,15 +23,14 @@ public enum SNPMeasure {
                 file: image.path)
         }
         if request.ovmfHash != nil, request.mode != .snp {
-            throw UsageError("SNP OVMF hash only works with SNP", hint: "drop --snp-ovmf-hash or use --mode snp")
+            throw SNPRequestError(.ovmfHashNeedsSNP, "SNP OVMF hash only works with SNP")
         }
         if let hash = request.ovmfHash, hash.count != SNPLaunchDigest.size {
-            throw UsageError(
-                "the OVMF hash is \(hash.count) bytes, expected \(SNPLaunchDigest.size)",
-                hint: "pass the 96 hex digits printed by --mode snp:ovmf-hash")
+            throw SNPRequestError(
+                .ovmfHashSize, "the OVMF hash is \(hash.count) bytes, expected \(SNPLaunchDigest.size)")
         }
         if request.kernel == nil, request.initrd != nil || request.append != nil {
-            throw UsageError("--initrd and --append need --kernel", hint: "add --kernel FILE")
+            throw SNPRequestError(.kernelMissing, "an initrd or a kernel command line needs a kernel")
         }
         let gpa = fourGiB - image.size
 
@@ -190,11 +73,10 @@ public enum SNPMeasure {
 
     static func requireHashTable(_ sev: OVMFSEVMetadata, mode: SEVGuestMode) throws {
         guard sev.supportsKernelHashes else {
-            throw UsageError(
+            throw SNPRequestError(
+                .noKernelHashes,
                 "kernel hashes requested, but the firmware has no SEV hashes table (its GUID table entry "
-                    + "\(EFIGUID.sevHashTable) is \(sev.hashTable == nil ? "missing" : "0"))",
-                hint: "measured direct boot needs an OVMF AmdSevX64 build; drop --kernel/--initrd/--append "
-                    + "for this firmware")
+                    + "\(EFIGUID.sevHashTable) is \(sev.hashTable == nil ? "missing" : "0"))")
         }
     }
 
@@ -204,7 +86,7 @@ public enum SNPMeasure {
         let mode = request.mode
         let sev = try image.metadata()
         guard request.vcpus >= 1 else {
-            throw UsageError("--vcpus must be at least 1 in mode \(mode)", hint: "pass --vcpus N")
+            throw SNPRequestError(.vcpus, "the vCPU count must be at least 1 in mode \(mode)")
         }
         guard let apEIP = sev.apResetEIP else {
             throw FormatError(
@@ -220,9 +102,7 @@ public enum SNPMeasure {
         var signature = request.vcpuSignature
         if signature == nil {
             guard request.vmm != .qemu else {
-                throw UsageError(
-                    "missing the vCPU signature in mode \(mode)",
-                    hint: "pass --vcpu-type (e.g. EPYC-v4), --vcpu-sig or --vcpu-family/--vcpu-model/--vcpu-stepping")
+                throw SNPRequestError(.vcpuSignatureMissing, "missing the vCPU signature in mode \(mode)")
             }
             signature = 0  // EC2 and GCE put 0x600 in RDX whatever the CPU model.
         }
@@ -266,10 +146,9 @@ public enum SNPMeasure {
         var hashes: SEVKernelHashes?
         if let kernel = request.kernel {
             guard let section = sev.sections.first(where: { $0.type == .snpKernelHashes }) else {
-                throw UsageError(
-                    "kernel hashes requested, but the firmware's SEV metadata has no SNP_KERNEL_HASHES section",
-                    hint: "measured direct boot (QEMU kernel-hashes=on) needs an OVMF AmdSevX64 build; drop "
-                        + "--kernel/--initrd/--append for this firmware")
+                throw SNPRequestError(
+                    .noKernelHashes,
+                    "kernel hashes requested, but the firmware's SEV metadata has no SNP_KERNEL_HASHES section")
             }
             guard let table = sev.hashTable else {
                 throw FormatError(

@@ -147,23 +147,22 @@ extension SNPMeasure {
     /// are zero pages), then one identical VMSA per vCPU starting at the SVSM entry point.
     static func measureSVSM(_ request: SNPMeasureRequest, ovmf: OpenImage, ovmfGPA: UInt64) throws -> SNPMeasurement {
         guard request.vmm == .qemu else {
-            throw UsageError("SVSM mode is only implemented for QEMU", hint: "drop --vmm-type or use QEMU")
+            throw SNPRequestError(.svsmNeedsQEMU, "SVSM mode is only implemented for QEMU")
         }
         guard request.vcpus >= 1 else {
-            throw UsageError("--vcpus must be at least 1 in mode snp:svsm", hint: "pass --vcpus N")
+            throw SNPRequestError(.vcpus, "the vCPU count must be at least 1 in mode snp:svsm")
         }
         guard let signature = request.vcpuSignature else {
-            throw UsageError(
-                "missing the vCPU signature in mode snp:svsm",
-                hint: "pass --vcpu-type (e.g. EPYC-v4), --vcpu-sig or --vcpu-family/--vcpu-model/--vcpu-stepping")
+            throw SNPRequestError(.vcpuSignatureMissing, "missing the vCPU signature in mode snp:svsm")
         }
         guard let svsmInput = request.svsm else {
-            throw UsageError("snp:svsm mode requires --svsm", hint: "pass --svsm svsm.bin")
+            throw SNPRequestError(.svsmMissing, "snp:svsm mode requires an SVSM image")
         }
         guard request.varsSize <= ovmfGPA else {
-            throw UsageError(
+            throw SNPRequestError(
+                .varsSize,
                 "the OVMF variables store (\(request.varsSize) bytes) does not fit below OVMF at GPA "
-                    + "0x\(String(ovmfGPA, radix: 16))", hint: "check --vars-size/--vars-file")
+                    + "0x\(String(ovmfGPA, radix: 16))")
         }
         // sev-snp-measure parses OVMF's ASEV table too (unused here), so a damaged one is an error in both; an
         // OVMF without a GUID table has no metadata to check.

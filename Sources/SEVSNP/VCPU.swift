@@ -60,13 +60,11 @@ public enum SNPVCPU {
         types.first { $0.name == name }.map { signature(family: $0.family, model: $0.model, stepping: $0.stepping) }
     }
 
-    /// The signature of a named CPU model, or a ``UsageError`` that lists the known names.
-    public static func requireSignature(named name: String) throws(UsageError) -> UInt32 {
+    /// The signature of a named CPU model, or an error that lists the known names.
+    public static func requireSignature(named name: String) throws(SNPRequestError) -> UInt32 {
         guard let sig = signature(named: name) else {
-            throw UsageError(
-                "unknown vCPU type '\(name)'",
-                hint: "use one of \(typeNames.joined(separator: ", ")), or give --vcpu-sig or "
-                    + "--vcpu-family/--vcpu-model/--vcpu-stepping")
+            throw SNPRequestError(
+                .unknownVCPUType, "unknown vCPU type '\(name)' (known: \(typeNames.joined(separator: ", ")))")
         }
         return sig
     }

@@ -117,7 +117,7 @@ public enum GramineLayout {
         return GramineManifestAttributes(enclaveSize: size, maxThreads: threads, edmmEnable: edmm)
     }
 
-    /// `sgx_sign.py` `parse_size`: optional K/M/G suffix, Python `int(value, 0)` digits.
+    /// `sgx_sign.py` `parse_size`: optional K/M/G suffix, then Python's `int(value, 0)`.
     public static func parseSize(_ text: String) -> UInt64? {
         var body = Substring(text)
         var scale: UInt64 = 1
@@ -128,20 +128,7 @@ public enum GramineLayout {
         default: break
         }
         if scale != 1 { body = body.dropLast() }
-        body = Substring(String(body.filter { $0 != "_" }))
-        let value: UInt64?
-        if body.hasPrefix("0x") || body.hasPrefix("0X") {
-            value = UInt64(body.dropFirst(2), radix: 16)
-        } else if body.hasPrefix("0o") || body.hasPrefix("0O") {
-            value = UInt64(body.dropFirst(2), radix: 8)
-        } else if body.hasPrefix("0b") || body.hasPrefix("0B") {
-            value = UInt64(body.dropFirst(2), radix: 2)
-        } else if body.count > 1 && body.hasPrefix("0") {
-            value = nil
-        } else {
-            value = UInt64(body)
-        }
-        guard let value else { return nil }
+        guard let value = PythonInteger.parse(String(body)) else { return nil }
         let (result, overflow) = value.multipliedReportingOverflow(by: scale)
         return overflow ? nil : result
     }

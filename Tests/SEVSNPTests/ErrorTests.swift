@@ -25,24 +25,28 @@ import Testing
         let dir = try TestDirectory()
         var r = request(try Fixtures.bytes("ovmf_OvmfX64_suffix.bin"))
         r.kernel = try dir.write("kernel", [1, 2, 3])
-        let error = try #require(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        let error = try #require(throws: SNPRequestError.self) { try SNPMeasure.measure(r) }
+        #expect(error.kind == .noKernelHashes)
         #expect(error.message.contains("no SNP_KERNEL_HASHES section"))
         r.mode = .seves
-        let seves = try #require(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        let seves = try #require(throws: SNPRequestError.self) { try SNPMeasure.measure(r) }
+        #expect(seves.kind == .noKernelHashes)
         #expect(seves.message.contains("no SEV hashes table"))
         r.mode = .sev
-        #expect(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        #expect(throws: SNPRequestError(.noKernelHashes, seves.message)) { try SNPMeasure.measure(r) }
     }
 
     @Test func unknownVCPUType() throws {
-        let error = try #require(throws: UsageError.self) { try SNPVCPU.requireSignature(named: "EPYC-v9") }
+        let error = try #require(throws: SNPRequestError.self) { try SNPVCPU.requireSignature(named: "EPYC-v9") }
+        #expect(error.kind == .unknownVCPUType)
         #expect(error.description.contains("EPYC-Milan"))
     }
 
     @Test func missingSignatureForQEMU() throws {
         var r = request(try Fixtures.bytes("ovmf_OvmfX64_suffix.bin"))
         r.vcpuSignature = nil
-        #expect(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        let error = try #require(throws: SNPRequestError.self) { try SNPMeasure.measure(r) }
+        #expect(error.kind == .vcpuSignatureMissing)
         r.vmm = .gce  // GCE and EC2 do not use it.
         _ = try SNPMeasure.measure(r)
     }
@@ -51,13 +55,15 @@ import Testing
     func ovmfHashOfWrongLength(count: Int) throws {
         var r = request(try Fixtures.bytes("ovmf_AmdSev_suffix.bin"))
         r.ovmfHash = [UInt8](repeating: 1, count: count)
-        #expect(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        let error = try #require(throws: SNPRequestError.self) { try SNPMeasure.measure(r) }
+        #expect(error.kind == .ovmfHashSize)
     }
 
     @Test func ovmfHashOutsideSNPMode() throws {
         var r = request(try Fixtures.bytes("ovmf_AmdSev_suffix.bin"), mode: .seves)
         r.ovmfHash = [UInt8](repeating: 1, count: 48)
-        #expect(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        let error = try #require(throws: SNPRequestError.self) { try SNPMeasure.measure(r) }
+        #expect(error.kind == .ovmfHashNeedsSNP)
     }
 
     @Test(arguments: [0, 4095, 4097])
@@ -89,9 +95,10 @@ import Testing
     }
 
     @Test func zeroVCPUs() throws {
-        #expect(throws: UsageError.self) {
+        let error = try #require(throws: SNPRequestError.self) {
             try SNPMeasure.measure(request(try Fixtures.bytes("ovmf_OvmfX64_suffix.bin"), vcpus: 0))
         }
+        #expect(error.kind == .vcpus)
     }
 
     @Test func missingKernelFile() throws {

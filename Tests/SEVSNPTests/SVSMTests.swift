@@ -154,7 +154,10 @@ struct SVSMImageBuilder {
             try SNPMeasure.measure(request(svsm: image, varsSize: below - 4096))
         }
         #expect(tooBig.kind == .tooLarge)
-        #expect(throws: UsageError.self) { try SNPMeasure.measure(request(svsm: image, varsSize: below + 1)) }
+        let overlap = try #require(throws: SNPRequestError.self) {
+            try SNPMeasure.measure(request(svsm: image, varsSize: below + 1))
+        }
+        #expect(overlap.kind == .varsSize)
         // Exactly fits: the SVSM starts at GPA 0.
         _ = try SNPMeasure.measure(request(svsm: image, varsSize: below - UInt64(image.count)))
     }
@@ -202,20 +205,31 @@ struct SVSMImageBuilder {
         #expect(try SNPMeasure.measure(r).digest.hex == reference.trimmedStdout)
     }
 
+    func kind(of r: SNPMeasureRequest) -> SNPRequestError.Kind? {
+        do {
+            _ = try SNPMeasure.measure(r)
+            return nil
+        } catch let error as SNPRequestError {
+            return error.kind
+        } catch {
+            return nil
+        }
+    }
+
     @Test func requestErrors() throws {
         let image = SVSMImageBuilder().build()
         var r = request(svsm: image)
         r.vmm = .ec2
-        #expect(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        #expect(kind(of: r) == .svsmNeedsQEMU)
         r = request(svsm: image)
         r.svsm = nil
-        #expect(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        #expect(kind(of: r) == .svsmMissing)
         r = request(svsm: image)
         r.vcpuSignature = nil
-        #expect(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        #expect(kind(of: r) == .vcpuSignatureMissing)
         r = request(svsm: image)
         r.ovmfHash = [UInt8](repeating: 0, count: 48)
-        #expect(throws: UsageError.self) { try SNPMeasure.measure(r) }
+        #expect(kind(of: r) == .ovmfHashNeedsSNP)
     }
 
     /// The same inputs give the same digest; the guest features and kernel flags do not enter it (as upstream).

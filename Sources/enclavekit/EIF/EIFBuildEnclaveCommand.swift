@@ -2,6 +2,7 @@ import Archive
 import ArgumentParser
 import EnclaveCore
 import Foundation
+import Measure
 import Nitro
 
 struct EIFBuildEnclaveCommand: ParsableCommand {
@@ -87,31 +88,23 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
 
         let work = try TemporaryDirectory(
             in: URL(fileURLWithPath: output).deletingLastPathComponent().path, prefix: ".enclavekit-work-")
-        let bootstrap = work.path + "/bootstrap-initrd.img"
-        let app = work.path + "/customer-initrd.img"
-        try LinuxKitRamdisk.writeBootstrap(initPath: "\(blobDir)/init", nsmPath: "\(blobDir)/nsm.ko", to: bootstrap)
-        try LinuxKitRamdisk.writeApp(image: container, to: app)
-
-        var os = "Linux"
-        var kernelVersion = "unknown"
-        if let text = try? FileInput.contents(of: "\(blobDir)/\(kernelName).config", limit: 16 << 20),
-            let info = EIFMetadata.kernelInfo(fromConfig: String(decoding: text, as: UTF8.self))
-        {
-            (os, kernelVersion) = info
-        }
         let imageName = name ?? String(imagePath.split(separator: "/").last ?? "enclave")
-        let metadata = EIFMetadata(
-            imageName: imageName, imageVersion: version ?? "1.0",
-            buildTime: try buildTime ?? EIFBuildCommand.timeFromEnvironment(), buildTool: "enclavekit",
-            buildToolVersion: EnclaveKitVersion.string, operatingSystem: os, kernelVersion: kernelVersion)
-        var request = EIFBuildRequest(
-            kernelPath: "\(blobDir)/\(kernelName)", cmdline: cmdline, ramdiskPaths: [bootstrap, app], metadata: metadata
-        )
-        request.architecture = arch
+        var build = EnclaveImageBuild(
+            kernel: "\(blobDir)/\(kernelName)", cmdline: cmdline, initPath: "\(blobDir)/init",
+            application: .image(container),
+            metadata: EIFMetadata(
+                imageName: imageName, imageVersion: version ?? "1.0",
+                buildTime: try buildTime ?? EIFBuildCommand.timeFromEnvironment(), buildTool: "enclavekit",
+                buildToolVersion: EnclaveKitVersion.string, operatingSystem: "Linux", kernelVersion: "unknown"))
+        build.nsmPath = "\(blobDir)/nsm.ko"
+        build.architecture = arch
+        // nitro-cli reads the kernel's version from bzImage.config when the blobs have one.
+        let kernelConfig = "\(blobDir)/\(kernelName).config"
+        if FileManager.default.isReadableFile(atPath: kernelConfig) { build.kernelConfig = kernelConfig }
         if let privateKey, let signingCertificate {
-            request.signer = try EIFSigner(privateKeyPath: privateKey, certificatePath: signingCertificate)
+            build.signer = try EIFSigner(privateKeyPath: privateKey, certificatePath: signingCertificate)
         }
-        let m = try EIFBuilder.build(request, to: output)
+        let m = try build.write(to: output, workDirectory: work.path)
         if json {
             Output.json(.object([("Measurements", m.json)]))
         } else {

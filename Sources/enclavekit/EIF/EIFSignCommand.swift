@@ -1,5 +1,6 @@
 import ArgumentParser
 import EnclaveCore
+import Measure
 import Nitro
 
 struct EIFSignCommand: ParsableCommand {

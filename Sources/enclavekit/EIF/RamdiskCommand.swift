@@ -57,8 +57,8 @@ struct RamdiskBootstrapCommand: ParsableCommand {
     @Option(help: "Where to write the ramdisk.")
     var output: String
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func run() throws {
         try LinuxKitRamdisk.writeBootstrap(initPath: initPath, nsmPath: nsmPath, to: output)
@@ -113,8 +113,8 @@ struct RamdiskAppCommand: ParsableCommand {
     @Option(help: "Where to write the ramdisk.")
     var output: String
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func validate() throws {
         let sources = [rootfs, image, imageLayout].compactMap { $0 }

@@ -1,35 +1,6 @@
 import ArgumentParser
 import EnclaveCore
-
-/// One file format that `enclavekit measure` can recognise and measure.
-/// Each format lives in its own file (`Measure+Nitro.swift`, `Measure+SGX.swift`, …).
-protocol MeasurableFormat {
-    /// Short name used in JSON (`eif`, `sgxs`, `sigstruct`, `tdvf`, `ovmf-snp`).
-    static var name: String { get }
-    /// Cheap check on the first bytes (up to 4 KiB) and the file size.
-    static func matches(prefix: [UInt8], file: FileInput) -> Bool
-    /// Computes the measurements.
-    static func measure(file: FileInput) throws -> MeasurementReport
-}
-
-/// What `measure` prints for one format: a title and ordered name/value pairs.
-struct MeasurementReport {
-    var format: String
-    var title: String
-    var values: [(String, String)]
-    /// Extra detail for `--json` only.
-    var extra: [(String, JSONValue)] = []
-    /// What is wrong with the file although it could be measured (an EIF whose CRC does not match):
-    /// `measure` prints them and exits 1.
-    var problems: [String] = []
-
-    var json: JSONValue {
-        .object(
-            [("format", .string(format)), ("description", .string(title))]
-                + [("measurements", .object(values.map { ($0.0, .string($0.1)) }))]
-                + [("problems", .array(problems.map { .string($0) }))] + extra)
-    }
-}
+import Measure
 
 struct MeasureCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -60,12 +31,6 @@ struct MeasureCommand: ParsableCommand {
             differences); errors are {"error": ..., "file": ..., "offset": ...}.
             """)
 
-    static var formats: [any MeasurableFormat.Type] {
-        [
-            EIFFormat.self, SGXSFormat.self, SigstructFormat.self, TDVFFormat.self, SNPFirmwareFormat.self,
-        ]
-    }
-
     @Argument(help: "The file to measure.")
     var file: String
 
@@ -83,52 +48,31 @@ struct MeasureCommand: ParsableCommand {
     }
 
     func run() throws {
-        let input = try FileInput(path: file)
-        let prefix = try input.read(at: 0, count: Int(min(input.size, 4096)), format: "file")
-        let matching = Self.formats.filter { $0.matches(prefix: prefix, file: input) }
-        guard !matching.isEmpty else {
-            throw UsageError(
-                "\(file): not a format EnclaveKit can measure",
-                hint: "expected an EIF, an SGXS stream, a SIGSTRUCT (.sig) or OVMF/TDVF firmware")
+        let measured: FileMeasurement
+        do {
+            measured = try FileMeasurement.measure(path: file)
+        } catch let error as MeasureError {
+            throw UsageError(error.message, hint: error.expected)
         }
-        // A file can be several things at once (OVMF firmware is measured for TDX and for SEV-SNP).
-        // Print what could be measured; a format that fails only fails the command if all do.
-        var reports: [MeasurementReport] = []
-        var failures: [(String, any Error)] = []
-        for format in matching {
-            do {
-                reports.append(try format.measure(file: input))
-            } catch let error as FormatError {
-                failures.append((format.name, error.in(file: file)))
-            } catch {
-                failures.append((format.name, error))
+        let problems = measured.problems
+        var expectation: ReleaseExpectation.Outcome?
+        if let expect {
+            expectation = try ReleaseExpectation.check(measured.reports, against: expect, policy: policy)
+            if policy == nil {
+                Output.warn("\(expect): signatures not checked; pass --policy POLICY to verify who signed this release")
             }
         }
-        if reports.isEmpty {
-            if failures.count == 1, let only = failures.first { throw only.1 }
-            throw UsageError(failures.map { "\($0.1)" }.joined(separator: "; "))
-        }
-        let problems =
-            reports.flatMap { report in report.problems.map { "\(report.format): \($0)" } }
-            + failures.map { "not measured as \($0.0): \($0.1)" }
-        let expectation = try expect.map { try ExpectedRelease.check(reports, against: $0, policy: policy) }
         if json {
-            let failed: [JSONValue] = failures.map {
-                .object([("format", .string($0.0)), ("error", .string(String(describing: $0.1)))])
-            }
-            var fields: [(String, JSONValue)] = [
-                ("file", .string(file)), ("results", .array(reports.map(\.json))), ("not_measured", .array(failed)),
-                ("problems", .array(problems.map { .string($0) })),
-            ]
+            var fields = measured.json
             if let expectation { fields.append(("expect", expectation.json)) }
             Output.json(.object(fields))
         } else {
-            for report in reports {
+            for report in measured.reports {
                 print("\(file): \(report.title)")
                 Output.table(report.values)
                 for problem in report.problems { print("\(file): problem: \(problem)") }
             }
-            for (name, error) in failures {
+            for (name, error) in measured.failures {
                 print("\(file): not measured as \(name): \(error)")
             }
             expectation.map { print($0.text, terminator: "") }

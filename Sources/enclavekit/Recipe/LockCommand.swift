@@ -31,8 +31,8 @@ struct LockCommand: ParsableCommand {
     @Argument(help: "The recipe file (recipe.toml).")
     var recipe: String
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func validate() throws {
         guard !recipe.isEmpty else { throw ValidationError("give the recipe file, e.g. Recipes/NAME/recipe.toml") }

@@ -35,8 +35,8 @@ struct PullCommand: AsyncParsableCommand {
 
     @OptionGroup var registry: RegistryOptions
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func validate() throws {
         do {

@@ -79,8 +79,8 @@ struct PushCommand: AsyncParsableCommand {
 
     @OptionGroup var registry: RegistryOptions
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func validate() throws {
         do {

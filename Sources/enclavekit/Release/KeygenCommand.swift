@@ -41,8 +41,8 @@ struct KeygenCommand: ParsableCommand {
     @Flag(help: "Overwrite existing key files.")
     var force = false
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     var publicPath: String { KeyFiles.publicPath(forPrivate: out) }
 

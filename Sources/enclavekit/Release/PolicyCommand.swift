@@ -54,8 +54,8 @@ struct PolicyInitCommand: ParsableCommand {
     @Flag(help: "Replace an existing policy file.")
     var force = false
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func validate() throws {
         guard !keys.isEmpty else { throw ValidationError("name at least one key: --key NAME=KEY.pub.pem") }
@@ -99,8 +99,8 @@ struct PolicyCheckCommand: ParsableCommand {
     @Argument(help: "The policy file.")
     var policy: String
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func run() throws {
         let loaded: ReleasePolicy

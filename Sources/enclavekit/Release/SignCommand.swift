@@ -48,8 +48,8 @@ struct SignCommand: ParsableCommand {
     @Option(help: "Output format: dsse (an envelope, any number of signatures) or bundle (Sigstore v0.3).")
     var format: ReleaseSigner.OutputFormat = .dsse
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func run() throws {
         let signingKey = try SigningKey.load(path: key)

@@ -78,8 +78,8 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var registry: RegistryOptions
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     /// The registry reference when the one argument is not a local file or directory but parses as one.
     var registryReference: ImageReference? {

@@ -29,8 +29,8 @@ struct SGXMeasureCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print the page layout.")
     var verbose = false
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func validate() throws {
         guard input.given else {
@@ -203,8 +203,8 @@ struct SGXViewCommand: ParsableCommand {
     @Argument(help: "A .sig file or a signed enclave ELF.")
     var file: String
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func run() throws {
         let found = try SigstructLocator.read(path: file)
@@ -254,8 +254,8 @@ struct SGXMrsignerCommand: ParsableCommand {
     @Argument(help: "A PEM private or public key.")
     var key: String
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func run() throws {
         let rsa = try SGXRSAKey(pem: FileInput.contents(of: key, limit: 1 << 20, format: "PEM"), source: key)

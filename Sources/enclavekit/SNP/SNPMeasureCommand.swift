@@ -123,8 +123,41 @@ struct SNPMeasureCommand: ParsableCommand {
                 + "type, VMM type and guest features that give it, if any.", valueName: "DIGEST"))
     var expected: String?
 
+    /// The flags as sev-snp-measure's rules see them (SEVSNP applies the rules).
+    var flags: SNPMeasureFlags {
+        var f = SNPMeasureFlags(mode: mode, ovmf: ovmf)
+        f.vcpus = vcpus
+        f.vcpuType = vcpuType
+        f.vcpuSig = vcpuSig
+        f.vcpuFamily = vcpuFamily
+        f.vcpuModel = vcpuModel
+        f.vcpuStepping = vcpuStepping
+        f.vmmType = vmmType
+        f.kernel = kernel
+        f.initrd = initrd
+        f.append = append
+        f.guestFeatures = guestFeatures
+        f.outputFormat = outputFormat
+        f.snpOVMFHash = snpOVMFHash
+        f.dumpVMSA = dumpVMSA
+        f.svsm = svsm
+        f.varsSize = varsSize
+        f.varsFile = varsFile
+        return f
+    }
+
     func run() throws {
-        let request = try makeRequest()
+        do {
+            try measure()
+        } catch let error as SNPFlagError {
+            throw UsageError(error.message, hint: error.hint)
+        } catch let error as SNPRequestError {
+            throw UsageError(error.message, hint: Self.hint(for: error.kind))
+        }
+    }
+
+    private func measure() throws {
+        let request = try flags.request()
         let expectedDigest = try expected.map { try Self.digest($0) }
         let result = try SNPMeasure.measure(request)
         for warning in result.warnings { Output.warn(warning) }
@@ -141,7 +174,7 @@ struct SNPMeasureCommand: ParsableCommand {
             candidates = try SNPMeasure.variations(of: request, matching: expectedDigest)
         }
         if json {
-            var fields = report(result, request: request)
+            var fields = result.json(request: request, ovmf: ovmf, svsm: svsm)
             if let expectedDigest, case .object(var pairs) = fields {
                 pairs.append(("expected", .string(expectedDigest.hex)))
                 pairs.append(("matches_expected", .bool(expectedDigest == result.digest)))
@@ -157,6 +190,24 @@ struct SNPMeasureCommand: ParsableCommand {
         }
         if let expectedDigest, expectedDigest != result.digest {
             throw Self.mismatch(expectedDigest, result.digest, candidates, mode: request.mode)
+        }
+    }
+
+    /// How to fix a request SEVSNP refuses, in this command's flags.
+    static func hint(for kind: SNPRequestError.Kind) -> String {
+        switch kind {
+        case .ovmfHashNeedsSNP: "drop --snp-ovmf-hash or use --mode snp"
+        case .ovmfHashSize: "pass the 96 hex digits printed by --mode snp:ovmf-hash"
+        case .kernelMissing: "add --kernel FILE"
+        case .noKernelHashes:
+            "measured direct boot (QEMU kernel-hashes=on) needs an OVMF AmdSevX64 build; drop "
+                + "--kernel/--initrd/--append for this firmware"
+        case .vcpus: "pass --vcpus N"
+        case .vcpuSignatureMissing, .unknownVCPUType:
+            "pass --vcpu-type (e.g. EPYC-v4), --vcpu-sig or --vcpu-family/--vcpu-model/--vcpu-stepping"
+        case .svsmNeedsQEMU: "drop --vmm-type or use QEMU"
+        case .svsmMissing: "pass --svsm svsm.bin"
+        case .varsSize: "check --vars-size/--vars-file"
         }
     }
 
@@ -183,169 +234,5 @@ struct SNPMeasureCommand: ParsableCommand {
         if let bytes = Hex.decode(trimmed), bytes.count == 48 || bytes.count == 32 { return bytes }
         if let data = Data(base64Encoded: trimmed), data.count == 48 || data.count == 32 { return Array(data) }
         throw UsageError("bad --expected '\(text)'", hint: "give the 48-byte launch digest in hex or base64")
-    }
-
-    /// Maps the flags to a request, with sev-snp-measure's rules; errors are one line with a fix.
-    func makeRequest() throws -> SNPMeasureRequest {
-        guard let mode = SEVGuestMode(name: mode) else {
-            throw UsageError(
-                "unknown mode '\(self.mode)'",
-                hint: "use one of sev, seves, snp, snp:ovmf-hash, snp:svsm")
-        }
-        guard ["hex", "base64"].contains(outputFormat) else {
-            throw UsageError("unknown output format '\(outputFormat)'", hint: "use hex or base64")
-        }
-        // Like sev-snp-measure's argparse choices, a bad --vcpu-type is an error in every mode.
-        if let vcpuType { _ = try SNPVCPU.requireSignature(named: vcpuType) }
-        var request = SNPMeasureRequest(firmware: .path(ovmf), mode: mode)
-        if mode == .snpOVMFHash { return request }
-        if initrd != nil, kernel == nil { throw UsageError("--kernel required when using --initrd") }
-        if append != nil, kernel == nil { throw UsageError("--kernel required when using --append") }
-        if mode != .sev {
-            guard let vcpus else { throw UsageError("missing --vcpus N in guest mode '\(self.mode)'") }
-            guard vcpus >= 1 else { throw UsageError("--vcpus must be at least 1, got \(vcpus)") }
-            request.vcpus = vcpus
-        }
-        guard let vmm = SNPVMMType(name: vmmType) else {
-            throw UsageError("unknown VMM type '\(vmmType)'", hint: "use QEMU, ec2 or gce")
-        }
-        request.vmm = vmm
-        if mode != .sev {
-            if vcpuFamily != nil || vcpuModel != nil || vcpuStepping != nil {
-                guard let family = vcpuFamily, let model = vcpuModel, let stepping = vcpuStepping,
-                    family >= 0, model >= 0, stepping >= 0
-                else {
-                    throw UsageError(
-                        "--vcpu-family, --vcpu-model and --vcpu-stepping go together",
-                        hint: "give all three as non-negative decimal numbers, e.g. 25 1 1 for EPYC-Milan")
-                }
-                request.vcpuSignature = SNPVCPU.signature(family: family, model: model, stepping: stepping)
-            } else if let vcpuSig {
-                guard let sig = Self.integer(vcpuSig), let value = UInt32(exactly: sig) else {
-                    throw UsageError("bad --vcpu-sig '\(vcpuSig)'", hint: "give a 32-bit value such as 0x800f12")
-                }
-                request.vcpuSignature = value
-            } else if let vcpuType {
-                request.vcpuSignature = try SNPVCPU.requireSignature(named: vcpuType)
-            } else if vmm == .qemu {
-                throw UsageError(
-                    "missing --vcpu-type or --vcpu-sig or --vcpu-family in guest mode '\(self.mode)'",
-                    hint: "QEMU puts the vCPU signature in the VMSA; e.g. --vcpu-type EPYC-v4")
-            }
-        }
-        guard let features = Self.integer(guestFeatures) else {
-            throw UsageError("bad --guest-features '\(guestFeatures)'", hint: "give a number such as 0x1 or 0x21")
-        }
-        request.guestFeatures = features
-        if let snpOVMFHash {
-            guard mode == .snp else {
-                throw UsageError("--snp-ovmf-hash only works with --mode snp")
-            }
-            guard let hash = Hex.decode(snpOVMFHash.trimmingCharacters(in: .whitespaces)),
-                hash.count == SNPLaunchDigest.size
-            else {
-                throw UsageError(
-                    "bad --snp-ovmf-hash '\(snpOVMFHash)'",
-                    hint: "expected \(SNPLaunchDigest.size * 2) hex digits, as printed by --mode snp:ovmf-hash")
-            }
-            request.ovmfHash = hash
-        }
-        if varsSize != nil, varsFile != nil {
-            throw UsageError("argument --vars-file: not allowed with argument --vars-size", hint: "give one of them")
-        }
-        if mode == .snpSVSM {
-            if let varsFile {
-                request.varsSize = try FileInput(path: varsFile).size
-            } else if let varsSize {
-                // argparse's int(): decimal only.
-                guard
-                    let size = UInt64(
-                        varsSize.trimmingCharacters(in: .whitespaces).replacingOccurrences(
-                            of: "_", with: ""))
-                else {
-                    throw UsageError(
-                        "argument --vars-size: invalid int value: '\(varsSize)'",
-                        hint: "give the size of OVMF_VARS.fd in bytes, in decimal")
-                }
-                request.varsSize = size
-            }
-            guard varsFile != nil || request.varsSize != 0 else {
-                throw UsageError(
-                    "snp:svsm mode requires --vars-size or --vars-file",
-                    hint: "pass --vars-file OVMF_VARS.fd (or its size in bytes with --vars-size)")
-            }
-            guard let svsm else { throw UsageError("snp:svsm mode requires --svsm", hint: "pass --svsm svsm.bin") }
-            request.svsm = .path(svsm)
-        }
-        if dumpVMSA, mode != .seves, mode != .snp, mode != .snpSVSM {
-            throw UsageError("--dump-vmsa is only available in seves, snp and snp:svsm modes")
-        }
-        request.kernel = kernel
-        request.initrd = initrd
-        request.append = append
-        return request
-    }
-
-    /// Python's `int(text, 0)`: decimal, or 0x/0o/0b prefixed; underscores between digits allowed.
-    static func integer(_ text: String) -> UInt64? {
-        var s = text.trimmingCharacters(in: .whitespaces).lowercased()
-        guard !s.hasPrefix("_"), !s.hasSuffix("_"), !s.contains("__") else { return nil }
-        s = s.replacingOccurrences(of: "_", with: "")
-        for (prefix, radix) in [("0x", 16), ("0o", 8), ("0b", 2)] where s.hasPrefix(prefix) {
-            return UInt64(s.dropFirst(2), radix: radix)
-        }
-        if s.count > 1, s.hasPrefix("0"), s.contains(where: { $0 != "0" }) { return nil }
-        return UInt64(s, radix: 10)
-    }
-
-    func report(_ result: SNPMeasurement, request: SNPMeasureRequest) -> JSONValue {
-        var fields: [(String, JSONValue)] = [
-            ("mode", .string(request.mode.rawValue)),
-            ("measurement", .string(result.digest.hex)),
-            ("measurement_base64", .string(Data(result.digest).base64EncodedString())),
-            ("ovmf", .string(ovmf)),
-        ]
-        if request.mode != .snpOVMFHash {
-            fields.append(("vcpus", .int(request.mode == .sev ? 0 : request.vcpus)))
-            if request.mode != .sev {
-                fields.append(("vcpu_sig", .string("0x" + String(request.vcpuSignature ?? 0, radix: 16))))
-                fields.append(("vmm_type", .string(request.vmm.rawValue)))
-            }
-            if request.mode == .snpSVSM {
-                fields.append(("svsm", .string(svsm ?? "")))
-                fields.append(("vars_size", .int(Int(request.varsSize))))
-            }
-            if request.mode == .snp {
-                fields.append(("guest_features", .string("0x" + String(request.guestFeatures, radix: 16))))
-            }
-        }
-        if let ovmfHash = result.ovmfHash { fields.append(("ovmf_hash", .string(ovmfHash.hex))) }
-        if let hashes = result.kernelHashes {
-            fields.append(
-                (
-                    "kernel_hashes",
-                    .object([
-                        ("cmdline", .string(hashes.cmdline.hex)), ("initrd", .string(hashes.initrd.hex)),
-                        ("kernel", .string(hashes.kernel.hex)),
-                    ])
-                ))
-        }
-        if !result.steps.isEmpty {
-            fields.append(
-                (
-                    "steps",
-                    .array(
-                        result.steps.map { step in
-                            var entry: [(String, JSONValue)] = [("step", .string(step.label))]
-                            if let type = step.pageType { entry.append(("page_type", .string(type.description))) }
-                            if let gpa = step.gpa { entry.append(("gpa", .string("0x" + String(gpa, radix: 16)))) }
-                            entry.append(("pages", .int(step.pages)))
-                            entry.append(("digest", .string(step.digest.hex)))
-                            return .object(entry)
-                        })
-                ))
-        }
-        if !result.warnings.isEmpty { fields.append(("warnings", .array(result.warnings.map { .string($0) }))) }
-        return .object(fields)
     }
 }

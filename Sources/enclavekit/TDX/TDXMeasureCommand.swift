@@ -72,8 +72,8 @@ struct TDXMeasureCommand: ParsableCommand {
     var separatorInRtmr0 = false
     @Flag(help: "List every event with its digest.")
     var events = false
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func validate() throws {
         _ = try parsedInputs()

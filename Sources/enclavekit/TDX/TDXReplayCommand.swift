@@ -27,8 +27,8 @@ struct TDXReplayCommand: ParsableCommand {
     var eventLog: String
     @Option(help: "Compare with this `tdx measure --events` text output, event by event.")
     var expected: String?
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func run() throws {
         let bytes = try FileInput.contents(of: eventLog, limit: 64 << 20, format: TDXEventLog.format)

@@ -2,12 +2,12 @@ import EnclaveCore
 import SGX
 
 /// `enclavekit measure FILE` for a raw SIGSTRUCT (`.sig`): 1808 bytes starting with the SIGSTRUCT header.
-enum SigstructFormat: MeasurableFormat {
-    static let name = "sigstruct"
-    static func matches(prefix: [UInt8], file: FileInput) -> Bool {
+public enum SigstructFormat: MeasurableFormat {
+    public static let name = "sigstruct"
+    public static func matches(prefix: [UInt8], file: FileInput) -> Bool {
         file.size == UInt64(Sigstruct.size) && prefix.starts(with: Sigstruct.header)
     }
-    static func measure(file: FileInput) throws -> MeasurementReport {
+    public static func measure(file: FileInput) throws -> MeasurementReport {
         let sig = try Sigstruct(bytes: file.readAll(limit: UInt64(Sigstruct.size), format: Sigstruct.format))
         let verification = try sig.verify()
         return MeasurementReport(

@@ -2,12 +2,12 @@ import EnclaveCore
 import Nitro
 
 /// `enclavekit measure` for AWS Nitro Enclaves images.
-enum EIFFormat: MeasurableFormat {
-    static let name = "eif"
+public enum EIFFormat: MeasurableFormat {
+    public static let name = "eif"
 
-    static func matches(prefix: [UInt8], file: FileInput) -> Bool { prefix.starts(with: EIFLayout.magic) }
+    public static func matches(prefix: [UInt8], file: FileInput) -> Bool { prefix.starts(with: EIFLayout.magic) }
 
-    static func measure(file: FileInput) throws -> MeasurementReport {
+    public static func measure(file: FileInput) throws -> MeasurementReport {
         let image = try EIFImage(file: file)
         let bar = ProgressBar(label: "measuring \(file.path)", total: file.size)
         // The full description: the CRC-32 and the signature are checked too (in the same single pass).
@@ -19,7 +19,7 @@ enum EIFFormat: MeasurableFormat {
             values: rows(m), extra: [("HashAlgorithm", .string(PCR.algorithmName(m.algorithm)))], problems: d.problems)
     }
 
-    static func rows(_ m: EIFMeasurements) -> [(String, String)] {
+    public static func rows(_ m: EIFMeasurements) -> [(String, String)] {
         var rows = [("PCR0", m.pcr0.hex), ("PCR1", m.pcr1.hex), ("PCR2", m.pcr2.hex)]
         if let pcr8 = m.pcr8 { rows.append(("PCR8", pcr8.hex)) }
         return rows

@@ -6,13 +6,13 @@ import SEVSNP
 /// sev-snp-measure's common defaults (1 vCPU, EPYC-v4, QEMU, guest features 0x1), and its OVMF hash;
 /// `--json` adds the `ASEV` sections, the hashes-table location and whether an SNP_KERNEL_HASHES section
 /// lets QEMU's kernel-hashes=on measure the kernel, initrd and command line.
-enum SNPFirmwareFormat: MeasurableFormat {
-    static let name = "ovmf-snp"
-    static let defaults = "1 vCPU, EPYC-v4, QEMU, guest features 0x1"
+public enum SNPFirmwareFormat: MeasurableFormat {
+    public static let name = "ovmf-snp"
+    public static let defaults = "1 vCPU, EPYC-v4, QEMU, guest features 0x1"
 
     /// True when the image has an OVMF GUID table with an SEV metadata entry (the `ASEV` table itself is
     /// checked by `measure`, so a damaged one gives an error rather than "unknown format").
-    static func matches(prefix: [UInt8], file: FileInput) -> Bool {
+    public static func matches(prefix: [UInt8], file: FileInput) -> Bool {
         guard file.size >= 4096, file.size % 4096 == 0, file.size <= 1 << 32 else { return false }
         let count = Int(min(file.size, 0x10000 + 64))
         guard let tail = try? file.read(at: file.size - UInt64(count), count: count, format: "OVMF"),
@@ -21,7 +21,7 @@ enum SNPFirmwareFormat: MeasurableFormat {
         return table.entry(.sevMetadataOffset) != nil
     }
 
-    static func measure(file: FileInput) throws -> MeasurementReport {
+    public static func measure(file: FileInput) throws -> MeasurementReport {
         var request = SNPMeasureRequest(firmware: .path(file.path), mode: .snp)
         request.vcpus = 1
         request.vcpuSignature = try SNPVCPU.requireSignature(named: "EPYC-v4")

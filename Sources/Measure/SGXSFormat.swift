@@ -2,12 +2,12 @@ import EnclaveCore
 import SGX
 
 /// `enclavekit measure FILE` for SGXS streams: starts with an ECREATE (or UNSIZED) record, size a multiple of 64.
-enum SGXSFormat: MeasurableFormat {
-    static let name = "sgxs"
-    static func matches(prefix: [UInt8], file: FileInput) -> Bool {
+public enum SGXSFormat: MeasurableFormat {
+    public static let name = "sgxs"
+    public static func matches(prefix: [UInt8], file: FileInput) -> Bool {
         SGXSReader.looksLikeSGXS(prefix: prefix, fileSize: file.size)
     }
-    static func measure(file: FileInput) throws -> MeasurementReport {
+    public static func measure(file: FileInput) throws -> MeasurementReport {
         let bar = ProgressBar(label: "measuring \(file.path)", total: file.size)
         defer { bar.finish() }
         let s = try SGXSReader.read(file: file, progress: bar)

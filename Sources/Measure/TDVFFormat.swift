@@ -4,10 +4,10 @@ import TDX
 
 /// OVMF/TDVF firmware: MRTD for the defaults (per-page order as in QEMU ≥ 9, and the two-pass order
 /// of QEMU 8.x TDX trees), detected by the reset-vector GUID table's TDX metadata entry.
-enum TDVFFormat: MeasurableFormat {
-    static let name = "tdvf"
+public enum TDVFFormat: MeasurableFormat {
+    public static let name = "tdvf"
 
-    static func matches(prefix: [UInt8], file: FileInput) -> Bool {
+    public static func matches(prefix: [UInt8], file: FileInput) -> Bool {
         guard file.size >= 4096, file.size <= TDXMeasurer.firmwareLimit,
             let tail = try? file.read(at: file.size - 48, count: 16, format: "firmware"),
             tail == EFIGUID.tableFooter.bytes,
@@ -16,7 +16,7 @@ enum TDVFFormat: MeasurableFormat {
         return TDVFMetadata.isPresent(in: fw)
     }
 
-    static func measure(file: FileInput) throws -> MeasurementReport {
+    public static func measure(file: FileInput) throws -> MeasurementReport {
         let fw = try file.read(at: 0, count: Int(file.size), format: "firmware")
         let metadata = try TDVFMetadata(firmware: fw)
         let perPage = try MRTD.compute(firmware: fw, metadata: metadata, order: .perPage)
