@@ -165,7 +165,9 @@ let package = Package(
 
         // What the test targets share: the fixtures locator, temporary directories, a tool runner, the
         // sev-snp-measure reference client. A regular target under Tests/ (test targets cannot depend on each other).
-        .target(name: "TestSupport", dependencies: ["EnclaveCore"], path: "Tests/TestSupport", swiftSettings: strictSettings),
+        .target(
+            name: "TestSupport", dependencies: ["EnclaveCore"], path: "Tests/TestSupport", swiftSettings: strictSettings
+        ),
         .testTarget(name: "TestSupportTests", dependencies: ["TestSupport"], swiftSettings: strictSettings),
 
         // One test target per module; fixtures live in each target's Fixtures/ folder.
@@ -174,7 +176,8 @@ let package = Package(
             swiftSettings: strictSettings),
         // ArchiveTests uses Nitro: a few end-to-end tests check flattening through the app ramdisk nitro-cli writes.
         .testTarget(
-            name: "ArchiveTests", dependencies: ["TestSupport", "Archive", "EnclaveCore", "Nitro"], exclude: ["Fixtures"],
+            name: "ArchiveTests", dependencies: ["TestSupport", "Archive", "EnclaveCore", "Nitro"],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings),
         .testTarget(
             name: "NitroTests", dependencies: ["TestSupport", "Nitro", "Archive", "EnclaveCore"], exclude: ["Fixtures"],
@@ -198,7 +201,8 @@ let package = Package(
             name: "TOMLTests", dependencies: ["TestSupport", "TOML", .product(name: "TOMLKit", package: "TOMLKit")],
             swiftSettings: strictSettings),
         .testTarget(
-            name: "MeasureTests", dependencies: ["TestSupport", "Measure", "Release", "EnclaveCore"], swiftSettings: strictSettings),
+            name: "MeasureTests", dependencies: ["TestSupport", "Measure", "Release", "EnclaveCore"],
+            swiftSettings: strictSettings),
         .testTarget(
             name: "RecipeTests", dependencies: ["TestSupport", "Recipe", "EnclaveCore"], exclude: ["Fixtures"],
             swiftSettings: strictSettings),

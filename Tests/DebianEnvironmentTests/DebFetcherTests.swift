@@ -7,8 +7,7 @@ import Testing
 
 @Suite("Fetching locked .deb files (offline)")
 struct DebFetcherTests {
-    static func setup(_ directory: TestDirectory, archive: String) throws -> (Recipe, EnvironmentLock, InputCache)
-    {
+    static func setup(_ directory: TestDirectory, archive: String) throws -> (Recipe, EnvironmentLock, InputCache) {
         let text = EnvironmentRecipeText.make()
         let recipe = try Recipe(toml: text, path: try directory.write("r/recipe.toml", text))
         let cache = InputCache(root: directory.path + "/cache")
