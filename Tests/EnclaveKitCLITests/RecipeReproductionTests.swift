@@ -58,10 +58,11 @@ struct CommittedRecipe: Sendable, CustomTestStringConvertible {
 /// Both recipes share one SEV-SNP firmware step (OVMF AmdSevX64 from edk2's source, 3-6 minutes of two
 /// cores): same inputs, environment and command, so the same step key. The example node's two cold
 /// builds each build it (that proves the step reproduces from cold, under different conditions); the
-/// Python node's builds and both rebuilds start from a cache holding that one step's entry, copied from
-/// the example node's first build, so the firmware is built twice per run, not six times. The rebuilds
-/// run every other step afresh and must name `sev-firmware` as the one step taken from the cache. When
-/// the Python node runs alone (a filter), its builds build the firmware themselves.
+/// Python node's two cold builds start with that one step's entry, copied from the example node's first
+/// build, in their otherwise cold caches, and each rebuild keeps only the firmware's entry of its build
+/// "a" cache, so the firmware is built twice per run, not six times. The rebuilds run every other step
+/// afresh and must name `sev-firmware` as the one step taken from the cache. When the Python node runs
+/// alone (a filter), its builds build the firmware themselves.
 ///
 /// The signed 0.1.0 releases are not rebuilt here: their manifests name no `source` commit, and the
 /// recipes at this checkout build 0.2.0 (`CommittedReleaseTests` still verifies their signatures).
@@ -180,13 +181,15 @@ extension SlowEndToEnd {
             let compare = try CLIRunner.run(["compare", outputs[0], outputs[1]])
             #expect(compare.status == 0, "\(compare.stdout)")
 
-            // An auditor's rebuild of the signed release from checkout "a": every step runs afresh but the
-            // firmware, whose entry alone is in the rebuild's cache (--reuse-steps takes it from there).
-            let rebuildCache = temp.path + "/rebuild-cache"
-            try Self.coldCache(at: rebuildCache)
-            let firmware = try Self.firmwareEntry(in: temp.path + "/a/cache")
-            try FileManager.default.createDirectory(atPath: rebuildCache + "/steps", withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: firmware.path, toPath: rebuildCache + "/steps/" + firmware.key)
+            // An auditor's rebuild of the signed release from checkout "a", with build a's cache (its fetched
+            // files and assembled environments) less every step output but the firmware's: every other step
+            // runs afresh, and --reuse-steps takes the firmware from there.
+            let rebuildCache = temp.path + "/a/cache"
+            let firmware = try Self.firmwareEntry(in: rebuildCache)
+            for key in try FileManager.default.contentsOfDirectory(atPath: rebuildCache + "/steps")
+            where key != firmware.key {
+                try FileManager.default.removeItem(atPath: rebuildCache + "/steps/" + key)
+            }
             let rebuild = try CLIRunner.run([
                 "rebuild", CommittedRecipe.packageRoot + "/" + recipe.envelope, "--source", temp.path + "/a",
                 "--cache", rebuildCache, "--reuse-steps", "--out", temp.path + "/rebuild", "--artifacts", outputs[0],
