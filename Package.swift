@@ -154,7 +154,7 @@ let package = Package(
             name: "EnclaveKitFuzz",
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe", "Rebuild",
-                "Attestation", "TOML",
+                "Attestation", "TOML", "Registry",
             ],
             swiftSettings: strictSettings),
 
@@ -196,7 +196,8 @@ let package = Package(
             name: "BuilderTests", dependencies: ["Builder", "Recipe", "Archive", "EnclaveCore"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
-            name: "RebuildTests", dependencies: ["Rebuild", "Archive", "Nitro", "Release", "EnclaveCore"],
+            name: "RebuildTests",
+            dependencies: ["Rebuild", "Builder", "Recipe", "Archive", "Nitro", "Release", "EnclaveCore"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "AttestationTests",
