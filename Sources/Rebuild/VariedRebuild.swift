@@ -98,6 +98,7 @@ extension Rebuilder {
             try move(slot, to: destination)
             FileTree.removeTree(scratch + "/build-path-variation")
             report.outputDirectory = destination
+            report.manifestPath = destination + "/manifest.json"
             let seconds = Self.seconds(since: &clock)
             timings.append((label, seconds))
             progress.line("vary: built \(label) in \(Int(seconds.rounded())) s")

@@ -41,7 +41,9 @@ struct VaryTests {
         var cache: String { base + "/cache" }
 
         init(probe: String) throws {
-            base = NSTemporaryDirectory() + "/enclavekit-vary-\(UUID().uuidString)"
+            base =
+                FileManager.default.temporaryDirectory.appendingPathComponent("enclavekit-vary-\(UUID().uuidString)")
+                .path
             let fm = FileManager.default
             for dir in [root + "/.git", folder + "/tools", folder + "/data", folder + "/sys"] {
                 try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -155,6 +157,7 @@ struct VaryTests {
         let kept = try FileManager.default.contentsOfDirectory(atPath: repository.base + "/rebuild.vary").sorted()
         #expect(kept == ["all", variation.rawValue].sorted())
         #expect(FileManager.default.fileExists(atPath: repository.base + "/rebuild/manifest.json"))
+        #expect(result.rebuild.build.manifestPath == repository.base + "/rebuild/manifest.json")
         // The attestation records what was varied and what broke.
         let attestation = ReproductionAttestation(
             varied: result, environment: .init(kernel: "k", bubblewrap: "b", cpu: "c"), time: "2026-12-02T03:00:00Z")
