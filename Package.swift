@@ -159,7 +159,7 @@ let package = Package(
             name: "EnclaveKitFuzz",
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "SGX", "OVMF", "TDX", "SEVSNP", "Release", "Recipe", "Rebuild",
-                "Attestation", "TOML",
+                "Attestation", "TOML", "Registry",
             ],
             swiftSettings: strictSettings),
 
@@ -215,7 +215,7 @@ let package = Package(
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "RebuildTests",
-            dependencies: ["TestSupport", "Rebuild", "Archive", "Nitro", "Release", "EnclaveCore"],
+            dependencies: ["TestSupport", "Rebuild", "Builder", "Recipe", "Archive", "Nitro", "Release", "EnclaveCore"],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "AttestationTests",

@@ -36,6 +36,14 @@ public struct BuildOptions: Sendable {
     /// Assembles the recipe's Debian environments (`[environments.NAME]`); `nil` takes
     /// ``ReleaseBuilder/defaultEnvironmentAssembler(cache:)``. Tests pass roots made another way.
     public var environmentAssembler: (any EnvironmentAssembling)?
+    /// `rebuild --vary`: what every step's sandbox changes (``SandboxVariations/none`` for a normal build).
+    public var sandboxVariations = SandboxVariations.none
+    /// `rebuild --vary`'s `file-order`: steps see their inputs and earlier steps' outputs through
+    /// ``ReorderedCopies``. A build with any variation neither reads nor writes the step cache.
+    public var reorderInputs = false
+
+    /// Whether this build varies anything (`rebuild --vary`).
+    public var isVaried: Bool { !sandboxVariations.isEmpty || reorderInputs }
 
     public init(recipePath: String) { self.recipePath = recipePath }
 }
@@ -154,6 +162,9 @@ public enum ReleaseBuilder {
 
         // 3. Steps, each in the sandbox unless its output is cached under the same key.
         let unpacked = UnpackedInputs(cache: cache, work: work + "/inputs")
+        let reordered = options.reorderInputs ? try ReorderedCopies(fallback: work + "/reordered") : nil
+        defer { reordered?.remove() }
+        let useStepCache = options.reuseSteps && !options.isVaried
         var stepOutputs: [String: String] = [:]
         var stepKeys: [String: String] = [:]
         var stepReport: [(String, Bool, Double)] = []
@@ -171,7 +182,7 @@ public enum ReleaseBuilder {
                 }, environment: environment)
             stepKeys[step.name] = key
             let label = "step \(index + 1)/\(recipe.steps.count) \(step.name)"
-            if options.reuseSteps, let cached = try cache.stepOutput(key: key) {
+            if useStepCache, let cached = try cache.stepOutput(key: key) {
                 stepOutputs[step.name] = cached
                 let seconds = stepClock.lap()
                 stepReport.append((step.name, true, seconds))
@@ -183,25 +194,31 @@ public enum ReleaseBuilder {
             var mounts: [SandboxMount] = []
             for name in step.inputs {
                 if let r = resolved[name] {
+                    let directory = RepositoryPaths.absolute(try unpacked.verifiedDirectory(for: r))
                     mounts.append(
                         SandboxMount(
-                            hostPath: RepositoryPaths.absolute(try unpacked.verifiedDirectory(for: r)),
-                            sandboxPath: "/inputs/" + name))
+                            hostPath: try reordered?.copy(of: directory) ?? directory, sandboxPath: "/inputs/" + name))
                 } else if let dir = stepOutputs[name] {
-                    mounts.append(SandboxMount(hostPath: RepositoryPaths.absolute(dir), sandboxPath: "/steps/" + name))
+                    let directory = RepositoryPaths.absolute(dir)
+                    mounts.append(
+                        SandboxMount(
+                            hostPath: try reordered?.copy(of: directory) ?? directory, sandboxPath: "/steps/" + name))
                 }
             }
             let out = work + "/steps/" + step.name
             try FileTree.makeDirectories(out)
             let sandbox = try Sandbox()
-            _ = try await sandbox.run(
-                SandboxStep(
-                    name: step.name, arguments: step.run, mounts: mounts, outputDirectory: out,
-                    environment: step.environment.map { SandboxVariable(name: $0.key, value: $0.value) },
-                    sourceDateEpoch: recipe.sourceDateEpoch,
-                    rootDirectory: environment.map { RepositoryPaths.absolute($0.root) }))
-            if options.reuseSteps {
+            var sandboxStep = SandboxStep(
+                name: step.name, arguments: step.run, mounts: mounts, outputDirectory: out,
+                environment: step.environment.map { SandboxVariable(name: $0.key, value: $0.value) },
+                sourceDateEpoch: recipe.sourceDateEpoch,
+                rootDirectory: environment.map { RepositoryPaths.absolute($0.root) })
+            sandboxStep.variations = options.sandboxVariations
+            _ = try await sandbox.run(sandboxStep)
+            if useStepCache {
                 stepOutputs[step.name] = try cache.storeStepOutput(key: key, from: out)
+            } else if options.isVaried {
+                stepOutputs[step.name] = out
             } else {
                 stepOutputs[step.name] = out
                 // Only a note: a tree the digest cannot list (a name with a newline) gets none.
@@ -297,7 +314,7 @@ public enum ReleaseBuilder {
             environments: environments.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.compactMap {
                 environments[$0]
             },
-            reusedSteps: options.reuseSteps, stepCacheMismatches: mismatches)
+            reusedSteps: useStepCache, stepCacheMismatches: mismatches)
     }
 
     /// The assembled environment `name` (every one the recipe uses is assembled before the steps).

@@ -105,7 +105,7 @@ public struct Sandbox: Sendable {
         }
         let etc = try EtcDirectory(
             step: step.name,
-            files: Sandbox.etcFiles(environmentEtc: root.map { $0.root + "/etc" }))
+            files: Sandbox.etcFiles(environmentEtc: root.map { $0.root + "/etc" }, variations: step.variations))
         let cleanup = Interruption.removeOnInterrupt(etc.path)
         defer {
             etc.remove()
@@ -115,7 +115,7 @@ public struct Sandbox: Sendable {
 
         let clock = ContinuousClock()
         let started = clock.now
-        let trampoline = ["-c", "umask 022 && exec \"$0\" \"$@\"", bwrapPath] + arguments
+        let trampoline = Sandbox.trampoline(bwrap: bwrapPath, variations: step.variations) + arguments
         let limit = outputLimit
         let outcome: ExecutionResult<OutputTail, SequenceOutput, CombinedErrorOutput>
         do {
@@ -155,6 +155,21 @@ public struct Sandbox: Sendable {
         try SandboxOutput.check(step.outputDirectory, step: step.name)
         return SandboxResult(
             exitStatus: status, output: tail.bytes, droppedOutputBytes: tail.dropped, duration: duration)
+    }
+}
+
+extension Sandbox {
+    /// The shell arguments that start `bwrap` with the step's umask (`022`, or the varied one) and, for the
+    /// `cpus` variation, through `taskset -c LIST` (the affinity is inherited by the sandbox, so `nproc` sees it).
+    static func trampoline(bwrap: String, variations: SandboxVariations) -> [String] {
+        let mask = variations.umask ?? "022"
+        guard mask.utf8.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "7")).contains($0) }), !mask.isEmpty else {
+            return ["-c", "umask 022 && exec \"$0\" \"$@\"", bwrap]
+        }
+        if let list = variations.cpuList, let taskset = variations.tasksetPath {
+            return ["-c", "umask \(mask) && exec \"$0\" \"$@\"", taskset, "-c", list, bwrap]
+        }
+        return ["-c", "umask \(mask) && exec \"$0\" \"$@\"", bwrap]
     }
 }
 

@@ -19,6 +19,17 @@ extension Sandbox {
         ("hostname", "enclavekit\n"),
     ]
 
+    /// The ``etcFiles`` with the varied user and host names of `variations` (the plain ones without).
+    static func etcFiles(variations: SandboxVariations) -> [(name: String, contents: String)] {
+        guard variations.userName != nil || variations.hostname != nil else { return etcFiles }
+        let user = variations.userName ?? "builder"
+        return [
+            ("passwd", "\(user):x:1000:1000:\(user):/home/builder:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n"),
+            ("group", "\(user):x:1000:\nnogroup:x:65534:\n"),
+            ("hostname", "\(variations.hostname ?? hostname)\n"),
+        ]
+    }
+
     /// `PATH` of a step in an environment (`environment = "NAME"`): Debian's usual one.
     public static let environmentPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -42,6 +53,14 @@ extension Sandbox {
     /// entries in place, and new ones appended in the step's order.
     public static func environment(for step: SandboxStep) throws(BuildError) -> [SandboxVariable] {
         var result = fixedEnvironment(sourceDateEpoch: step.sourceDateEpoch, inEnvironment: step.rootDirectory != nil)
+        // rebuild --vary: the varied values take the fixed ones' places; a step's own setting still wins.
+        let varied: [(String, String?)] = [
+            ("TZ", step.variations.timeZone), ("LC_ALL", step.variations.locale), ("LANG", step.variations.locale),
+            ("USER", step.variations.userName), ("LOGNAME", step.variations.userName),
+        ]
+        for case (let name, let value?) in varied {
+            if let index = result.firstIndex(where: { $0.name == name }) { result[index].value = value }
+        }
         var seen = Set<String>()
         for variable in step.environment {
             let name = variable.name
@@ -67,6 +86,14 @@ extension Sandbox {
                 result[index].value = variable.value
             } else {
                 result.append(variable)
+            }
+        }
+        if step.variations.fakeTimeLibrary != nil {
+            for (name, value) in [
+                ("LD_PRELOAD", SandboxVariations.fakeTimeSandboxPath), ("FAKETIME", SandboxVariations.fakeTimeOffset),
+                ("FAKETIME_DONT_FAKE_MONOTONIC", "1"),
+            ] where !seen.contains(name) {
+                result.append(SandboxVariable(name: name, value: value))
             }
         }
         return result
@@ -145,7 +172,7 @@ extension Sandbox {
             // Namespaces: all of them, the user namespace required (not "-try"), and no nested ones.
             "--unshare-all", "--unshare-user", "--disable-userns",
             "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-            "--uid", id, "--gid", id, "--hostname", hostname,
+            "--uid", id, "--gid", id, "--hostname", step.variations.hostname ?? hostname,
             "--clearenv",
         ]
         for variable in environment {
@@ -156,6 +183,9 @@ extension Sandbox {
             "--dev", "/dev",
             "--proc", "/proc",
         ]
+        if let library = step.variations.fakeTimeLibrary {
+            arguments += ["--ro-bind", library, SandboxVariations.fakeTimeSandboxPath]
+        }
         if let root {
             arguments += root.bwrapArguments(etcDirectory: etcDirectory)
         } else {

@@ -15,7 +15,7 @@ import EnclaveCore
 /// bound read-only, a symlink (`bin -> usr/bin`, or an absolute one) recreated with the same target. The
 /// names the sandbox provides itself are skipped (``sandboxOwned``). `/etc` is a tmpfs holding every entry
 /// of the environment's `/etc` the same way, except `passwd`, `group` and `hostname`, which are the
-/// sandbox's (the environment's users and groups plus `builder`, see ``Sandbox/etcFiles(environmentEtc:)``).
+/// sandbox's (the environment's users and groups plus `builder`, see ``Sandbox/etcFiles(environmentEtc:variations:)``).
 ///
 /// ```swift
 /// let layout = try SandboxRootLayout.read("/cache/environments/abc/root", step: "compile")
@@ -150,18 +150,26 @@ extension Sandbox {
     /// directory, or `nil`): `passwd` and `group` keep the environment's entries (so `root`, `daemon`, …
     /// have their names) less any `builder` or id 1000, then add `builder`; `hostname` is the sandbox's.
     /// Without an environment `/etc`, the plain ``etcFiles``.
-    static func etcFiles(environmentEtc: String?) -> [(name: String, contents: String)] {
-        guard let environmentEtc else { return etcFiles }
-        return etcFiles.map { file in
+    static func etcFiles(environmentEtc: String?, variations: SandboxVariations = .none) -> [(
+        name: String, contents: String
+    )] {
+        let base = etcFiles(variations: variations)
+        let user = variations.userName ?? "builder"
+        guard let environmentEtc else { return base }
+        return base.map { file in
             guard file.name == "passwd" || file.name == "group",
                 let bytes = try? FileInput.contents(
                     of: environmentEtc + "/" + file.name, limit: 1 << 20, format: "/etc/" + file.name)
             else { return file }
-            let ours = file.contents.split(separator: "\n").filter { $0.hasPrefix("builder:") }
+            let ours = file.contents.split(separator: "\n").filter { $0.hasPrefix(user + ":") }
             var lines: [Substring] = []
             for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
                 let fields = line.split(separator: ":", omittingEmptySubsequences: false)
-                if fields.first == "builder" || (fields.count > 2 && fields[2] == "\(builderID)") { continue }
+                if fields.first == "builder" || fields.first.map(String.init) == user
+                    || (fields.count > 2 && fields[2] == "\(builderID)")
+                {
+                    continue
+                }
                 lines.append(line)
             }
             return (file.name, (lines + ours).map { $0 + "\n" }.joined())

@@ -63,6 +63,9 @@ public struct SandboxStep: Sendable, Hashable {
     /// sees it, read-only, as `/` (``SandboxRootLayout``); `nil` for the plain sandbox, whose `/` holds only
     /// the step's mounts.
     public var rootDirectory: String?
+    /// What `rebuild --vary` changes in the sandbox for this step; ``SandboxVariations/none`` (the default)
+    /// for every normal build.
+    public var variations: SandboxVariations = .none
 
     public init(
         name: String, arguments: [String], mounts: [SandboxMount] = [], outputDirectory: String,

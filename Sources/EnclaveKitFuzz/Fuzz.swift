@@ -30,6 +30,7 @@ let harnesses: [String: @Sendable ([UInt8]) -> Void] =
     .merging(dcapHarnesses) { a, _ in a }
     .merging(RebuildFuzz.harnesses) { a, _ in a }
     .merging(attestationHarnesses) { a, _ in a }
+    .merging(registryHarnesses) { a, _ in a }
 
 let coreHarnesses: [String: @Sendable ([UInt8]) -> Void] = [
     "ovmf-guid-table": { bytes in _ = try? OVMFGUIDTable(firmware: bytes) }

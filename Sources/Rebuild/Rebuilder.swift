@@ -56,6 +56,15 @@ public struct RebuildResult: Sendable {
 /// ```
 public enum Rebuilder {
     public static func rebuild(_ options: RebuildOptions) async throws -> RebuildResult {
+        let (expected, recipePath) = try prepare(options)
+        let report = try await ReleaseBuilder.build(
+            buildOptions(options, expected: expected, recipePath: recipePath))
+        return try compareWithRelease(options, expected: expected, report: report)
+    }
+
+    /// The release manifest `options.release` holds, and the path of its recipe in the checkout, after
+    /// checking that the checkout's recipe and lock have the sha256 the release records.
+    static func prepare(_ options: RebuildOptions) throws -> (ReleaseManifest, String) {
         let bytes = try FileInput.contents(of: options.release, limit: 64 << 20, format: "release document")
         let expected = try ReleaseDocument(bytes: bytes, format: options.release).manifest(format: options.release)
         let root = options.checkout ?? RepositoryPaths(recipePath: "./.").root
@@ -63,7 +72,11 @@ public enum Rebuilder {
         let lockPath = root + "/" + expected.lock.path
         try check(recipePath, expected.recipe.sha256, what: "recipe", manifest: expected, root: root)
         try check(lockPath, expected.lock.sha256, what: "lock file", manifest: expected, root: root)
+        return (expected, recipePath)
+    }
 
+    /// How a rebuild builds: `build`'s pipeline into a clean directory, every step afresh unless `reuseSteps`.
+    static func buildOptions(_ options: RebuildOptions, expected: ReleaseManifest, recipePath: String) -> BuildOptions {
         var build = BuildOptions(recipePath: recipePath)
         build.outputDirectory = options.outputDirectory ?? defaultOutputDirectory(expected)
         build.targets = expected.targets.map(\.name)
@@ -73,14 +86,24 @@ public enum Rebuilder {
         build.reuseSteps = options.reuseSteps
         build.force = true  // its own scratch directory
         build.showProgress = options.showProgress
-        let report = try await ReleaseBuilder.build(build)
-        // The build left the listings of the checkout's trees and of the lock's in the cache.
+        return build
+    }
+
+    /// The comparison options of a rebuild: the caller's, with the input cache the build used (the build
+    /// left the listings of the checkout's trees and of the lock's there).
+    static func compareOptions(_ options: RebuildOptions) -> Comparer.Options {
         var compare = options.compare
         compare.inputCache = compare.inputCache ?? options.cacheDirectory.map { InputCache(root: $0) } ?? .default()
+        return compare
+    }
+
+    static func compareWithRelease(_ options: RebuildOptions, expected: ReleaseManifest, report: BuildReport) throws
+        -> RebuildResult
+    {
         let comparison = try Comparer.compareManifests(
             expected: expected, actual: report.manifest, expectedArtifacts: options.publishedArtifacts,
             actualArtifacts: options.publishedArtifacts == nil ? nil : report.outputDirectory,
-            options: compare)
+            options: compareOptions(options))
         return RebuildResult(expected: expected, build: report, comparison: comparison)
     }
 

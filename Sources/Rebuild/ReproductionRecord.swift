@@ -35,6 +35,17 @@ extension ReproductionAttestation {
     }
 }
 
+extension ReproductionAttestation {
+    /// The attestation of `rebuild --vary`: the control build's result and differences against the release
+    /// (as ``init(rebuild:environment:time:)``), the variations applied, and those that broke
+    /// reproduction alone (`all` when the builds differ under every variation at once but under none alone).
+    public init(varied result: VariedRebuildResult, environment: Environment, time: String) {
+        self.init(rebuild: result.rebuild, environment: environment, time: time)
+        self.environment.variations = result.applied.map(\.rawValue)
+        self.environment.variationsBreaking = result.unexplained ? ["all"] : result.breaking.map(\.rawValue)
+    }
+}
+
 extension ReproductionAttestation.Environment {
     /// This machine: EnclaveKit's version, `uname -r`, `bwrap --version`, the CPU model from /proc/cpuinfo
     /// ("unknown" for what cannot be found), and the given variations.

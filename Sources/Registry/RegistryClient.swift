@@ -294,9 +294,7 @@ public actor RegistryClient {
                     hint: "check the credentials for \(host) in the Docker config file")
             }
             let body = try await response.body.collect(upTo: 1 << 20)
-            let value = try? JSONParser.parse(Array(body.readableBytesView), format: "token")
-            guard let token = value?["token"]?.stringValue ?? value?["access_token"]?.stringValue, !token.isEmpty
-            else {
+            guard let token = Self.token(fromResponse: Array(body.readableBytesView)) else {
                 throw RegistryError(
                     .authentication, reference: reference, "the token service \(realm) sent no 'token' field")
             }
@@ -306,6 +304,16 @@ public actor RegistryClient {
                 .authentication, reference: reference,
                 "the registry asks for '\(challenge.scheme)' authentication (only Basic and Bearer are supported)")
         }
+    }
+
+    /// The bearer token of a token service's JSON answer (`token`, else `access_token`), nil when there is
+    /// none or the body is not JSON.
+    static func token(fromResponse bytes: [UInt8]) -> String? {
+        let value = try? JSONParser.parse(bytes, format: "token")
+        guard let token = value?["token"]?.stringValue ?? value?["access_token"]?.stringValue, !token.isEmpty else {
+            return nil
+        }
+        return token
     }
 
     static func hostOfURL(_ url: String) -> String {

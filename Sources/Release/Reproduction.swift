@@ -31,8 +31,11 @@ public struct ReproductionAttestation: Sendable, Equatable {
         public var bubblewrap: String
         /// The `model name` of /proc/cpuinfo, or "unknown".
         public var cpu: String
-        /// The variations applied to the build (none yet: `rebuild --vary` is to come).
+        /// The variations `rebuild --vary` applied (empty for a plain rebuild).
         public var variations: [String]
+        /// Those of ``variations`` that broke reproduction alone (`variationsBreaking`, written only when
+        /// ``variations`` is not empty, so a plain rebuild's predicate is as it always was).
+        public var variationsBreaking: [String] = []
         /// Whether step outputs were taken from the step cache (`--reuse-steps`).
         public var stepCacheReused: Bool
         /// The steps whose output came from the step cache and did not run.
@@ -83,23 +86,26 @@ public struct ReproductionAttestation: Sendable, Equatable {
     }
 
     public var predicate: JSONValue {
-        .object([
+        var env: [(String, JSONValue)] = [
+            ("enclavekitVersion", .string(environment.enclavekitVersion)),
+            ("kernel", .string(environment.kernel)), ("bubblewrap", .string(environment.bubblewrap)),
+            ("cpu", .string(environment.cpu)),
+            ("variations", .array(environment.variations.map { .string($0) })),
+        ]
+        if !environment.variations.isEmpty {
+            env.append(("variationsBreaking", .array(environment.variationsBreaking.map { .string($0) })))
+        }
+        env += [
+            ("stepCache", .string(environment.stepCacheReused ? "reused" : "not used")),
+            ("cachedSteps", .array(environment.cachedSteps.map { .string($0) })),
+        ]
+        return .object([
             (
                 "result",
                 .object([("reproduced", .bool(reproduced)), ("differences", .array(differences.map { .string($0) }))])
             ),
             ("release", .object([("name", .string(releaseName)), ("version", .string(releaseVersion))])),
-            (
-                "environment",
-                .object([
-                    ("enclavekitVersion", .string(environment.enclavekitVersion)),
-                    ("kernel", .string(environment.kernel)), ("bubblewrap", .string(environment.bubblewrap)),
-                    ("cpu", .string(environment.cpu)),
-                    ("variations", .array(environment.variations.map { .string($0) })),
-                    ("stepCache", .string(environment.stepCacheReused ? "reused" : "not used")),
-                    ("cachedSteps", .array(environment.cachedSteps.map { .string($0) })),
-                ])
-            ),
+            ("environment", .object(env)),
             ("time", .string(time)),
         ])
     }
@@ -187,6 +193,8 @@ public struct ReproductionAttestation: Sendable, Equatable {
             variations: try strings(env?["variations"], "predicate.environment.variations"),
             stepCacheReused: env?["stepCache"]?.stringValue == "reused",
             cachedSteps: try strings(env?["cachedSteps"], "predicate.environment.cachedSteps"))
+        self.environment.variationsBreaking = try strings(
+            env?["variationsBreaking"], "predicate.environment.variationsBreaking")
         guard let time = predicate["time"]?.stringValue, ReproductionAttestation.isRFC3339UTC(time) else {
             throw fail("predicate.time must be an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)")
         }

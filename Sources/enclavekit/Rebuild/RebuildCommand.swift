@@ -32,8 +32,19 @@ struct RebuildCommand: AsyncParsableCommand {
             never over an existing file; 'enclavekit verify --attestations' counts it toward the \
             policy's rebuilder quorum.
 
-            Exit status: 0 reproduced; 3 not reproduced (the report says what differs); 1 error \
-            (unreadable release, wrong checkout, failed build); 64 usage error.
+            --vary rebuilds twice more inside the tool, in the spirit of Debian's reprotest: after the \
+            control build (the normal rebuild, compared with the release), once with every variation \
+            of --variations at once (default all: \(BuildVariation.allCases.map(\.rawValue).joined(separator: ", "))), \
+            compared with the control build. When the two differ it builds once per variation, each \
+            alone, and names every variation whose build differs, with the drill-down of the \
+            difference. A variation that cannot apply on this host (clock without libfaketime, cpus \
+            on one CPU) is named and skipped. Builds that differ are kept in OUT.vary/. With --sign, \
+            the attestation records the variations applied and those that broke reproduction. \
+            Progress lines go to stderr.
+
+            Exit status: 0 reproduced (with --vary: and no variation changed the build); 3 not \
+            reproduced (the report says what differs; with --vary: or a variation changed the build); \
+            1 error (unreadable release, wrong checkout, failed build); 64 usage error.
 
             Examples:
               enclavekit rebuild Manifests/example-node-0.1.0.json
@@ -42,6 +53,8 @@ struct RebuildCommand: AsyncParsableCommand {
               enclavekit rebuild Manifests/example-node-0.1.0.json --reuse-steps
               enclavekit rebuild Manifests/example-node-0.1.0.json --sign rebuilder.pem
               enclavekit rebuild release.json --sign r1.pem --attestation-out attestations/r1.dsse.json
+              enclavekit rebuild Manifests/example-node-0.1.0.json --vary
+              enclavekit rebuild Manifests/example-node-0.1.0.json --vary --variations tz,hostname,file-order --json
             """)
 
     @Argument(help: "The published release: manifest, DSSE envelope or Sigstore bundle.")
@@ -74,12 +87,25 @@ struct RebuildCommand: AsyncParsableCommand {
     @Option(help: "The attestation's time, RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ; default: now).")
     var time: String?
 
+    @Flag(help: "Also rebuild under varied conditions and name the variations that change the build.")
+    var vary = false
+
+    @Option(help: "With --vary: a comma-separated list of variations, or all (the default).")
+    var variations: String?
+
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
     func validate() throws {
         if sign == nil, attestationOut != nil || time != nil {
             throw ValidationError("--attestation-out and --time go with --sign KEY")
+        }
+        if variations != nil, !vary { throw ValidationError("--variations goes with --vary") }
+        if vary, reuseSteps { throw ValidationError("--vary runs every step afresh; drop --reuse-steps") }
+        if let variations {
+            do { _ = try BuildVariation.parseList(variations) } catch {
+                throw ValidationError("--variations: \(error)")
+            }
         }
         if let time, !ReproductionAttestation.isRFC3339UTC(time) {
             throw ValidationError("--time \(time): expected an RFC 3339 UTC time such as 2026-12-02T03:00:00Z")
@@ -101,6 +127,10 @@ struct RebuildCommand: AsyncParsableCommand {
             let path = try attestationOut ?? Rebuilder.outputDirectory(options) + "/reproduction.dsse.json"
             try ReproductionAttestation.refuseExisting(path)
             attestationPath = path
+        }
+        if vary {
+            try await runVaried(options, signingKey: signingKey, attestationPath: attestationPath)
+            return
         }
         let result = try await Rebuilder.rebuild(options)
         if let signingKey, let path = attestationPath {
@@ -172,5 +202,119 @@ struct RebuildCommand: AsyncParsableCommand {
                     + "same key (tree \(m.cached)): the step is not deterministic, or the cache entry was changed")
         }
         return lines
+    }
+}
+
+extension RebuildCommand {
+    /// `rebuild --vary`: the control build against the release, then the varied builds against it.
+    func runVaried(_ options: RebuildOptions, signingKey: SigningKey?, attestationPath: String?) async throws {
+        let chosen = try variations.map { try BuildVariation.parseList($0) } ?? BuildVariation.allCases
+        let result = try await Rebuilder.rebuildVaried(options, variations: chosen)
+        if let signingKey, let path = attestationPath {
+            let attestation = ReproductionAttestation(
+                varied: result, environment: await .probe(), time: time ?? ReproductionClock.now())
+            try attestation.write(signedWith: signingKey, to: path)
+        }
+        let rebuild = result.rebuild
+        if json {
+            Output.json(
+                .object([
+                    ("reproduced", .bool(result.reproduced)),
+                    ("releaseReproduced", .bool(rebuild.reproduced)),
+                    ("rebuild", BuildSummary.json(rebuild.build)),
+                    ("sourceChanges", .array(rebuild.sourceChanges.map { .string($0) })),
+                    ("comparison", rebuild.comparison.json()),
+                    ("vary", Self.varyJSON(result)),
+                    ("attestation", attestationPath.map { .string($0) } ?? .null),
+                ]))
+        } else {
+            for line in BuildSummary.lines(rebuild.build) { print(line) }
+            print("")
+            if rebuild.reproduced {
+                print(
+                    "reproduced: \(rebuild.expected.name) \(rebuild.expected.version) (control build), "
+                        + "\(rebuild.expected.artifacts.count) artifacts match")
+            } else {
+                print("NOT reproduced: \(rebuild.expected.name) \(rebuild.expected.version) (control build)")
+                for line in rebuild.sourceChanges { print(line) }
+                print(rebuild.comparison.render())
+            }
+            for line in Self.varyLines(result) { print(line) }
+            if let attestationPath, let signingKey {
+                print(
+                    "signed reproduction attestation (\(rebuild.reproduced ? "reproduced" : "NOT reproduced"), "
+                        + "variations breaking: \(result.breaking.isEmpty ? "none" : result.breaking.map(\.rawValue).joined(separator: ", "))) "
+                        + "with key \(signingKey.publicKey.keyid): \(attestationPath)")
+            }
+        }
+        if !result.reproduced { throw ExitCode(ReleaseExit.notReproduced) }
+    }
+
+    static func varyLines(_ result: VariedRebuildResult) -> [String] {
+        var lines: [String] = []
+        for (variation, reason) in result.notApplied {
+            lines.append("variation \(variation.rawValue) not applied: \(reason)")
+        }
+        let applied = result.applied.map(\.rawValue).joined(separator: ", ")
+        if result.applied.isEmpty {
+            lines.append("no variation could be applied")
+        } else if result.reproducibleUnderVariations {
+            lines.append("reproducible under: \(applied)")
+        } else if result.unexplained {
+            lines.append("NOT reproducible under every variation at once (\(applied)), but under each one alone:")
+            lines.append("the variations interact, or the build is not deterministic")
+            lines.append(result.combined.render())
+            if let directory = result.combinedDirectory { lines.append("that build: \(directory)") }
+        } else {
+            let breaking = result.breaking.map(\.rawValue)
+            lines.append("NOT reproducible under: \(breaking.joined(separator: ", "))")
+            let fine = result.single.filter { !$0.breaks }.map(\.variation.rawValue)
+            if !fine.isEmpty { lines.append("reproducible under: \(fine.joined(separator: ", "))") }
+            for outcome in result.single where outcome.breaks {
+                lines.append("")
+                lines.append("variation \(outcome.variation.rawValue) (\(outcome.variation.summary)):")
+                lines.append(outcome.comparison.render())
+                if let directory = outcome.outputDirectory { lines.append("that build: \(directory)") }
+            }
+        }
+        let times = result.timings.map { "\($0.label) \(BuildSummary.format1($0.seconds)) s" }.joined(separator: ", ")
+        lines.append("builds: \(times)")
+        return lines
+    }
+
+    static func varyJSON(_ result: VariedRebuildResult) -> JSONValue {
+        .object([
+            ("requested", .array(result.requested.map { .string($0.rawValue) })),
+            ("applied", .array(result.applied.map { .string($0.rawValue) })),
+            (
+                "notApplied",
+                .array(
+                    result.notApplied.map {
+                        .object([("variation", .string($0.variation.rawValue)), ("reason", .string($0.reason))])
+                    })
+            ),
+            ("reproducible", .bool(result.reproducibleUnderVariations)),
+            ("breaking", .array(result.breaking.map { .string($0.rawValue) })),
+            ("unexplained", .bool(result.unexplained)),
+            ("combined", result.combined.json()),
+            (
+                "single",
+                .array(
+                    result.single.map {
+                        .object([
+                            ("variation", .string($0.variation.rawValue)), ("breaks", .bool($0.breaks)),
+                            ("comparison", $0.comparison.json()),
+                            ("output", $0.outputDirectory.map { .string($0) } ?? .null),
+                        ])
+                    })
+            ),
+            (
+                "timings",
+                .array(
+                    result.timings.map {
+                        .object([("build", .string($0.label)), ("seconds", .number(BuildSummary.format1($0.seconds)))])
+                    })
+            ),
+        ])
     }
 }
