@@ -215,7 +215,9 @@ let package = Package(
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "RebuildTests",
-            dependencies: ["TestSupport", "Rebuild", "Builder", "Recipe", "Archive", "Nitro", "Release", "EnclaveCore"],
+            dependencies: [
+                "TestSupport", "Rebuild", "Builder", "Recipe", "Archive", "Nitro", "Release", "EnclaveCore",
+            ],
             exclude: ["Fixtures"], swiftSettings: strictSettings),
         .testTarget(
             name: "AttestationTests",
