@@ -62,7 +62,10 @@ struct CommittedRecipe: Sendable, CustomTestStringConvertible {
 /// build, in their otherwise cold caches, and each rebuild keeps only the firmware's entry of its build
 /// "a" cache, so the firmware is built twice per run, not six times. The rebuilds run every other step
 /// afresh and must name `sev-firmware` as the one step taken from the cache. When the Python node runs
-/// alone (a filter), its builds build the firmware themselves.
+/// alone (a filter), its builds build the firmware themselves. In CI (`ENCLAVEKIT_SLOW_FIRMWARE_FROM`, see
+/// `seedFromEnvironment`) all four builds start with the firmware entry of the main job's cold build, which
+/// has matched the committed manifest (built elsewhere, at another time) just before: one cold firmware build
+/// per CI run, as issue 17 allows; without that variable the example node's two builds still build it cold.
 ///
 /// The signed 0.1.0 releases are not rebuilt here: their manifests name no `source` commit, and the
 /// recipes at this checkout build 0.2.0 (`CommittedReleaseTests` still verifies their signatures).
@@ -81,6 +84,20 @@ extension SlowEndToEnd {
             }
             let key = try #require(keys.count == 1 ? keys.first : nil, "firmware step outputs in \(steps): \(keys)")
             return (key, steps + "/" + key)
+        }
+
+        /// With `ENCLAVEKIT_SLOW_FIRMWARE_FROM=CACHE` (CI sets it to the main job's cache, whose cold build
+        /// has just built the firmware and matched the committed manifest), every build here starts with
+        /// that cache's firmware step entry, so a CI run builds the firmware (minutes) once. Returns whether
+        /// the seed came from there.
+        static func seedFromEnvironment() throws -> Bool {
+            guard let cache = ProcessInfo.processInfo.environment["ENCLAVEKIT_SLOW_FIRMWARE_FROM"], !cache.isEmpty
+            else { return false }
+            let entry = try firmwareEntry(in: cache)
+            let copy = try TestDirectory()
+            try FileManager.default.copyItem(atPath: entry.path, toPath: copy.path + "/entry")
+            firmwareSeed.withLock { $0 = (entry.key, copy) }
+            return true
         }
 
         /// Copies the seeded firmware step entry (if any) into `cache`, under its key; returns the key.
@@ -137,6 +154,7 @@ extension SlowEndToEnd {
             arguments: CommittedRecipe.all)
         func reproducesCommittedManifest(recipe: CommittedRecipe) throws {
             let temp = try TestDirectory()
+            let firmwareGiven = try Self.seedFromEnvironment()
             let committed = try #require(
                 FileManager.default.contents(atPath: CommittedRecipe.packageRoot + "/" + recipe.manifest))
             var outputs: [String] = []
@@ -150,7 +168,8 @@ extension SlowEndToEnd {
                 let root = temp.path + "/" + v.name
                 try Self.checkout(recipe, at: root, reversed: v.reversed)
                 try Self.coldCache(at: root + "/cache")
-                let seeded = recipe.coldFirmware ? nil : try Self.seedFirmware(into: root + "/cache")
+                let seeded =
+                    recipe.coldFirmware && !firmwareGiven ? nil : try Self.seedFirmware(into: root + "/cache")
                 let out = root + "/out"
                 let command = [CLIRunner.binary, "build", recipe.recipe, "--out", out, "--cache", root + "/cache"]
                     .map { "'\($0)'" }.joined(separator: " ")
