@@ -73,8 +73,20 @@ extension Rebuilder {
         let (expected, recipePath) = try prepare(options)
         let output = RepositoryPaths.absolute(options.outputDirectory ?? defaultOutputDirectory(expected))
         let scratch = output + ".vary"
-        FileTree.removeTree(scratch)
+        // OUT.vary is this command's own folder: an earlier --vary run (its marker file) is replaced, anything
+        // else at that path is the user's and is never removed unasked.
+        let marker = scratch + "/.enclavekit-vary"
+        var status = stat()
+        if lstat(scratch, &status) == 0 {
+            guard lstat(marker, &status) == 0 else {
+                throw UsageError(
+                    "\(scratch) exists and was not made by rebuild --vary",
+                    hint: "move it away or pass another --out; rebuild --vary keeps its builds there")
+            }
+            FileTree.removeTree(scratch)
+        }
         try FileTree.makeDirectories(scratch)
+        try AtomicOutput.write(Array("rebuild --vary keeps its varied builds here\n".utf8), to: marker)
         let notApplied = SandboxVariations.resolve(variations).notApplied
         let skipped = Set(notApplied.map(\.0))
         let applied = variations.filter { !skipped.contains($0) }

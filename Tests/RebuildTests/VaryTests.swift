@@ -152,7 +152,9 @@ struct VaryTests {
         #expect(rendered.contains("probe"), "\(rendered)")
         #expect(outcome.outputDirectory.map { FileManager.default.fileExists(atPath: $0) } == true)
         // Builds that match are not kept; the control build is the rebuild's output.
-        let kept = try FileManager.default.contentsOfDirectory(atPath: repository.base + "/rebuild.vary").sorted()
+        let listed = try FileManager.default.contentsOfDirectory(atPath: repository.base + "/rebuild.vary")
+        #expect(listed.contains(".enclavekit-vary"), "the folder's marker: \(listed)")
+        let kept = listed.filter { $0 != ".enclavekit-vary" }.sorted()
         #expect(kept == ["all", variation.rawValue].sorted())
         #expect(FileManager.default.fileExists(atPath: repository.base + "/rebuild/manifest.json"))
         #expect(result.rebuild.build.manifestPath == repository.base + "/rebuild/manifest.json")
@@ -163,6 +165,23 @@ struct VaryTests {
         #expect(parsed.environment.variations == result.applied.map(\.rawValue))
         #expect(parsed.environment.variationsBreaking == [variation.rawValue])
         #expect(parsed.reproduced == result.rebuild.reproduced)
+    }
+
+    /// OUT.vary is replaced only when an earlier --vary run made it; a folder of the user's there is refused
+    /// with an error naming it, and kept as it was.
+    @Test func aForeignVaryFolderIsRefusedAndKept() async throws {
+        let repository = try Repository(probe: "true")
+        let foreign = repository.base + "/rebuild.vary"
+        try FileManager.default.createDirectory(atPath: foreign, withIntermediateDirectories: true)
+        try Data("mine\n".utf8).write(to: URL(fileURLWithPath: foreign + "/notes.txt"))
+        let error = await #expect(throws: UsageError.self) { _ = try await repository.vary([.timeZone]) }
+        #expect(error?.message.contains("\(foreign) exists and was not made by rebuild --vary") == true)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: foreign) == ["notes.txt"])
+        // A second run replaces the folder the first one made.
+        try FileManager.default.removeItem(atPath: foreign)
+        _ = try await repository.vary([.timeZone])
+        _ = try await repository.vary([.timeZone])
+        #expect(FileManager.default.fileExists(atPath: foreign + "/.enclavekit-vary"))
     }
 
     @Test func theClockAndCPUVariationsApplyOnThisHost() {

@@ -38,7 +38,8 @@ struct RebuildCommand: AsyncParsableCommand {
             compared with the control build. When the two differ it builds once per variation, each \
             alone, and names every variation whose build differs, with the drill-down of the \
             difference. A variation that cannot apply on this host (clock without libfaketime, cpus \
-            on one CPU) is named and skipped. Builds that differ are kept in OUT.vary/. With --sign, \
+            on one CPU) is named and skipped. Builds that differ are kept in OUT.vary/, a folder of its \
+            own (one it did not make is refused, never removed). With --sign, \
             the attestation records the variations applied and those that broke reproduction. \
             Progress lines go to stderr.
 
