@@ -70,7 +70,7 @@ public enum ArchiveExtraction {
             guard member.hasPrefix("data.tar") else { continue }
             guard sawBinary else {
                 throw ArchiveError(
-                    .wrongContainer, archive: name, "not a Debian package (no debian-binary member first)")
+                    .wrongContainer, path: name, "not a Debian package (no debian-binary member first)")
             }
             let scratchDirectory = try TemporaryDirectory(prefix: "enclavekit-deb-")
             defer { withExtendedLifetime(scratchDirectory) {} }
@@ -87,7 +87,7 @@ public enum ArchiveExtraction {
             try extract(inner, into: extractor)
             return
         }
-        throw ArchiveError(.wrongContainer, archive: name, "no data.tar member; is it a Debian package (.deb)?")
+        throw ArchiveError(.wrongContainer, path: name, "no data.tar member; is it a Debian package (.deb)?")
     }
 
     /// A docker-archive or OCI image, flattened as `docker export` does.
@@ -98,7 +98,7 @@ public enum ArchiveExtraction {
             image = try ContainerImage.open(path: path)
             flat = try image.flatten()
         } catch let error as FormatError {
-            throw ArchiveError(.malformed, archive: name, error.description)
+            throw ArchiveError(.malformed, path: name, error.description)
         }
         try flat.forEachEntry { entry in
             var entryName = entry.name

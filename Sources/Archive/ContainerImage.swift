@@ -46,9 +46,8 @@ public struct ImageConfig: Sendable, Hashable {
     /// (never both combined), one argument per line, each followed by `\n`. Throws when neither is set.
     public func cmdFile() throws -> [UInt8] {
         guard let args = cmd ?? entrypoint else {
-            throw UsageError(
-                "the image has neither Cmd nor Entrypoint; nitro-cli refuses it too",
-                hint: "add CMD [\"/app\"] to the Dockerfile, or build from a directory with --rootfs --cmd --env")
+            throw ArchiveError(
+                .noCommand, path: nil, "the image has neither Cmd nor Entrypoint; nitro-cli refuses it too")
         }
         return Array(args.map { $0 + "\n" }.joined().utf8)
     }

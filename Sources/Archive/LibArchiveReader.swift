@@ -30,7 +30,7 @@ final class LibArchiveReader {
 
     init(path: String, formats: Formats, name: String) throws(ArchiveError) {
         guard let archive = archive_read_new() else {
-            throw ArchiveError(.malformed, archive: name, "libarchive could not allocate a reader")
+            throw ArchiveError(.malformed, path: name, "libarchive could not allocate a reader")
         }
         self.archive = archive
         self.name = name
@@ -61,7 +61,7 @@ final class LibArchiveReader {
 
     func error(_ what: String) -> ArchiveError {
         let detail = archive_error_string(archive).map { String(cString: $0) } ?? "unknown libarchive error"
-        return ArchiveError(.malformed, archive: name, "\(what): \(detail)")
+        return ArchiveError(.malformed, path: name, "\(what): \(detail)")
     }
 
     private static func bytes(_ pointer: UnsafePointer<CChar>?) -> [UInt8]? {

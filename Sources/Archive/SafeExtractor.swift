@@ -36,7 +36,7 @@ public final class SafeExtractor {
 
     /// The error for an entry that cannot be extracted, naming the archive and the entry.
     public func refuse(_ name: [UInt8], _ why: String) -> ArchiveError {
-        ArchiveError(.refusedEntry, archive: archive, entry: name, why)
+        ArchiveError(.refusedEntry, path: archive, entry: name, why)
     }
 
     private func fullPath(_ parts: [[UInt8]]) -> String {
