@@ -49,13 +49,13 @@ extension FlattenedImage {
     }
 
     func replace(in parent: Node, name: [UInt8], with node: Node) {
-        if let old = parent.children?[name] { release(old) }
+        if let old = parent.children?[name] { Self.release([old]) }
         parent.children?[name] = node
     }
 
-    /// Drops a node (and its subtree); a file's blob is deleted when its last link goes.
-    func release(_ node: Node) {
-        var stack = [node]
+    /// Drops nodes (and their subtrees); a file's blob is deleted when its last link goes.
+    static func release(_ nodes: [Node]) {
+        var stack = nodes
         while let current = stack.popLast() {
             current.inode.links -= 1
             if current.inode.links == 0, let blob = current.inode.blob {
@@ -81,15 +81,7 @@ extension FlattenedImage {
                 }
             }
         }
-        var drop = released
-        while let current = drop.popLast() {
-            current.inode.links -= 1
-            if current.inode.links == 0, let blob = current.inode.blob {
-                unlink(blob)
-                current.inode.blob = nil
-            }
-            if let children = current.children { drop.append(contentsOf: children.values) }
-        }
+        release(released)
     }
 
     static func sortedNames(_ node: Node) -> ArraySlice<[UInt8]> {

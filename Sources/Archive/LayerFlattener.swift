@@ -154,7 +154,7 @@ public final class FlattenedImage: ExportSource {
                     let victim = Array(last.dropFirst(Self.whiteoutPrefix.count))
                     if let node = dir.children?[victim], node.declaredIn < index {
                         dir.children?[victim] = nil
-                        release(node)
+                        Self.release([node])
                     }
                 }
                 continue
