@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "Recipe",
             dependencies: [
-                "EnclaveCore", "Archive", "CLibArchive", "TOML",
+                "EnclaveCore", "Archive", "TOML",
                 .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "SystemPackage", package: "swift-system"),

@@ -28,7 +28,7 @@ public struct DirectoryExport: ExportSource, Sendable {
         var rootStat = stat()
         guard stat(root, &rootStat) == 0 else { throw SystemError("read the directory", path: root, errno: errno) }
         guard (rootStat.st_mode & S_IFMT) == S_IFDIR else {
-            throw UsageError("\(root) is not a directory", hint: "pass the root filesystem directory to --rootfs")
+            throw ArchiveError(.notADirectory, path: root, "is not a directory; expected a root filesystem directory")
         }
         var seen: [InodeKey: [UInt8]] = [:]
         // Explicit stack of (relative directory, sorted remaining names), so deep trees cannot overflow.
@@ -41,9 +41,9 @@ public struct DirectoryExport: ExportSource, Sendable {
             stack[stack.count - 1].names = stack[stack.count - 1].names.dropFirst()
             let relative = stack[stack.count - 1].dir + name
             guard let relativeText = String(validating: relative, as: UTF8.self) else {
-                throw UsageError(
-                    "\(root): the name \(String(decoding: relative, as: UTF8.self)) is not valid UTF-8",
-                    hint: "rename it, or build from the image with --image so names are kept as raw bytes")
+                throw ArchiveError(
+                    .nameNotUTF8, path: root, "the name \(String(decoding: relative, as: UTF8.self)) is not valid UTF-8"
+                )
             }
             let full = root + "/" + relativeText
             var st = stat()

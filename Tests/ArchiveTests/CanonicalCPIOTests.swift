@@ -122,6 +122,26 @@ import Testing
 }
 
 @Suite struct DirectoryExportTests {
+    /// A root that is a file, and a name that is not UTF-8, are the module's own typed errors naming the
+    /// root (the command line adds the hint naming --rootfs or --image).
+    @Test func notADirectoryAndNonUTF8NamesAreArchiveErrors() throws {
+        let dir = try TestDirectory()
+        try Data("x".utf8).write(to: URL(fileURLWithPath: dir.path + "/file"))
+        let file = #expect(throws: ArchiveError.self) {
+            try DirectoryExport(root: dir.path + "/file").forEachEntry { _ in }
+        }
+        #expect(file?.kind == .notADirectory)
+        #expect(file?.description == "\(dir.path)/file: is not a directory; expected a root filesystem directory")
+
+        let root = dir.path + "/root"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: false)
+        // A file named "b" followed by the byte 0xFF, which no Swift String can spell.
+        let touch = try ToolRunner.run("/bin/sh", ["-c", "touch \"$1$(printf '\\377')\"", "sh", root + "/b"])
+        #expect(touch.status == 0)
+        let name = #expect(throws: ArchiveError.self) { try DirectoryExport(root: root).forEachEntry { _ in } }
+        #expect(name?.kind == .nameNotUTF8)
+    }
+
     /// `--rootfs DIR` walks like `docker export`: sorted names per directory, directories first with a
     /// trailing slash, the first name of a hard-linked file in walk order is the file, sockets skipped.
     @Test func walkOrderHardLinksAndOwnModes() throws {

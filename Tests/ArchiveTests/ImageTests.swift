@@ -64,7 +64,10 @@ import Testing
         let dir = try TestDirectory()
         let image = TestImage(layers: [Self.base.bytes], cmd: nil, entrypoint: nil)
         let opened = try ContainerImage.open(path: try write(image.dockerArchive(), in: dir))
-        #expect(throws: UsageError.self) { try LinuxKitRamdisk.writeApp(image: opened, to: dir.path + "/out.cpio") }
+        let error = #expect(throws: ArchiveError.self) {
+            try LinuxKitRamdisk.writeApp(image: opened, to: dir.path + "/out.cpio")
+        }
+        #expect(error?.kind == .noCommand)
         #expect(try dir.list() == ["image.tar"])
     }
 

@@ -166,6 +166,7 @@ import Testing
         let r = try CLIRunner.run(["eif", "ramdisk", "app", "--image", image, "--output", dir.path + "/out.cpio"])
         #expect(r.status == 1)
         #expect(r.stderr.contains("neither Cmd nor Entrypoint"))
+        #expect(r.stderr.contains("add CMD"), "the CLI's hint for the Archive module's error")
         #expect(r.stderr.split(separator: "\n").count == 1)
         #expect(!FileManager.default.fileExists(atPath: dir.path + "/out.cpio"))
     }
