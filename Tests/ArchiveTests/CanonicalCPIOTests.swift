@@ -12,10 +12,12 @@ import Testing
 @Suite struct CanonicalCPIOTests {
     static let sde: Int64 = 1_600_000_000
 
-    /// Builds the same tree in a different creation order, with a given umask and mtime.
+    /// Builds the same tree in a different creation order, with the modes a given umask gives and an mtime.
+    ///
+    /// The modes are set with chmod rather than by changing the process's umask: tests run in parallel in one
+    /// process, and a umask set here would leak into files other tests create at the same moment (and theirs
+    /// into these: seen once as a 0600 file in `matchesGNUCpioReproducible`).
     func makeTree(_ root: String, reversed: Bool, umask newMask: mode_t, mtime: Int) throws {
-        let old = umask(newMask)
-        defer { umask(old) }
         let fm = FileManager.default
         var steps: [() throws -> Void] = [
             { try fm.createDirectory(atPath: root + "/usr/bin", withIntermediateDirectories: true) },
@@ -28,6 +30,8 @@ import Testing
         if reversed { steps = [steps[0], steps[2]] + steps.dropFirst(3).reversed() + [steps[1]] }
         try fm.createDirectory(atPath: root, withIntermediateDirectories: true)
         for step in steps { try step() }
+        for directory in ["", "/usr", "/usr/bin", "/etc"] { chmod(root + directory, 0o777 & ~newMask) }
+        for file in ["/etc/conf", "/empty"] { chmod(root + file, 0o666 & ~newMask) }
         chmod(root + "/usr/bin/tool", 0o700 & ~newMask)
         // Set every mtime (symlinks too) at or above SOURCE_DATE_EPOCH.
         for path in ["usr/bin/tool", "usr/bin", "usr", "etc/conf", "etc/link", "etc", "empty"] {
