@@ -14,8 +14,10 @@ reference_bin="$(pyenv which sev-snp-measure 2>/dev/null || command -v sev-snp-m
 [ -f "$firmware" ] || { echo "snp.sh: $firmware not found (apt-get install ovmf)" >&2; exit 1; }
 
 # A static Swift runtime halves the start-up (dynamic symbol binding), which dominates a 2 MiB measurement.
-swift build -c release --product enclavekit --static-swift-stdlib >/dev/null
-ek="$(swift build -c release --show-bin-path)/enclavekit"
+# Its own build folder, as in startup.sh: a folder built without --static-swift-stdlib only links again, and fails.
+static_build=(-c release --static-swift-stdlib --scratch-path .build/static-stdlib)
+swift build "${static_build[@]}" --product enclavekit >/dev/null
+ek="$(swift build "${static_build[@]}" --show-bin-path)/enclavekit"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 

@@ -225,6 +225,29 @@ import Testing
         #expect(ok.stdout == reference.stdout)
     }
 
+    /// `--expected` ignores what Foundation's `trimmingCharacters(in: .whitespaces)` trimmed (tab, U+200B and
+    /// the Zs spaces, here no-break and em spaces) and nothing more: a newline around the digest is refused.
+    @Test(arguments: [
+        ("\t", " ", true), ("\u{00A0}", "\u{2003}", true), ("\u{200B}", "\t\t", true), ("\n", "", false),
+        ("", "\r", false),
+    ])
+    func expectedDigestIgnoresSurroundingSpaces(before: String, after: String, accepted: Bool) throws {
+        let args = ["snp", "measure", "--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-v4"]
+        let plain = try CLIRunner.run(args + ["--ovmf", SNPCLITests.debianCode])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        let digest = plain.stdout.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(digest.count == 96)
+        let r = try CLIRunner.run(args + ["--ovmf", SNPCLITests.debianCode, "--expected", before + digest + after])
+        if accepted {
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout == plain.stdout)
+        } else {
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("bad --expected"), "\(r.stderr)")
+            #expect(r.stdout.isEmpty)
+        }
+    }
+
     @Test func mismatchWithOtherFirmwareSaysSo() throws {
         let args = ["--mode", "snp", "--vcpus", "2", "--vcpu-type", "EPYC-v4"]
         let reference = try SEVSNPMeasure.run(args + ["--ovmf", SNPCLITests.debianFull])

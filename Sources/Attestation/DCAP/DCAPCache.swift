@@ -1,5 +1,4 @@
 import EnclaveCore
-import Foundation
 import SwiftASN1
 import Synchronization
 import X509

@@ -1,7 +1,7 @@
 import Archive
 import ArgumentParser
 import EnclaveCore
-import Foundation
+import FoundationEssentials
 import Measure
 import Nitro
 
@@ -78,13 +78,13 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
         }
         let kernelName = arch == .x86_64 ? "bzImage" : "Image"
         for blob in [kernelName, "cmdline", "init", "nsm.ko"]
-        where !FileManager.default.fileExists(atPath: "\(blobDir)/\(blob)") {
+        where FileStatus("\(blobDir)/\(blob)", followLinks: true) == nil {
             throw UsageError(
                 "\(blobDir)/\(blob) is missing", hint: "--blobs must hold \(kernelName), cmdline, init and nsm.ko")
         }
         // nitro-cli trims the cmdline blob (it ends with a newline, which is not measured).
         let cmdline = String(decoding: try FileInput.contents(of: "\(blobDir)/cmdline", limit: 1 << 20), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)
+            .trimmingFoundationWhitespacesAndNewlines()
 
         let work = try TemporaryDirectory(
             in: URL(fileURLWithPath: output).deletingLastPathComponent().path, prefix: ".enclavekit-work-")
@@ -115,12 +115,31 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
 
     func resolveBlobs() throws -> String {
         if let blobs { return blobs }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: Self.defaultBlobs, isDirectory: &isDirectory), isDirectory.boolValue {
+        if FileStatus.isDirectory(Self.defaultBlobs) {
             return Self.defaultBlobs
         }
         throw UsageError(
             "no --blobs folder given and \(Self.defaultBlobs) does not exist",
             hint: "pass --blobs DIR with bzImage, cmdline, init and nsm.ko (from nitro-cli's package)")
+    }
+}
+
+extension String {
+    /// Without leading and trailing characters of Foundation's `CharacterSet.whitespacesAndNewlines` (general
+    /// category Z*, U+0009 to U+000D, U+0085 and U+200B), scalar by scalar as `trimmingCharacters(in:)` did
+    /// (checked equal over every scalar); that method is in Foundation, which loads ICU, not in
+    /// FoundationEssentials.
+    fileprivate func trimmingFoundationWhitespacesAndNewlines() -> String {
+        let scalars = unicodeScalars
+        let isBlank = { (s: Unicode.Scalar) in
+            switch s.properties.generalCategory {
+            case .spaceSeparator, .lineSeparator, .paragraphSeparator: return true
+            default: return (0x09...0x0D).contains(s.value) || s.value == 0x85 || s.value == 0x200B
+            }
+        }
+        guard let first = scalars.firstIndex(where: { !isBlank($0) }),
+            let last = scalars.lastIndex(where: { !isBlank($0) })
+        else { return "" }
+        return String(scalars[first...last])
     }
 }

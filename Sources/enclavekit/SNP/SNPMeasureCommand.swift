@@ -1,6 +1,6 @@
 import ArgumentParser
 import EnclaveCore
-import Foundation
+import FoundationEssentials
 import OVMF
 import SEVSNP
 
@@ -230,9 +230,25 @@ struct SNPMeasureCommand: ParsableCommand {
 
     /// A 48- or 32-byte digest in hex or base64.
     static func digest(_ text: String) throws -> [UInt8] {
-        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let trimmed = text.trimmingFoundationWhitespaces()
         if let bytes = Hex.decode(trimmed), bytes.count == 48 || bytes.count == 32 { return bytes }
         if let data = Data(base64Encoded: trimmed), data.count == 48 || data.count == 32 { return Array(data) }
         throw UsageError("bad --expected '\(text)'", hint: "give the 48-byte launch digest in hex or base64")
+    }
+}
+
+extension String {
+    /// Without leading and trailing characters of Foundation's `CharacterSet.whitespaces` (general category
+    /// Zs, the tab and U+200B), scalar by scalar as `trimmingCharacters(in: .whitespaces)` did (checked equal
+    /// over every scalar); that method is in Foundation, which loads ICU, not in FoundationEssentials.
+    fileprivate func trimmingFoundationWhitespaces() -> String {
+        let scalars = unicodeScalars
+        let isSpace = { (s: Unicode.Scalar) in
+            s == "\t" || s == "\u{200B}" || s.properties.generalCategory == .spaceSeparator
+        }
+        guard let first = scalars.firstIndex(where: { !isSpace($0) }),
+            let last = scalars.lastIndex(where: { !isSpace($0) })
+        else { return "" }
+        return String(scalars[first...last])
     }
 }

@@ -1,5 +1,5 @@
 import EnclaveCore
-import Foundation
+import FoundationEssentials
 import SEVSNP
 
 extension SNPMeasurement {
