@@ -213,137 +213,20 @@ public enum DebianSource {
     // MARK: - apt's sources, as deb-src
 
     /// A `deb-src` sources file (deb822) for `suite`, `suite-updates` and `suite-security`, made from the
-    /// host's `deb` entries for them: `ENCLAVEKIT_APT_SOURCES` (one file) when set, else
-    /// `/etc/apt/sources.list` and `/etc/apt/sources.list.d/*.list`, `*.sources`. `Signed-By` is kept.
+    /// host's `deb` entries for them (``AptSources/host(environment:root:)``: `ENCLAVEKIT_APT_SOURCES`,
+    /// from `environment` or this process's, when set, else `/etc/apt`). `Signed-By` is kept.
     static func sourceStanzas(suite: String, environment: [String: String]) throws -> String {
-        var files: [String] = []
-        let override =
-            environment["ENCLAVEKIT_APT_SOURCES"] ?? getenv("ENCLAVEKIT_APT_SOURCES").map { String(cString: $0) }
-        if let override, !override.isEmpty {
-            files = [override]
-        } else {
-            if FileStatus("/etc/apt/sources.list")?.type == .regular { files.append("/etc/apt/sources.list") }
-            if FileStatus.isDirectory("/etc/apt/sources.list.d") {
-                for raw in try FileTree.sortedNames("/etc/apt/sources.list.d") {
-                    let name = String(decoding: raw, as: UTF8.self)
-                    if name.hasSuffix(".list") || name.hasSuffix(".sources") {
-                        files.append("/etc/apt/sources.list.d/" + name)
-                    }
-                }
-            }
-        }
-        let family: Set<String> = [suite, suite + "-updates", suite + "-security"]
-        var out = ""
-        var seen = Set<String>()
-        for file in files {
-            let text = String(
-                decoding: try FileInput(path: file).readAll(limit: 4 << 20, format: "apt sources"), as: UTF8.self)
-            for entry in try entries(text, deb822: file.hasSuffix(".sources") || looksDeb822(text), file: file)
-            where family.contains(entry.suite) {
-                var stanza = "Types: deb-src\nURIs: \(entry.uri)\nSuites: \(entry.suite)\n"
-                stanza += "Components: \(entry.components)\n"
-                if let signedBy = entry.signedBy { stanza += "Signed-By: \(signedBy)\n" }
-                if seen.insert(stanza).inserted { out += stanza + "\n" }
-            }
-        }
+        let override = environment["ENCLAVEKIT_APT_SOURCES"].map { ["ENCLAVEKIT_APT_SOURCES": $0] }
+        let sources = try AptSources.host(environment: override)
+        let out = AptSources.deb822(sources.entries(forSuite: suite), type: "deb-src")
         guard !out.isEmpty else {
             throw RecipeError(
                 .fetch,
-                "apt has no source for \(suite), \(suite)-updates or \(suite)-security in \(files.joined(separator: ", ")); "
-                    + "add one (or name a sources file in ENCLAVEKIT_APT_SOURCES)")
+                "apt has no source for \(suite), \(suite)-updates or \(suite)-security in "
+                    + "\(sources.files.joined(separator: ", ")); add one (or name a sources file in ENCLAVEKIT_APT_SOURCES)"
+            )
         }
         return out
-    }
-
-    struct SourceEntry {
-        var uri: String
-        var suite: String
-        var components: String
-        var signedBy: String?
-    }
-
-    static func looksDeb822(_ text: String) -> Bool {
-        for line in text.split(whereSeparator: \.isNewline) {
-            let trimmed = line.drop { $0 == " " || $0 == "\t" }
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            return trimmed.lowercased().hasPrefix("types:")
-        }
-        return false
-    }
-
-    /// The `deb` entries of a sources file (sources.list(5)), one per URI and suite; `Enabled: no`
-    /// stanzas are skipped.
-    static func entries(_ text: String, deb822: Bool, file: String) throws -> [SourceEntry] {
-        var result: [SourceEntry] = []
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? $0.dropLast() : $0
-        }
-        guard deb822 else {
-            for (index, line) in lines.enumerated() {
-                var words = line.prefix { $0 != "#" }.split(whereSeparator: \.isWhitespace).map(String.init)
-                guard words.first == "deb" else { continue }
-                words.removeFirst()
-                var signedBy: String?
-                if words.first?.hasPrefix("[") == true {
-                    var options: [String] = []
-                    while let word = words.first {
-                        words.removeFirst()
-                        options.append(word)
-                        if word.hasSuffix("]") { break }
-                    }
-                    for option in options.joined(separator: " ").dropFirst().dropLast().split(separator: " ")
-                    where option.hasPrefix("signed-by=") {
-                        signedBy = String(option.dropFirst("signed-by=".count))
-                    }
-                }
-                guard words.count >= 3 else {
-                    throw RecipeError(.fetch, file: file, line: index + 1, "expected 'deb URI SUITE COMPONENT…'")
-                }
-                result.append(
-                    SourceEntry(
-                        uri: words[0], suite: words[1], components: words.dropFirst(2).joined(separator: " "),
-                        signedBy: signedBy))
-            }
-            return result
-        }
-        var fields: [String: String] = [:]
-        var current: String?
-        func flush() {
-            defer {
-                fields = [:]
-                current = nil
-            }
-            guard fields["enabled"]?.lowercased() != "no",
-                fields["types"]?.split(whereSeparator: \.isWhitespace).contains("deb") == true,
-                let uris = fields["uris"], let suites = fields["suites"]
-            else { return }
-            for uri in uris.split(whereSeparator: \.isWhitespace) {
-                for suite in suites.split(whereSeparator: \.isWhitespace) {
-                    result.append(
-                        SourceEntry(
-                            uri: String(uri), suite: String(suite), components: fields["components"] ?? "main",
-                            signedBy: fields["signed-by"]))
-                }
-            }
-        }
-        for line in lines {
-            if line.hasPrefix("#") { continue }
-            if line.allSatisfy({ $0 == " " || $0 == "\t" }) {
-                flush()
-                continue
-            }
-            if line.first == " " || line.first == "\t" {
-                // Continuation lines (an inline Signed-By key) are kept verbatim with their indent.
-                if let key = current, let value = fields[key] { fields[key] = value + "\n" + line }
-                continue
-            }
-            guard let colon = line.firstIndex(of: ":") else { continue }
-            let key = line[..<colon].lowercased()
-            fields[key] = String(line[line.index(after: colon)...].drop { $0 == " " || $0 == "\t" })
-            current = key
-        }
-        flush()
-        return result
     }
 }
 
