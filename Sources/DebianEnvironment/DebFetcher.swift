@@ -60,7 +60,8 @@ public struct DebFetcher: Sendable {
                     "--remove-on-error",
                 ]
                 for index in indices { arguments += ["-o", target(index), url(missing[index])] }
-                let outcome = try await Tool.run(curl, arguments, what: "\(here): curl")
+                let outcome = try await ProcessRunner.run(
+                    curl, arguments, what: "\(here): curl", as: EnvironmentError.init)
                 return outcome.tail(3)
             }
             var failure = try await download(Array(missing.indices)) { "\(bases[$0.archive] ?? "")/\($0.path)" }

@@ -66,7 +66,7 @@ public struct DebianEnvironments: EnvironmentAssembling {
         let final = environmentsDirectory + "/" + key
         if let cached = try Self.cached(final, name: environment.name, count: entry.closure.count) { return cached }
 
-        guard Tool.find(aptFtparchive) != nil else {
+        guard ProcessRunner.find(aptFtparchive) != nil else {
             throw EnvironmentError(
                 .toolMissing, "\(here): apt-ftparchive is not installed: apt-get install mmdebstrap apt-utils")
         }
@@ -142,12 +142,14 @@ public struct DebianEnvironments: EnvironmentAssembling {
 
     func mmdebstrapVersion() async throws -> String {
         if let known = Self.versionCache.get(mmdebstrap) { return known }
-        guard Tool.find(mmdebstrap) != nil else {
+        guard ProcessRunner.find(mmdebstrap) != nil else {
             throw EnvironmentError(
                 .toolMissing, "mmdebstrap is not installed (environments need it): apt-get install mmdebstrap apt-utils"
             )
         }
-        let outcome = try await Tool.check(mmdebstrap, ["--version"], what: "mmdebstrap --version")
+        let outcome = try await ProcessRunner.check(
+            mmdebstrap, ["--version"], outputLimit: toolOutputLimit, what: "mmdebstrap --version",
+            as: EnvironmentError.init)
         let version =
             String(decoding: outcome.output, as: UTF8.self).trimmingSpacesString()
             .split(separator: "\n").first.map(String.init) ?? ""
@@ -171,16 +173,18 @@ public struct DebianEnvironments: EnvironmentAssembling {
             }
         }
         let what = "environment '\(environment)': apt-ftparchive"
-        let packages = try await Tool.check(
-            aptFtparchive, ["packages", "pool"], in: repository, environment: Self.cleanEnvironment(), what: what)
+        let packages = try await ProcessRunner.check(
+            aptFtparchive, ["packages", "pool"], in: repository, environment: .only(Self.cleanEnvironment()),
+            outputLimit: toolOutputLimit, what: what, as: EnvironmentError.init)
         try AtomicOutput.write(packages.output, to: binary + "/Packages")
-        let release = try await Tool.check(
+        let release = try await ProcessRunner.check(
             aptFtparchive,
             [
                 "-o", "APT::FTPArchive::Release::Suite=\(lock.suite)", "-o",
                 "APT::FTPArchive::Release::Codename=\(lock.suite)", "-o", "APT::FTPArchive::Release::Components=main",
                 "-o", "APT::FTPArchive::Release::Architectures=\(lock.arch)", "release", "dists/\(lock.suite)",
-            ], in: repository, environment: Self.cleanEnvironment(), what: what)
+            ], in: repository, environment: .only(Self.cleanEnvironment()), outputLimit: toolOutputLimit, what: what,
+            as: EnvironmentError.init)
         try AtomicOutput.write(release.output, to: repository + "/dists/\(lock.suite)/Release")
     }
 
@@ -234,9 +238,9 @@ public struct DebianEnvironments: EnvironmentAssembling {
         var environmentVariables = Self.cleanEnvironment(epoch: epoch)
         environmentVariables["TMPDIR"] = repository + "/../"
         let command = launcher + ["/bin/sh", "-c", "umask 022 && exec \"$0\" \"$@\"", mmdebstrap] + arguments
-        let outcome = try await Tool.run(
-            command[0], Array(command.dropFirst()), environment: environmentVariables, outputLimit: 1 << 20,
-            what: "environment '\(environment)': mmdebstrap")
+        let outcome = try await ProcessRunner.run(
+            command[0], Array(command.dropFirst()), environment: .only(environmentVariables), outputLimit: 1 << 20,
+            what: "environment '\(environment)': mmdebstrap", as: EnvironmentError.init)
         guard outcome.succeeded else {
             if let (package, needs) = AptOutput.unmetDependency(outcome.errorOutput) {
                 throw EnvironmentError(

@@ -276,10 +276,11 @@ extension InputResolver {
             "-o", "Dir::Etc::SourceList=\(apt)/sources.list", "-o", "Dir::Etc::SourceParts=\(apt)/sources.list.d",
             "-o", "Debug::NoLocking=true", "-qq",
         ]
-        try await ProcessRunner.check(aptGet, options + ["update"], environment: environment, what: what)
+        try await ProcessRunner.check(
+            aptGet, options + ["update"], environment: .inherit(adding: environment), what: what, as: RecipeError.init)
         try await ProcessRunner.check(
             aptGet, options + ["source", "--download-only", "--only-source", input.source], in: download,
-            environment: environment, what: what)
+            environment: .inherit(adding: environment), what: what, as: RecipeError.init)
         let dsc = download + "/" + input.fileName
         guard FileStatus(dsc)?.type == .regular else {
             let got = ((try? FileTree.sortedNames(download)) ?? []).map { String(decoding: $0, as: UTF8.self) }
@@ -338,31 +339,5 @@ extension Unpacker {
                 "input '\(input.name)': dpkg-source -x \(input.fileName) failed (exit status \(status))"
                     + ": \(ProcessRunner.lastLines(text ?? "", 5)) (is dpkg-dev installed?)")
         }
-    }
-}
-
-/// A synchronous `posix_spawnp` with stdout and stderr to a file, for the unpacking code, which runs
-/// outside the async fetching path.
-enum SyncProcess {
-    /// Runs `program` (looked up on PATH) and returns its exit status (128 + signal when killed; 127 when
-    /// it cannot start).
-    static func run(_ program: String, _ arguments: [String], log: String) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid = pid_t()
-        let spawned = posix_spawnp(&pid, program, &actions, nil, argv, environ)
-        guard spawned == 0 else { return 127 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw SystemError("wait for", path: program, errno: errno) }
-        }
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }
 }

@@ -159,7 +159,7 @@ public struct InputResolver: Sendable {
             let out = directory + "/download"
             try await ProcessRunner.check(
                 curl, ["-fsSL", "--proto", "=http,https", "--proto-redir", "=http,https", "-o", out, url],
-                environment: environment, what: what)
+                environment: .inherit(adding: environment), what: what, as: RecipeError.init)
             guard FileStatus(out) != nil else {
                 throw RecipeError(.fetch, "\(what): \(url) gave no file")
             }
@@ -168,7 +168,8 @@ public struct InputResolver: Sendable {
         switch input.kind {
         case .debian:
             try await ProcessRunner.check(
-                aptGet, ["download", aptPackageArgument(input)], in: directory, environment: environment, what: what)
+                aptGet, ["download", aptPackageArgument(input)], in: directory,
+                environment: .inherit(adding: environment), what: what, as: RecipeError.init)
             let debs = try FileTree.sortedNames(directory).map { String(decoding: $0, as: UTF8.self) }
                 .filter { $0.hasSuffix(".deb") }
             guard debs.count == 1 else {
@@ -179,7 +180,8 @@ public struct InputResolver: Sendable {
         case .pypi:
             let destination = directory + "/dist"
             try await ProcessRunner.check(
-                python, pipArguments(input, destination: destination), environment: environment, what: what)
+                python, pipArguments(input, destination: destination), environment: .inherit(adding: environment),
+                what: what, as: RecipeError.init)
             let expected = input.file ?? ""
             let path = destination + "/" + expected
             guard FileStatus(path) != nil else {
