@@ -74,37 +74,33 @@ public struct DebianEnvironments: EnvironmentAssembling {
         let files = try await fetcher.fetch(entry, environment: environment.name, recipe: recipe, sources: sources)
 
         try FileTree.makeDirectories(environmentsDirectory)
-        let staging = try makeStaging()
-        let cleanup = Interruption.removeOnInterrupt(staging)
-        defer {
-            FileTree.removeTree(staging)
-            Interruption.unregister(cleanup)
-        }
-        let repository = staging + "/repo"
-        try await makeRepository(repository, files: files, lock: entry, environment: environment.name)
-        let tar = staging + "/archive.tar"
-        try await runMmdebstrap(
-            entry, environment: environment.name, epoch: recipe.sourceDateEpoch, repository: repository,
-            output: tar, recipe: recipe)
-        FileTree.removeTree(repository)
-        let digest = try FileStream.hash(path: tar, .sha256).hex
-        let root = staging + "/root"
-        _ = try TreeExtractor.extract(tar: tar, into: root, environment: environment.name)
-        try checkInstalled(root: root, lock: entry, environment: environment.name, recipe: recipe)
-        try AtomicOutput.write(Array((digest + "\n").utf8), to: staging + "/sha256", mode: 0o444)
-        guard chmod(tar, 0o444) == 0 else { throw SystemError("set the mode of", path: tar, errno: errno) }
-        if Interruption.critical({ rename(staging, final) }) != 0 {
-            let error = errno
-            // Lost a race with another build of the same key: keep theirs.
-            if error == EEXIST || error == ENOTEMPTY,
-                let cached = try Self.cached(final, name: environment.name, count: entry.closure.count)
-            {
-                return cached
+        return try await ScratchDirectory.using(try makeStaging()) { staging -> AssembledEnvironment in
+            let repository = staging + "/repo"
+            try await makeRepository(repository, files: files, lock: entry, environment: environment.name)
+            let tar = staging + "/archive.tar"
+            try await runMmdebstrap(
+                entry, environment: environment.name, epoch: recipe.sourceDateEpoch, repository: repository,
+                output: tar, recipe: recipe)
+            FileTree.removeTree(repository)
+            let digest = try FileStream.hash(path: tar, .sha256).hex
+            let root = staging + "/root"
+            _ = try TreeExtractor.extract(tar: tar, into: root, environment: environment.name)
+            try checkInstalled(root: root, lock: entry, environment: environment.name, recipe: recipe)
+            try AtomicOutput.write(Array((digest + "\n").utf8), to: staging + "/sha256", mode: 0o444)
+            guard chmod(tar, 0o444) == 0 else { throw SystemError("set the mode of", path: tar, errno: errno) }
+            if Interruption.critical({ rename(staging, final) }) != 0 {
+                let error = errno
+                // Lost a race with another build of the same key: keep theirs.
+                if error == EEXIST || error == ENOTEMPTY,
+                    let cached = try Self.cached(final, name: environment.name, count: entry.closure.count)
+                {
+                    return cached
+                }
+                throw SystemError("rename into the cache", path: final, errno: error)
             }
-            throw SystemError("rename into the cache", path: final, errno: error)
+            return AssembledEnvironment(
+                name: environment.name, root: final + "/root", sha256: digest, packageCount: entry.closure.count)
         }
-        return AssembledEnvironment(
-            name: environment.name, root: final + "/root", sha256: digest, packageCount: entry.closure.count)
     }
 
     /// The cache key: sha256 over a versioned text of everything the tar depends on (the closure's pins,

@@ -148,12 +148,10 @@ public struct InputResolver: Sendable {
 
     /// Fetches `input` into the cache and returns its sha256.
     func fetch(_ input: RecipeInput) async throws -> String {
-        let directory = try cache.makeTemporaryDirectory()
-        let cleanup = Interruption.removeOnInterrupt(directory)
-        defer {
-            FileTree.removeTree(directory)
-            Interruption.unregister(cleanup)
-        }
+        try await ScratchDirectory.using(try cache.makeTemporaryDirectory()) { try await fetch(input, in: $0) }
+    }
+
+    private func fetch(_ input: RecipeInput, in directory: String) async throws -> String {
         let what = "input '\(input.name)' (\(input.summary))"
         if let url = input.downloadURL {
             let out = directory + "/download"
