@@ -194,6 +194,12 @@ public enum AptOutput {
     }
 }
 
+extension Substring {
+    func trimmingSpaces() -> String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    }
+}
+
 extension String {
     func trimmingSpacesString() -> String { Substring(self).trimmingSpaces() }
 }

@@ -75,12 +75,14 @@ public struct DebianEnvironmentLocker: EnvironmentLocking {
         }
         let state = try PrivateAptState(cache: cache, sources: used, arch: environment.arch)
         defer { state.remove() }
-        _ = try await Tool.check(aptGet, state.options + ["-q", "update"], what: "\(where_): apt-get update")
-        let install = try await Tool.run(
+        try await ProcessRunner.check(
+            aptGet, state.options + ["-q", "update"], what: "\(where_): apt-get update", as: EnvironmentError.init)
+        let install = try await ProcessRunner.run(
             aptGet,
             state.options + Self.forceEssentialOptions(environment.variant) + ["-qq", "install", "--print-uris"]
                 + Self.baseSet(environment.variant, suite: environment.suite, arch: environment.arch)
-                + environment.packages, what: "\(where_): apt-get install --print-uris")
+                + environment.packages, outputLimit: toolOutputLimit, what: "\(where_): apt-get install --print-uris",
+            as: EnvironmentError.init)
         guard install.succeeded else {
             let suiteList = suites.joined(separator: ", ")
             if let missing = AptOutput.missingPackage(install.errorOutput) {
@@ -98,8 +100,9 @@ public struct DebianEnvironmentLocker: EnvironmentLocking {
         }
         let uris = try AptOutput.printURIs(String(decoding: install.output, as: UTF8.self))
         let names = Array(Set(uris.map(\.package))).sorted()
-        let show = try await Tool.check(
-            aptCache, state.options + ["show"] + names, what: "\(where_): apt-cache show")
+        let show = try await ProcessRunner.check(
+            aptCache, state.options + ["show"] + names, outputLimit: toolOutputLimit, what: "\(where_): apt-cache show",
+            as: EnvironmentError.init)
         let stanzas = AptOutput.stanzas(String(decoding: show.output, as: UTF8.self))
         var closure: [EnvironmentLock.Package] = []
         for uri in uris {

@@ -47,50 +47,47 @@ public struct DebFetcher: Sendable {
                 }
                 bases[package.archive] = base
             }
-            let directory = try cache.makeTemporaryDirectory()
-            let cleanup = Interruption.removeOnInterrupt(directory)
-            defer {
-                FileTree.removeTree(directory)
-                Interruption.unregister(cleanup)
-            }
-            func target(_ index: Int) -> String { directory + "/\(index).deb" }
-            func download(_ indices: [Int], url: (EnvironmentLock.Package) -> String) async throws -> String {
-                var arguments = [
-                    "-fsSL", "--proto", "=http,https", "--proto-redir", "=http,https", "--retry", "2",
-                    "--remove-on-error",
-                ]
-                for index in indices { arguments += ["-o", target(index), url(missing[index])] }
-                let outcome = try await Tool.run(curl, arguments, what: "\(here): curl")
-                return outcome.tail(3)
-            }
-            var failure = try await download(Array(missing.indices)) { "\(bases[$0.archive] ?? "")/\($0.path)" }
-            var absent = missing.indices.filter { FileStatus(target($0)) == nil }
-            if !absent.isEmpty, useSnapshotArchive {
-                let stamp = lock.snapshot.filter { $0 != "-" && $0 != ":" }
-                failure = try await download(absent) {
-                    "https://snapshot.debian.org/archive/\($0.archive)/\(stamp)/\($0.path)"
+            try await ScratchDirectory.using(try cache.makeTemporaryDirectory()) { directory in
+                func target(_ index: Int) -> String { directory + "/\(index).deb" }
+                func download(_ indices: [Int], url: (EnvironmentLock.Package) -> String) async throws -> String {
+                    var arguments = [
+                        "-fsSL", "--proto", "=http,https", "--proto-redir", "=http,https", "--retry", "2",
+                        "--remove-on-error",
+                    ]
+                    for index in indices { arguments += ["-o", target(index), url(missing[index])] }
+                    let outcome = try await ProcessRunner.run(
+                        curl, arguments, what: "\(here): curl", as: EnvironmentError.init)
+                    return outcome.tail(3)
                 }
-                absent = absent.filter { FileStatus(target($0)) == nil }
-            }
-            if let first = absent.first {
-                let package = missing[first]
-                throw EnvironmentError(
-                    .tool,
-                    "\(here): cannot fetch \(package.pin) from \(bases[package.archive] ?? "")/\(package.path)"
-                        + (useSnapshotArchive ? " or the snapshot archive" : "")
-                        + (failure.isEmpty ? "" : ": \(failure)"))
-            }
-            for (index, package) in missing.enumerated() {
-                let digest = try FileStream.hash(path: target(index), .sha256).hex
-                guard digest == package.sha256 else {
+                var failure = try await download(Array(missing.indices)) { "\(bases[$0.archive] ?? "")/\($0.path)" }
+                var absent = missing.indices.filter { FileStatus(target($0)) == nil }
+                if !absent.isEmpty, useSnapshotArchive {
+                    let stamp = lock.snapshot.filter { $0 != "-" && $0 != ":" }
+                    failure = try await download(absent) {
+                        "https://snapshot.debian.org/archive/\($0.archive)/\(stamp)/\($0.path)"
+                    }
+                    absent = absent.filter { FileStatus(target($0)) == nil }
+                }
+                if let first = absent.first {
+                    let package = missing[first]
                     throw EnvironmentError(
-                        .pinMismatch,
-                        "\(here): package \(package.pin) (\(package.archive)/\(package.path)): expected sha256 "
-                            + "\(package.sha256), got \(digest); the archive now serves other bytes: if they are the "
-                            + "ones you want, delete environments.\(environment) from \(recipe.lockPath) and run "
-                            + "enclavekit lock \(recipe.path)")
+                        .tool,
+                        "\(here): cannot fetch \(package.pin) from \(bases[package.archive] ?? "")/\(package.path)"
+                            + (useSnapshotArchive ? " or the snapshot archive" : "")
+                            + (failure.isEmpty ? "" : ": \(failure)"))
                 }
-                try cache.adopt(target(index))
+                for (index, package) in missing.enumerated() {
+                    let digest = try FileStream.hash(path: target(index), .sha256).hex
+                    guard digest == package.sha256 else {
+                        throw EnvironmentError(
+                            .pinMismatch,
+                            "\(here): package \(package.pin) (\(package.archive)/\(package.path)): expected sha256 "
+                                + "\(package.sha256), got \(digest); the archive now serves other bytes: if they are the "
+                                + "ones you want, delete environments.\(environment) from \(recipe.lockPath) and run "
+                                + "enclavekit lock \(recipe.path)")
+                    }
+                    try cache.adopt(target(index))
+                }
             }
         }
         return lock.closure.map { cache.inputPath(sha256: $0.sha256) }

@@ -66,7 +66,7 @@ public struct DebianEnvironments: EnvironmentAssembling {
         let final = environmentsDirectory + "/" + key
         if let cached = try Self.cached(final, name: environment.name, count: entry.closure.count) { return cached }
 
-        guard Tool.find(aptFtparchive) != nil else {
+        guard ProcessRunner.find(aptFtparchive) != nil else {
             throw EnvironmentError(
                 .toolMissing, "\(here): apt-ftparchive is not installed: apt-get install mmdebstrap apt-utils")
         }
@@ -74,37 +74,33 @@ public struct DebianEnvironments: EnvironmentAssembling {
         let files = try await fetcher.fetch(entry, environment: environment.name, recipe: recipe, sources: sources)
 
         try FileTree.makeDirectories(environmentsDirectory)
-        let staging = try makeStaging()
-        let cleanup = Interruption.removeOnInterrupt(staging)
-        defer {
-            FileTree.removeTree(staging)
-            Interruption.unregister(cleanup)
-        }
-        let repository = staging + "/repo"
-        try await makeRepository(repository, files: files, lock: entry, environment: environment.name)
-        let tar = staging + "/archive.tar"
-        try await runMmdebstrap(
-            entry, environment: environment.name, epoch: recipe.sourceDateEpoch, repository: repository,
-            output: tar, recipe: recipe)
-        FileTree.removeTree(repository)
-        let digest = try FileStream.hash(path: tar, .sha256).hex
-        let root = staging + "/root"
-        _ = try TreeExtractor.extract(tar: tar, into: root, environment: environment.name)
-        try checkInstalled(root: root, lock: entry, environment: environment.name, recipe: recipe)
-        try AtomicOutput.write(Array((digest + "\n").utf8), to: staging + "/sha256", mode: 0o444)
-        guard chmod(tar, 0o444) == 0 else { throw SystemError("set the mode of", path: tar, errno: errno) }
-        if Interruption.critical({ rename(staging, final) }) != 0 {
-            let error = errno
-            // Lost a race with another build of the same key: keep theirs.
-            if error == EEXIST || error == ENOTEMPTY,
-                let cached = try Self.cached(final, name: environment.name, count: entry.closure.count)
-            {
-                return cached
+        return try await ScratchDirectory.using(try makeStaging()) { staging -> AssembledEnvironment in
+            let repository = staging + "/repo"
+            try await makeRepository(repository, files: files, lock: entry, environment: environment.name)
+            let tar = staging + "/archive.tar"
+            try await runMmdebstrap(
+                entry, environment: environment.name, epoch: recipe.sourceDateEpoch, repository: repository,
+                output: tar, recipe: recipe)
+            FileTree.removeTree(repository)
+            let digest = try FileStream.hash(path: tar, .sha256).hex
+            let root = staging + "/root"
+            _ = try TreeExtractor.extract(tar: tar, into: root, environment: environment.name)
+            try checkInstalled(root: root, lock: entry, environment: environment.name, recipe: recipe)
+            try AtomicOutput.write(Array((digest + "\n").utf8), to: staging + "/sha256", mode: 0o444)
+            guard chmod(tar, 0o444) == 0 else { throw SystemError("set the mode of", path: tar, errno: errno) }
+            if Interruption.critical({ rename(staging, final) }) != 0 {
+                let error = errno
+                // Lost a race with another build of the same key: keep theirs.
+                if error == EEXIST || error == ENOTEMPTY,
+                    let cached = try Self.cached(final, name: environment.name, count: entry.closure.count)
+                {
+                    return cached
+                }
+                throw SystemError("rename into the cache", path: final, errno: error)
             }
-            throw SystemError("rename into the cache", path: final, errno: error)
+            return AssembledEnvironment(
+                name: environment.name, root: final + "/root", sha256: digest, packageCount: entry.closure.count)
         }
-        return AssembledEnvironment(
-            name: environment.name, root: final + "/root", sha256: digest, packageCount: entry.closure.count)
     }
 
     /// The cache key: sha256 over a versioned text of everything the tar depends on (the closure's pins,
@@ -142,12 +138,14 @@ public struct DebianEnvironments: EnvironmentAssembling {
 
     func mmdebstrapVersion() async throws -> String {
         if let known = Self.versionCache.get(mmdebstrap) { return known }
-        guard Tool.find(mmdebstrap) != nil else {
+        guard ProcessRunner.find(mmdebstrap) != nil else {
             throw EnvironmentError(
                 .toolMissing, "mmdebstrap is not installed (environments need it): apt-get install mmdebstrap apt-utils"
             )
         }
-        let outcome = try await Tool.check(mmdebstrap, ["--version"], what: "mmdebstrap --version")
+        let outcome = try await ProcessRunner.check(
+            mmdebstrap, ["--version"], outputLimit: toolOutputLimit, what: "mmdebstrap --version",
+            as: EnvironmentError.init)
         let version =
             String(decoding: outcome.output, as: UTF8.self).trimmingSpacesString()
             .split(separator: "\n").first.map(String.init) ?? ""
@@ -171,16 +169,18 @@ public struct DebianEnvironments: EnvironmentAssembling {
             }
         }
         let what = "environment '\(environment)': apt-ftparchive"
-        let packages = try await Tool.check(
-            aptFtparchive, ["packages", "pool"], in: repository, environment: Self.cleanEnvironment(), what: what)
+        let packages = try await ProcessRunner.check(
+            aptFtparchive, ["packages", "pool"], in: repository, environment: .only(Self.cleanEnvironment()),
+            outputLimit: toolOutputLimit, what: what, as: EnvironmentError.init)
         try AtomicOutput.write(packages.output, to: binary + "/Packages")
-        let release = try await Tool.check(
+        let release = try await ProcessRunner.check(
             aptFtparchive,
             [
                 "-o", "APT::FTPArchive::Release::Suite=\(lock.suite)", "-o",
                 "APT::FTPArchive::Release::Codename=\(lock.suite)", "-o", "APT::FTPArchive::Release::Components=main",
                 "-o", "APT::FTPArchive::Release::Architectures=\(lock.arch)", "release", "dists/\(lock.suite)",
-            ], in: repository, environment: Self.cleanEnvironment(), what: what)
+            ], in: repository, environment: .only(Self.cleanEnvironment()), outputLimit: toolOutputLimit, what: what,
+            as: EnvironmentError.init)
         try AtomicOutput.write(release.output, to: repository + "/dists/\(lock.suite)/Release")
     }
 
@@ -234,9 +234,9 @@ public struct DebianEnvironments: EnvironmentAssembling {
         var environmentVariables = Self.cleanEnvironment(epoch: epoch)
         environmentVariables["TMPDIR"] = repository + "/../"
         let command = launcher + ["/bin/sh", "-c", "umask 022 && exec \"$0\" \"$@\"", mmdebstrap] + arguments
-        let outcome = try await Tool.run(
-            command[0], Array(command.dropFirst()), environment: environmentVariables, outputLimit: 1 << 20,
-            what: "environment '\(environment)': mmdebstrap")
+        let outcome = try await ProcessRunner.run(
+            command[0], Array(command.dropFirst()), environment: .only(environmentVariables), outputLimit: 1 << 20,
+            what: "environment '\(environment)': mmdebstrap", as: EnvironmentError.init)
         guard outcome.succeeded else {
             if let (package, needs) = AptOutput.unmetDependency(outcome.errorOutput) {
                 throw EnvironmentError(

@@ -99,20 +99,9 @@ public struct EnvironmentLock: Sendable, Hashable {
     /// Parses one `environments.NAME` object strictly.
     init(json value: JSONValue, name: String, file: String) throws {
         let here = "environments.\(name)"
-        func fail(_ message: String) -> RecipeError { RecipeError(.badValue, file: file, "\(here)\(message)") }
-        guard case .object(let fields) = value else { throw fail(" must be an object") }
-        let known = ["suite", "variant", "arch", "packages", "snapshot", "closure"]
-        for (key, _) in fields where !known.contains(key) {
-            throw RecipeError(.unknownKey, file: file, "\(here): unknown key '\(key)'")
-        }
-        func member(_ key: String) throws -> JSONValue {
-            guard let v = value[key] else { throw RecipeError(.missingKey, file: file, "\(here): missing '\(key)'") }
-            return v
-        }
-        func string(_ key: String) throws -> String {
-            guard let s = try member(key).stringValue else { throw fail(".\(key) must be a string") }
-            return s
-        }
+        let object = try LockObject(
+            value, at: here, file: file, known: ["suite", "variant", "arch", "packages", "snapshot", "closure"])
+        let (fail, member, string) = (object.fail, object.member, object.string)
         suite = try string("suite")
         guard !suite.isEmpty, suite.utf8.allSatisfy({ RecipeParser.isLowerAlnum($0) || $0 == UInt8(ascii: "-") })
         else {
@@ -157,20 +146,10 @@ public struct EnvironmentLock: Sendable, Hashable {
     }
 
     static func package(_ value: JSONValue, at here: String, file: String) throws -> Package {
-        func fail(_ message: String) -> RecipeError { RecipeError(.badValue, file: file, "\(here)\(message)") }
-        guard case .object(let fields) = value else { throw fail(" must be an object") }
-        let known = ["name", "version", "architecture", "sha256", "size", "archive", "path"]
-        for (key, _) in fields where !known.contains(key) {
-            throw RecipeError(.unknownKey, file: file, "\(here): unknown key '\(key)'")
-        }
-        func member(_ key: String) throws -> JSONValue {
-            guard let v = value[key] else { throw RecipeError(.missingKey, file: file, "\(here): missing '\(key)'") }
-            return v
-        }
-        func string(_ key: String) throws -> String {
-            guard let s = try member(key).stringValue else { throw fail(".\(key) must be a string") }
-            return s
-        }
+        let object = try LockObject(
+            value, at: here, file: file,
+            known: ["name", "version", "architecture", "sha256", "size", "archive", "path"])
+        let (fail, member, string) = (object.fail, object.member, object.string)
         let name = try string("name")
         guard RecipeParser.isDebianPackage(name) else { throw fail(".name '\(name)' is not a Debian package name") }
         let version = try string("version")
@@ -237,4 +216,35 @@ public struct EnvironmentLock: Sendable, Hashable {
 /// whose lock entry is missing or no longer holds.
 public protocol EnvironmentLocking: Sendable {
     func resolve(_ environment: RecipeEnvironment, recipe: Recipe) async throws -> EnvironmentLock
+}
+
+/// One JSON object of `recipe.lock`, read strictly: only the `known` keys; errors name the object's path
+/// (`environments.build.closure[3]`) and the key.
+struct LockObject {
+    let value: JSONValue
+    let here: String
+    let file: String
+
+    init(_ value: JSONValue, at here: String, file: String, known: [String]) throws {
+        self.value = value
+        self.here = here
+        self.file = file
+        guard case .object(let fields) = value else { throw fail(" must be an object") }
+        for (key, _) in fields where !known.contains(key) {
+            throw RecipeError(.unknownKey, file: file, "\(here): unknown key '\(key)'")
+        }
+    }
+
+    /// A bad value: `message` follows the path (" must be …", ".key …").
+    func fail(_ message: String) -> RecipeError { RecipeError(.badValue, file: file, "\(here)\(message)") }
+
+    func member(_ key: String) throws -> JSONValue {
+        guard let member = value[key] else { throw RecipeError(.missingKey, file: file, "\(here): missing '\(key)'") }
+        return member
+    }
+
+    func string(_ key: String) throws -> String {
+        guard let text = try member(key).stringValue else { throw fail(".\(key) must be a string") }
+        return text
+    }
 }

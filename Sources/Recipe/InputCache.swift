@@ -87,15 +87,11 @@ public struct InputCache: Sendable {
     /// Copies `file` into the cache (through a temporary file and a rename) and returns its sha256.
     @discardableResult
     public func store(copying file: String) throws -> String {
-        let directory = try makeTemporaryDirectory()
-        let cleanup = Interruption.removeOnInterrupt(directory)
-        defer {
-            FileTree.removeTree(directory)
-            Interruption.unregister(cleanup)
+        try ScratchDirectory.using(try makeTemporaryDirectory()) { directory in
+            let temporary = directory + "/file"
+            try FileSystem.copyFile(from: file, to: temporary, mode: 0o644)
+            return try adopt(temporary)
         }
-        let temporary = directory + "/file"
-        try FileSystem.copyFile(from: file, to: temporary, mode: 0o644)
-        return try adopt(temporary)
     }
 
     // MARK: - Tree listings

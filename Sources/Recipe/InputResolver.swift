@@ -148,18 +148,16 @@ public struct InputResolver: Sendable {
 
     /// Fetches `input` into the cache and returns its sha256.
     func fetch(_ input: RecipeInput) async throws -> String {
-        let directory = try cache.makeTemporaryDirectory()
-        let cleanup = Interruption.removeOnInterrupt(directory)
-        defer {
-            FileTree.removeTree(directory)
-            Interruption.unregister(cleanup)
-        }
+        try await ScratchDirectory.using(try cache.makeTemporaryDirectory()) { try await fetch(input, in: $0) }
+    }
+
+    private func fetch(_ input: RecipeInput, in directory: String) async throws -> String {
         let what = "input '\(input.name)' (\(input.summary))"
         if let url = input.downloadURL {
             let out = directory + "/download"
             try await ProcessRunner.check(
                 curl, ["-fsSL", "--proto", "=http,https", "--proto-redir", "=http,https", "-o", out, url],
-                environment: environment, what: what)
+                environment: .inherit(adding: environment), what: what, as: RecipeError.init)
             guard FileStatus(out) != nil else {
                 throw RecipeError(.fetch, "\(what): \(url) gave no file")
             }
@@ -168,7 +166,8 @@ public struct InputResolver: Sendable {
         switch input.kind {
         case .debian:
             try await ProcessRunner.check(
-                aptGet, ["download", aptPackageArgument(input)], in: directory, environment: environment, what: what)
+                aptGet, ["download", aptPackageArgument(input)], in: directory,
+                environment: .inherit(adding: environment), what: what, as: RecipeError.init)
             let debs = try FileTree.sortedNames(directory).map { String(decoding: $0, as: UTF8.self) }
                 .filter { $0.hasSuffix(".deb") }
             guard debs.count == 1 else {
@@ -179,7 +178,8 @@ public struct InputResolver: Sendable {
         case .pypi:
             let destination = directory + "/dist"
             try await ProcessRunner.check(
-                python, pipArguments(input, destination: destination), environment: environment, what: what)
+                python, pipArguments(input, destination: destination), environment: .inherit(adding: environment),
+                what: what, as: RecipeError.init)
             let expected = input.file ?? ""
             let path = destination + "/" + expected
             guard FileStatus(path) != nil else {

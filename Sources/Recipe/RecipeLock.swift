@@ -84,15 +84,8 @@ public struct RecipeLock: Sendable, Hashable {
             guard RecipeParser.isValidName(name) else {
                 throw fail("input name '\(name)' is not valid: use [a-z0-9][a-z0-9._-]*")
             }
-            guard case .object(let fields) = entryValue else { throw fail("\(here) must be an object") }
-            for (key, _) in fields where !["kind", "source", "sha256", "files"].contains(key) {
-                throw fail(.unknownKey, "\(here): unknown key '\(key)'")
-            }
-            func string(_ key: String) throws -> String {
-                guard let v = entryValue[key] else { throw fail(.missingKey, "\(here): missing '\(key)'") }
-                guard let s = v.stringValue else { throw fail("\(here).\(key) must be a string") }
-                return s
-            }
+            let string = try LockObject(entryValue, at: here, file: file, known: ["kind", "source", "sha256", "files"])
+                .string
             let kindText = try string("kind")
             guard let kind = InputKind(rawValue: kindText) else {
                 throw fail("\(here).kind '\(kindText)' is not an input kind")

@@ -1,17 +1,20 @@
 import EnclaveCore
-import Recipe
 
 #if canImport(Glibc)
     import Glibc
 #elseif canImport(Musl)
     import Musl
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// The host's apt sources (sources.list(5)): deb822 `*.sources` stanzas and one-line `*.list` entries
-/// under `/etc/apt`, or the file `ENCLAVEKIT_APT_SOURCES` names. Environments use them two ways: `lock`
-/// resolves a suite against the sources for `SUITE`, `SUITE-updates` and `SUITE-security`, and `build`
-/// fetches a locked `.deb` from the source whose URI ends in the package's archive name (`debian`,
-/// `debian-security`). Only `deb` entries count; `Enabled: no` stanzas are skipped.
+/// under `/etc/apt`, or the file `ENCLAVEKIT_APT_SOURCES` names. The one reader of them: environments
+/// resolve a suite against the sources for `SUITE`, `SUITE-updates` and `SUITE-security` and fetch a
+/// locked `.deb` from the source whose URI ends in the package's archive name (`debian`,
+/// `debian-security`); `debian-source` inputs turn the same entries into `deb-src` stanzas. Only `deb`
+/// entries count; `Enabled: no` stanzas are skipped. A line or stanza apt would refuse is an error that
+/// names the file and line.
 ///
 /// ```swift
 /// let sources = try AptSources.host()
@@ -48,6 +51,15 @@ public struct AptSources: Sendable, Hashable {
         public var archive: String {
             String(base.split(separator: "/").last ?? "")
         }
+
+        /// This entry as one deb822 stanza of `type` (`deb` or `deb-src`), ending in a blank line.
+        public func stanza(type: String = "deb") -> String {
+            var out = "Types: \(type)\nURIs: \(uri)\nSuites: \(suite)\n"
+            if !components.isEmpty { out += "Components: \(components.joined(separator: " "))\n" }
+            if let signedBy { out += "Signed-By: \(signedBy)\n" }
+            if trusted { out += "Trusted: yes\n" }
+            return out + "\n"
+        }
     }
 
     public var entries: [Entry]
@@ -72,10 +84,16 @@ public struct AptSources: Sendable, Hashable {
         entries.first { $0.archive == archive }?.base
     }
 
+    /// `entries` as one deb822 file for a private apt configuration.
+    public static func deb822(_ entries: [Entry], type: String = "deb") -> String {
+        entries.map { $0.stanza(type: type) }.joined()
+    }
+
     // MARK: - Reading
 
     /// The host's sources: `ENCLAVEKIT_APT_SOURCES` (one file) when set, else `/etc/apt/sources.list`,
-    /// `/etc/apt/sources.list.d/*.list` and `*.sources` (names sorted).
+    /// `/etc/apt/sources.list.d/*.list` and `*.sources` (names sorted). With `environment`, the variable
+    /// is looked up there only; without, in this process's environment.
     public static func host(environment: [String: String]? = nil, root: String = "/etc/apt") throws -> AptSources {
         let override =
             environment.map { $0["ENCLAVEKIT_APT_SOURCES"] }
@@ -107,7 +125,7 @@ public struct AptSources: Sendable, Hashable {
             do {
                 bytes = try FileInput(path: file).readAll(limit: 4 << 20, format: "apt sources")
             } catch {
-                throw EnvironmentError(.io, "\(file): cannot read the apt sources: \(error)")
+                throw RecipeError(.io, file: file, "cannot read the apt sources: \(error)")
             }
             let text = String(decoding: bytes, as: UTF8.self)
             if file.hasSuffix(".sources") || isDeb822(text) {
@@ -121,7 +139,7 @@ public struct AptSources: Sendable, Hashable {
 
     static func isDeb822(_ text: String) -> Bool {
         for line in text.split(whereSeparator: \.isNewline) {
-            let trimmed = line.drop { $0 == " " || $0 == "\t" }
+            let trimmed = line.drop { isBlank($0) }
             if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
             return trimmed.lowercased().hasPrefix("types:")
         }
@@ -129,7 +147,8 @@ public struct AptSources: Sendable, Hashable {
     }
 
     /// deb822 stanzas (sources.list(5) "DEB822-STYLE FORMAT"): `Field: value`, continuation lines start
-    /// with a space or tab, `#` lines are comments, stanzas are separated by blank lines.
+    /// with a space or tab, `#` lines are comments, stanzas are separated by blank lines. A `deb` stanza
+    /// needs `URIs`, `Suites` and, unless its suites are exact paths (ending in `/`), `Components`.
     public static func parseDeb822(_ text: String, file: String) throws -> [Entry] {
         var entries: [Entry] = []
         var fields: [String: String] = [:]
@@ -141,22 +160,24 @@ public struct AptSources: Sendable, Hashable {
                 current = nil
             }
             guard !fields.isEmpty else { return }
-            let here = "\(file): the stanza at line \(stanzaLine)"
+            func bad(_ message: String) -> RecipeError {
+                RecipeError(.badValue, file: file, line: stanzaLine, message)
+            }
             if let enabled = fields["enabled"], enabled.lowercased() == "no" { return }
-            guard let types = fields["types"] else { throw EnvironmentError(.format, "\(here) has no Types field") }
+            guard let types = fields["types"] else { throw bad("a stanza without a Types field") }
             guard types.split(whereSeparator: \.isWhitespace).contains("deb") else { return }
             guard let uris = fields["uris"], let suites = fields["suites"] else {
-                throw EnvironmentError(.format, "\(here) lacks URIs or Suites")
+                throw bad("a deb stanza without URIs or Suites")
             }
             let components = (fields["components"] ?? "").split(whereSeparator: \.isWhitespace).map(String.init)
             let trusted = fields["trusted"]?.lowercased() == "yes"
             for uri in uris.split(whereSeparator: \.isWhitespace) {
                 for suite in suites.split(whereSeparator: \.isWhitespace) {
+                    try checkComponents(components, suite: suite) { bad($0) }
                     entries.append(
                         Entry(
                             uri: String(uri), suite: String(suite), components: components,
-                            signedBy: fields["signed-by"],
-                            trusted: trusted))
+                            signedBy: fields["signed-by"], trusted: trusted))
                 }
             }
         }
@@ -164,43 +185,48 @@ public struct AptSources: Sendable, Hashable {
             var line = Substring(rawLine)
             if line.hasSuffix("\r") { line = line.dropLast() }
             if line.hasPrefix("#") { continue }
-            if line.allSatisfy({ $0 == " " || $0 == "\t" }) {
+            if line.allSatisfy(isBlank) {
                 try flush()
                 continue
             }
-            if line.first == " " || line.first == "\t" {
+            if let first = line.first, isBlank(first) {
                 guard let key = current, let value = fields[key] else {
-                    throw EnvironmentError(.format, "\(file):\(index + 1): a continuation line outside a field")
+                    throw RecipeError(.badValue, file: file, line: index + 1, "a continuation line outside a field")
                 }
-                let continued = line.drop { $0 == " " || $0 == "\t" }
-                fields[key] = value + "\n " + continued
+                fields[key] = value + "\n " + line.drop(while: isBlank)
                 continue
             }
-            guard let colon = line.firstIndex(of: ":") else {
-                throw EnvironmentError(.format, "\(file):\(index + 1): expected 'Field: value'")
+            guard let colon = line.firstIndex(of: ":"), colon != line.startIndex,
+                !line[..<colon].contains(where: \.isWhitespace)
+            else {
+                throw RecipeError(.badValue, file: file, line: index + 1, "expected 'Field: value'")
             }
             if fields.isEmpty { stanzaLine = index + 1 }
             let key = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmingSpaces()
-            fields[key] = value
+            guard fields[key] == nil else {
+                throw RecipeError(.badValue, file: file, line: index + 1, "field '\(line[..<colon])' appears twice")
+            }
+            fields[key] = trimmed(line[line.index(after: colon)...])
             current = key
         }
         try flush()
         return entries
     }
 
-    /// One-line entries: `deb [option=value …] URI SUITE [COMPONENT …]`; `deb-src` and comments are
-    /// skipped.
+    /// One-line entries: `deb [option=value …] URI SUITE COMPONENT…` (no component when SUITE is an
+    /// exact path ending in `/`); `deb-src` entries and comments are skipped, any other type is an error.
     public static func parseOneLine(_ text: String, file: String) throws -> [Entry] {
         var entries: [Entry] = []
         for (index, rawLine) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            func bad(_ message: String) -> RecipeError {
+                RecipeError(.badValue, file: file, line: index + 1, message)
+            }
             var line = Substring(rawLine)
             if let hash = line.firstIndex(of: "#") { line = line[..<hash] }
             var words = line.split(whereSeparator: \.isWhitespace).map(String.init)
             guard let type = words.first else { continue }
             guard type == "deb" || type == "deb-src" else {
-                throw EnvironmentError(
-                    .format, "\(file):\(index + 1): expected 'deb URI SUITE COMPONENT…', got '\(type)'")
+                throw bad("expected 'deb URI SUITE COMPONENT…', got '\(type)'")
             }
             words.removeFirst()
             var options: [String: String] = [:]
@@ -212,43 +238,42 @@ public struct AptSources: Sendable, Hashable {
                     if word.hasSuffix("]") { break }
                 }
                 guard optionWords.last?.hasSuffix("]") == true else {
-                    throw EnvironmentError(.format, "\(file):\(index + 1): the options '[' are not closed by ']'")
+                    throw bad("the options '[' are not closed by ']'")
                 }
                 let joined = optionWords.joined(separator: " ").dropFirst().dropLast()
                 for option in joined.split(whereSeparator: \.isWhitespace) {
                     let pair = option.split(separator: "=", maxSplits: 1)
-                    if pair.count == 2 { options[pair[0].lowercased()] = String(pair[1]) }
+                    guard pair.count == 2 else { throw bad("the option '\(option)' is not 'name=value'") }
+                    options[pair[0].lowercased()] = String(pair[1])
                 }
             }
+            guard words.count >= 2 else { throw bad("expected '\(type) URI SUITE COMPONENT…'") }
+            let components = Array(words.dropFirst(2))
+            try checkComponents(components, suite: words[1]) { bad($0) }
             guard type == "deb" else { continue }
-            guard words.count >= 2 else {
-                throw EnvironmentError(.format, "\(file):\(index + 1): expected 'deb URI SUITE COMPONENT…'")
-            }
             entries.append(
                 Entry(
-                    uri: words[0], suite: words[1], components: Array(words.dropFirst(2)),
-                    signedBy: options["signed-by"],
+                    uri: words[0], suite: words[1], components: components, signedBy: options["signed-by"],
                     trusted: options["trusted"] == "yes"))
         }
         return entries
     }
 
-    /// `entries` as one deb822 file for a private apt configuration.
-    static func deb822(_ entries: [Entry]) -> String {
-        var out = ""
-        for entry in entries {
-            out += "Types: deb\nURIs: \(entry.uri)\nSuites: \(entry.suite)\n"
-            out += "Components: \(entry.components.joined(separator: " "))\n"
-            if let signedBy = entry.signedBy { out += "Signed-By: \(signedBy)\n" }
-            if entry.trusted { out += "Trusted: yes\n" }
-            out += "\n"
+    /// sources.list(5): a suite that is an exact path (ends in `/`) takes no components; any other suite
+    /// needs at least one.
+    private static func checkComponents(
+        _ components: [String], suite: some StringProtocol, _ bad: (String) -> RecipeError
+    ) throws {
+        if suite.hasSuffix("/") {
+            guard components.isEmpty else { throw bad("the suite '\(suite)' is an exact path and takes no components") }
+        } else {
+            guard !components.isEmpty else { throw bad("the suite '\(suite)' has no components (e.g. main)") }
         }
-        return out
     }
-}
 
-extension Substring {
-    func trimmingSpaces() -> String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+    private static func isBlank(_ character: Character) -> Bool { character == " " || character == "\t" }
+
+    private static func trimmed(_ text: Substring) -> String {
+        String(text.drop(while: isBlank).reversed().drop(while: isBlank).reversed())
     }
 }
