@@ -96,11 +96,7 @@ let package = Package(
         // the root with mmdebstrap.
         .target(
             name: "DebianEnvironment",
-            dependencies: [
-                "EnclaveCore", "Archive", "Recipe",
-                .product(name: "Subprocess", package: "swift-subprocess"),
-                .product(name: "SystemPackage", package: "swift-system"),
-            ],
+            dependencies: ["EnclaveCore", "Archive", "Recipe"],
             swiftSettings: strictSettings),
         // Builds: the bubblewrap sandbox, rootfs assembly, per-target images, measurements and the manifest.
         .target(
