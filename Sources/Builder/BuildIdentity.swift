@@ -1,4 +1,3 @@
-import Dispatch
 import EnclaveCore
 import Recipe
 import Release
@@ -62,18 +61,6 @@ struct BuildIdentity {
     /// The sha256 of each file (nil when it cannot be read), several files at once, the largest first so
     /// that the big images land on different cores.
     static func sha256(of files: [String], sizes: [UInt64]) -> [String?] {
-        let order = files.indices.sorted { sizes[$0] > sizes[$1] }
-        let results = UnsafeMutableBufferPointer<String?>.allocate(capacity: files.count)
-        results.initialize(repeating: nil)
-        defer {
-            results.deinitialize()
-            results.deallocate()
-        }
-        nonisolated(unsafe) let slots = results
-        DispatchQueue.concurrentPerform(iterations: files.count) { position in
-            let index = order[position]
-            slots[index] = try? FileStream.hash(path: files[index], .sha256).hex
-        }
-        return Array(results)
+        Parallel.hash(files: files, .sha256, sizes: sizes).map { try? $0.get().hex }
     }
 }

@@ -17,10 +17,12 @@ final class UnpackedInputs: @unchecked Sendable {
     let cache: InputCache
     let work: String
     private var directories: [String: String] = [:]
+    private let emit: BuildEventHandler
 
-    init(cache: InputCache, work: String) {
+    init(cache: InputCache, work: String, emit: @escaping BuildEventHandler = { _ in }) {
         self.cache = cache
         self.work = work
+        self.emit = emit
     }
 
     func directory(for resolved: ResolvedInput) throws -> String {
@@ -127,7 +129,7 @@ final class UnpackedInputs: @unchecked Sendable {
 
     private func drop(_ resolved: ResolvedInput) {
         let final = unpackedPath(resolved)
-        StandardError.write("note: the unpacked cache of input '\(resolved.input.name)' changed; unpacking it again\n")
+        emit(.note("the unpacked cache of input '\(resolved.input.name)' changed; unpacking it again"))
         FileTree.removeTree(final)
         unlink(final + ".listing")
         listings[final] = nil

@@ -32,7 +32,8 @@ public struct BuildOptions: Sendable {
     /// sandbox and its fresh output is used as it is: the step cache is neither read nor written, so a
     /// cached output can neither stand in for a step nor be replaced by one.
     public var reuseSteps = true
-    public var showProgress = true
+    /// Receives the build's progress (``BuildEvent``) as it goes; `nil` drops it.
+    public var events: BuildEventHandler?
     /// Assembles the recipe's Debian environments (`[environments.NAME]`); `nil` takes
     /// ``ReleaseBuilder/defaultEnvironmentAssembler(cache:)``. Tests pass roots made another way.
     public var environmentAssembler: (any EnvironmentAssembling)?
@@ -107,8 +108,8 @@ public enum ReleaseBuilder {
         try FileTree.makeDirectories(work)
 
         // 1. Inputs: every one pinned, fetched into the cache or found there, verified.
-        let status = BuildStatus(enabled: options.showProgress)
-        status.phase("fetching \(recipe.inputs.count) inputs")
+        let emit = options.events ?? { _ in }
+        emit(.fetchingInputs(count: recipe.inputs.count))
         let resolver = InputResolver(cache: cache, recipe: recipe)
         var resolved: [String: ResolvedInput] = [:]
         var changed: [(String, String, String)] = []
@@ -128,7 +129,7 @@ public enum ReleaseBuilder {
             try cache.storeListing(listing)
         }
         phases.append(("inputs", clock.lap()))
-        status.log("fetched \(recipe.inputs.count) inputs: \(BuildStatus.seconds(phases[phases.count - 1].1))")
+        emit(.fetchedInputs(count: recipe.inputs.count, seconds: phases[phases.count - 1].1))
 
         // A no-op build: the output already holds a manifest for the same recipe, lock, inputs, targets and
         // EnclaveKit, and every artifact it lists still has its size and sha256. The pipeline is
@@ -141,7 +142,7 @@ public enum ReleaseBuilder {
                 targets: selected.map(\.name))
         {
             phases.append(("verify outputs", clock.lap()))
-            status.finish()
+            emit(.upToDate)
             return BuildReport(
                 manifest: existing, outputDirectory: output,
                 manifestPath: options.manifestPath ?? output + "/manifest.json",
@@ -153,15 +154,14 @@ public enum ReleaseBuilder {
         let environments = try await assembleEnvironments(
             recipe: recipe, lock: lock,
             assembler: options.environmentAssembler ?? defaultEnvironmentAssembler(cache: cache),
-            status: status)
+            emit: emit)
         phases.append(("environments", clock.lap()))
         if !environments.isEmpty {
-            status.log(
-                "assembled \(environments.count) environments: \(BuildStatus.seconds(phases[phases.count - 1].1))")
+            emit(.assembledEnvironments(count: environments.count, seconds: phases[phases.count - 1].1))
         }
 
         // 3. Steps, each in the sandbox unless its output is cached under the same key.
-        let unpacked = UnpackedInputs(cache: cache, work: work + "/inputs")
+        let unpacked = UnpackedInputs(cache: cache, work: work + "/inputs", emit: emit)
         let reordered = options.reorderInputs ? try ReorderedCopies(fallback: work + "/reordered") : nil
         defer { reordered?.remove() }
         let useStepCache = options.reuseSteps && !options.isVaried
@@ -181,16 +181,14 @@ public enum ReleaseBuilder {
                     return (name, "step:" + (stepKeys[name] ?? ""))
                 }, environment: environment)
             stepKeys[step.name] = key
-            let label = "step \(index + 1)/\(recipe.steps.count) \(step.name)"
             if useStepCache, let cached = try cache.stepOutput(key: key) {
                 stepOutputs[step.name] = cached
                 let seconds = stepClock.lap()
                 stepReport.append((step.name, true, seconds))
-                status.phase("\(label): cached")
-                status.log("\(label): cached (\(BuildStatus.seconds(seconds)))")
+                emit(.stepCached(number: index + 1, of: recipe.steps.count, name: step.name, seconds: seconds))
                 continue
             }
-            status.phase("\(label): running in the sandbox")
+            emit(.stepStarted(number: index + 1, of: recipe.steps.count, name: step.name))
             var mounts: [SandboxMount] = []
             for name in step.inputs {
                 if let r = resolved[name] {
@@ -230,12 +228,12 @@ public enum ReleaseBuilder {
             }
             let seconds = stepClock.lap()
             stepReport.append((step.name, false, seconds))
-            status.log("\(label): \(BuildStatus.seconds(seconds))")
+            emit(.stepRan(number: index + 1, of: recipe.steps.count, name: step.name, seconds: seconds))
         }
         phases.append(("steps", clock.lap()))
 
         // 4. Root filesystem and targets.
-        status.phase("packing and measuring \(selected.count) targets")
+        emit(.packingTargets(count: selected.count))
         let references = ReferenceResolver(resolved: resolved, unpacked: unpacked, stepOutputs: stepOutputs)
         var rootfs = RootfsTree()
         if let base = try recipe.rootfs.baseEnvironment.map({ try assembled($0, in: environments) }) {
@@ -303,8 +301,7 @@ public enum ReleaseBuilder {
         }
         if let explicit = options.manifestPath, writeManifest == true { try manifest.write(to: explicit) }
         phases.append(("pack", clock.lap()))
-        status.log("packed and measured \(selected.count) targets: \(BuildStatus.seconds(phases[phases.count - 1].1))")
-        status.finish()
+        emit(.packedTargets(count: selected.count, seconds: phases[phases.count - 1].1))
         return BuildReport(
             manifest: manifest, outputDirectory: output, manifestPath: manifestPath,
             steps: stepReport.map { (name: $0.0, cached: $0.1, seconds: $0.2) },
@@ -337,7 +334,7 @@ public enum ReleaseBuilder {
     /// - Throws: ``BuildError/environmentFailed(environment:reason:)`` naming the environment when there is no
     ///   assembler, the assembler fails, or its root is not a directory or its sha256 not a digest.
     static func assembleEnvironments(
-        recipe: Recipe, lock: RecipeLock, assembler: (any EnvironmentAssembling)?, status: BuildStatus
+        recipe: Recipe, lock: RecipeLock, assembler: (any EnvironmentAssembling)?, emit: BuildEventHandler
     ) async throws -> [String: AssembledEnvironment] {
         var result: [String: AssembledEnvironment] = [:]
         for name in usedEnvironments(recipe) {
@@ -349,7 +346,7 @@ public enum ReleaseBuilder {
                     environment: name,
                     reason: "this EnclaveKit has no Debian environment assembler wired in (build it with one)")
             }
-            status.phase("assembling environment \(name)")
+            emit(.assemblingEnvironment(name: name))
             let assembled: AssembledEnvironment
             do {
                 assembled = try await assembler.assemble(environment, recipe: recipe, lock: lock)

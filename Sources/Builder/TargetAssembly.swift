@@ -242,7 +242,7 @@ public enum TargetAssembly {
         let sigName = "\(name)/enclave.sig"
         try copyFile(enclave, to: context.path(elfName))
         let m = try SGXMeasurer.measure(
-            .elf(path: context.path(elfName), heapSize: heapSize, tail: .file), showProgress: false)
+            .elf(path: context.path(elfName), heapSize: heapSize, tail: .file))
         var fields = template
         fields.date = sgxDate(epochSeconds: context.sourceDateEpoch)
         var sig = fields.sigstruct(mrenclave: m.mrenclave)

@@ -11,7 +11,7 @@ public enum FileStream {
     /// Streams `ranges` of `file` in order. `body(rangeIndex, chunk)` sees each range's bytes in order.
     public static func forEachChunk(
         of file: FileInput, ranges: [Range<UInt64>], chunkSize: Int = defaultChunkSize,
-        progress: ProgressBar? = nil,
+        progress: (any ProgressSink)? = nil,
         _ body: (Int, UnsafeRawBufferPointer) throws -> Void
     ) throws {
         // No bigger than the largest range: a 2 MiB firmware should not fault in a 4 MiB buffer.
@@ -39,17 +39,17 @@ public enum FileStream {
     /// ```
     public static func forEachChunk(
         of file: FileInput, ranges: [Range<UInt64>], chunkSize: Int = 1 << 20, slots: Int = 4,
-        progress: ProgressBar? = nil,
+        progress: (any ProgressSink)? = nil,
         overlapping body: (Int, UnsafeRawBufferPointer, _ background: (any ChunkConsumer) -> Void) throws -> Void
     ) throws {
         precondition(chunkSize > 0 && slots > 1, "a ring needs at least two slots")
         let ring = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize * slots, alignment: 64)
         defer { ring.deallocate() }
-        let lane = DispatchQueue(label: "enclavekit.hash-lane")
+        let lane = Parallel.Lane(label: "enclavekit.hash-lane")
         // One count per slot: the reader takes one before filling a slot, the lane gives it back after
         // the last job on that chunk. The lane runs jobs in order, so the slot taken is the oldest one.
         let free = DispatchSemaphore(value: slots)
-        defer { lane.sync {} }  // runs before the deallocation above: no job outlives the ring
+        defer { lane.drain() }  // runs before the deallocation above: no job outlives the ring
         var next = 0
         try stream(
             file, ranges: ranges, chunkSize: chunkSize, progress: progress,
@@ -69,7 +69,7 @@ public enum FileStream {
     /// The loop both forms share: checks each range against the file, cuts it into chunks of at most
     /// `chunkSize` bytes, reads each into the buffer `window(count)` gives and hands it to `body`.
     private static func stream(
-        _ file: FileInput, ranges: [Range<UInt64>], chunkSize: Int, progress: ProgressBar?,
+        _ file: FileInput, ranges: [Range<UInt64>], chunkSize: Int, progress: (any ProgressSink)?,
         window: (Int) -> UnsafeMutableRawBufferPointer, _ body: (Int, UnsafeRawBufferPointer) throws -> Void
     ) throws {
         for (index, range) in ranges.enumerated() {
@@ -96,8 +96,16 @@ public enum FileStream {
     }
 
     /// SHA-2 of a whole file, streamed.
-    public static func hash(path: String, _ algorithm: HashAlgorithm, progress: ProgressBar? = nil) throws -> [UInt8] {
-        let file = try FileInput(path: path)
+    public static func hash(path: String, _ algorithm: HashAlgorithm, progress: (any ProgressSink)? = nil) throws
+        -> [UInt8]
+    {
+        try hash(file: FileInput(path: path), algorithm, progress: progress)
+    }
+
+    /// SHA-2 of a whole open file, streamed.
+    public static func hash(file: FileInput, _ algorithm: HashAlgorithm, progress: (any ProgressSink)? = nil) throws
+        -> [UInt8]
+    {
         let digest = Digest(algorithm)
         try forEachChunk(of: file, ranges: [0..<file.size], progress: progress) { _, chunk in digest.update(chunk) }
         return digest.finalize()
@@ -121,19 +129,4 @@ public final class RunningCRC32: ChunkConsumer, @unchecked Sendable {
     public func update(_ buffer: UnsafeRawBufferPointer) { crc.update(buffer) }
     public func update(_ bytes: [UInt8]) { crc.update(bytes) }
     public var value: UInt32 { crc.value }
-}
-
-/// Runs several consumers of one buffer at once, one per core (a consumer must only touch its own state).
-public enum ParallelLanes {
-    public static func run(_ buffer: UnsafeRawBufferPointer, _ lanes: [(UnsafeRawBufferPointer) -> Void]) {
-        switch lanes.count {
-        case 0: return
-        case 1: lanes[0](buffer)
-        default:
-            // The buffer outlives concurrentPerform, which returns only when every lane is done.
-            nonisolated(unsafe) let shared = buffer
-            nonisolated(unsafe) let work = lanes
-            DispatchQueue.concurrentPerform(iterations: work.count) { work[$0](shared) }
-        }
-    }
 }

@@ -9,6 +9,15 @@ public protocol MeasurableFormat {
     static func matches(prefix: [UInt8], file: FileInput) -> Bool
     /// Computes the measurements.
     static func measure(file: FileInput) throws -> MeasurementReport
+    /// Computes the measurements, reporting the bytes read to a reporter `progress` starts (the formats
+    /// that stream large files; the others take the default, which reports nothing).
+    static func measure(file: FileInput, progress: ProgressFactory?) throws -> MeasurementReport
+}
+
+extension MeasurableFormat {
+    public static func measure(file: FileInput, progress: ProgressFactory?) throws -> MeasurementReport {
+        try measure(file: file)
+    }
 }
 
 /// What one format measured in a file: a title and ordered register name/value pairs.
@@ -60,7 +69,8 @@ public struct FileMeasurement: Sendable {
 
     /// Measures `path` as every format it matches. Throws ``MeasureError`` when it matches none, the one
     /// format's error when it matched one and that failed, and ``MeasureError`` when several all failed.
-    public static func measure(path: String) throws -> FileMeasurement {
+    /// `progress` starts a reporter for each format that streams the file (`measuring PATH`).
+    public static func measure(path: String, progress: ProgressFactory? = nil) throws -> FileMeasurement {
         let input = try FileInput(path: path)
         let prefix = try input.read(at: 0, count: Int(min(input.size, 4096)), format: "file")
         let matching = formats.filter { $0.matches(prefix: prefix, file: input) }
@@ -72,7 +82,7 @@ public struct FileMeasurement: Sendable {
         var result = FileMeasurement(file: path, reports: [], failures: [])
         for format in matching {
             do {
-                result.reports.append(try format.measure(file: input))
+                result.reports.append(try format.measure(file: input, progress: progress))
             } catch let error as FormatError {
                 result.failures.append((format.name, error.in(file: path)))
             } catch {

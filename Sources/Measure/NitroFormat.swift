@@ -7,12 +7,14 @@ public enum EIFFormat: MeasurableFormat {
 
     public static func matches(prefix: [UInt8], file: FileInput) -> Bool { prefix.starts(with: EIFLayout.magic) }
 
-    public static func measure(file: FileInput) throws -> MeasurementReport {
+    public static func measure(file: FileInput) throws -> MeasurementReport { try measure(file: file, progress: nil) }
+
+    public static func measure(file: FileInput, progress: ProgressFactory?) throws -> MeasurementReport {
         let image = try EIFImage(file: file)
-        let bar = ProgressBar(label: "measuring \(file.path)", total: file.size)
+        let bar = progress?("measuring \(file.path)", file.size)
+        defer { bar?.finish() }
         // The full description: the CRC-32 and the signature are checked too (in the same single pass).
         let d = try EIFDescription(image: image, progress: bar)
-        bar.finish()
         let m = d.measurements
         return MeasurementReport(
             format: name, title: "AWS Nitro Enclaves EIF v\(image.header.version) (\(image.architecture.rawValue))",

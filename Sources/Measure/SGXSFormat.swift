@@ -7,9 +7,11 @@ public enum SGXSFormat: MeasurableFormat {
     public static func matches(prefix: [UInt8], file: FileInput) -> Bool {
         SGXSReader.looksLikeSGXS(prefix: prefix, fileSize: file.size)
     }
-    public static func measure(file: FileInput) throws -> MeasurementReport {
-        let bar = ProgressBar(label: "measuring \(file.path)", total: file.size)
-        defer { bar.finish() }
+    public static func measure(file: FileInput) throws -> MeasurementReport { try measure(file: file, progress: nil) }
+
+    public static func measure(file: FileInput, progress: ProgressFactory?) throws -> MeasurementReport {
+        let bar = progress?("measuring \(file.path)", file.size)
+        defer { bar?.finish() }
         let s = try SGXSReader.read(file: file, progress: bar)
         return MeasurementReport(
             format: name, title: "SGX stream (SGXS)",

@@ -97,7 +97,8 @@ public enum EIFBuilder {
         case file(FileInput, Range<UInt64>)
     }
 
-    public static func build(_ request: EIFBuildRequest, to outputPath: String, progress: ProgressBar? = nil) throws
+    public static func build(_ request: EIFBuildRequest, to outputPath: String, progress: (any ProgressSink)? = nil)
+        throws
         -> EIFMeasurements
     {
         guard !request.ramdiskPaths.isEmpty else {
@@ -120,7 +121,7 @@ public enum EIFBuilder {
     /// Signs an existing EIF (as `nitro-cli sign-eif` does): its sections are copied in table order,
     /// back to back, without any previous signature, and a signature over its PCR0 is appended.
     public static func sign(
-        _ image: EIFImage, with signer: EIFSigner, to outputPath: String, progress: ProgressBar? = nil
+        _ image: EIFImage, with signer: EIFSigner, to outputPath: String, progress: (any ProgressSink)? = nil
     )
         throws -> EIFMeasurements
     {
@@ -135,7 +136,7 @@ public enum EIFBuilder {
     /// Writes `sections` in order after the header, then the signature section if there is a signer.
     public static func write(
         sections: [(EIFSectionType, Source)], architecture: EIFArchitecture, signer: EIFSigner?,
-        algorithm: HashAlgorithm, to outputPath: String, progress: ProgressBar? = nil
+        algorithm: HashAlgorithm, to outputPath: String, progress: (any ProgressSink)? = nil
     ) throws -> EIFMeasurements {
         let out = try AtomicOutput(path: outputPath)
         try out.write([UInt8](repeating: 0, count: EIFLayout.headerSize))

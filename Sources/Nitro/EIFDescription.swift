@@ -46,7 +46,7 @@ public struct EIFDescription: Sendable {
         return out
     }
 
-    public init(image: EIFImage, progress: ProgressBar? = nil) throws {
+    public init(image: EIFImage, progress: (any ProgressSink)? = nil) throws {
         let v = try image.measure(checkCRC: true, progress: progress)
         version = image.header.version
         measurements = v.measurements

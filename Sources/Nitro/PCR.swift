@@ -135,7 +135,7 @@ extension EIFImage {
     /// Reads every section once and computes PCR0/1/2 (and PCR8 if signed); with `checkCRC`, also
     /// the CRC-32 over the header and the sections in table order.
     public func measure(
-        algorithm: HashAlgorithm = .sha384, checkCRC: Bool = false, progress: ProgressBar? = nil
+        algorithm: HashAlgorithm = .sha384, checkCRC: Bool = false, progress: (any ProgressSink)? = nil
     ) throws -> EIFVerification {
         var pcrs = PCRAccumulator(algorithm: algorithm, roles: sections.map { .init($0.type) })
         // With checkCRC the checksum runs on the second core beside PCR2; the headers between sections are

@@ -137,19 +137,9 @@ public struct Comparer: Sendable {
 
 /// The sha256 of two files, hashed at the same time on two cores.
 enum PairHash {
-    /// Each slot is written by exactly one iteration of `concurrentPerform`, which returns only
-    /// when both are done, so the unsynchronized storage is safe.
-    private final class Slots: @unchecked Sendable {
-        var results: [Result<[UInt8], any Error>] = [.success([]), .success([])]
-    }
-
     static func sha256(_ a: String, _ b: String) throws -> ([UInt8], [UInt8]) {
-        let slots = Slots()
-        let paths = [a, b]
-        DispatchQueue.concurrentPerform(iterations: 2) { i in
-            slots.results[i] = Result { try FileStream.hash(path: paths[i], .sha256) }
-        }
-        return (try slots.results[0].get(), try slots.results[1].get())
+        let results = Parallel.hash(files: [a, b], .sha256)
+        return (try results[0].get(), try results[1].get())
     }
 }
 

@@ -1,4 +1,3 @@
-import Dispatch
 import EnclaveCore
 import Nitro
 
@@ -31,31 +30,22 @@ struct EIFComparison {
     }
 
     /// SHA-384 of every section of both images, the two images hashed at once on two cores.
-    private final class Slots: @unchecked Sendable {
-        // Each slot is written by exactly one iteration of concurrentPerform, which returns only when
-        // both are done.
-        var results: [Result<[[UInt8]], any Error>] = [.success([]), .success([])]
-    }
-
     static func hashSections(_ a: EIFImage, _ b: EIFImage) throws -> ([[UInt8]], [[UInt8]]) {
-        let slots = Slots()
         let images = [a, b]
-        DispatchQueue.concurrentPerform(iterations: 2) { i in
-            slots.results[i] = Result {
-                let image = images[i]
-                return try image.sections.map { s in
-                    let digest = Digest(.sha384)
-                    if s.size > 0 {
-                        let chunk = Int(min(UInt64(FileStream.defaultChunkSize), s.size))
-                        try FileStream.forEachChunk(of: image.file, ranges: [s.dataOffset..<s.end], chunkSize: chunk) {
-                            _, bytes in digest.update(bytes)
-                        }
+        let results = Parallel.map(2) { i in
+            let image = images[i]
+            return try image.sections.map { s in
+                let digest = Digest(.sha384)
+                if s.size > 0 {
+                    let chunk = Int(min(UInt64(FileStream.defaultChunkSize), s.size))
+                    try FileStream.forEachChunk(of: image.file, ranges: [s.dataOffset..<s.end], chunkSize: chunk) {
+                        _, bytes in digest.update(bytes)
                     }
-                    return digest.finalize()
                 }
+                return digest.finalize()
             }
         }
-        return (try slots.results[0].get(), try slots.results[1].get())
+        return (try results[0].get(), try results[1].get())
     }
 
     func compare(_ a: EIFImage, _ b: EIFImage) throws {

@@ -20,7 +20,10 @@ public struct RebuildOptions: Sendable {
     /// "reproduced" is evidence that the steps give the release's bytes today.
     public var reuseSteps = false
     public var compare = Comparer.Options()
-    public var showProgress = true
+    /// Receives the rebuild's build events (``BuildEvent``); `nil` drops them.
+    public var buildEvents: BuildEventHandler?
+    /// Receives `rebuild --vary`'s progress lines (`vary: building control`, `vary: built control in 12 s`).
+    public var progress: (@Sendable (String) -> Void)?
 
     public init(release: String) { self.release = release }
 }
@@ -85,7 +88,7 @@ public enum Rebuilder {
         build.reuseUpToDate = false
         build.reuseSteps = options.reuseSteps
         build.force = true  // its own scratch directory
-        build.showProgress = options.showProgress
+        build.events = options.buildEvents
         return build
     }
 

@@ -90,7 +90,8 @@ extension Rebuilder {
         let notApplied = SandboxVariations.resolve(variations).notApplied
         let skipped = Set(notApplied.map(\.0))
         let applied = variations.filter { !skipped.contains($0) }
-        let progress = VaryProgress(enabled: options.showProgress)
+        let progress = options.progress ?? { _ in }
+        let events = options.buildEvents
         var timings: [(String, Double)] = []
 
         /// Builds with `chosen` into the common build directory, then moves the result to `destination`.
@@ -101,10 +102,11 @@ extension Rebuilder {
             var build = buildOptions(options, expected: expected, recipePath: recipePath)
             build.outputDirectory = slot
             build.reuseSteps = false
-            build.showProgress = false
+            // The varied builds show no status line, only their notes.
+            build.events = { if case .note = $0 { events?($0) } }
             build.sandboxVariations = SandboxVariations.resolve(chosen).variations
             build.reorderInputs = chosen.contains(.fileOrder)
-            progress.line("vary: building \(label)" + (chosen.isEmpty ? "" : " (\(describe(chosen)))"))
+            progress("vary: building \(label)" + (chosen.isEmpty ? "" : " (\(describe(chosen)))"))
             var clock = ContinuousClock.now
             var report = try await ReleaseBuilder.build(build)
             try move(slot, to: destination)
@@ -113,7 +115,7 @@ extension Rebuilder {
             report.manifestPath = destination + "/manifest.json"
             let seconds = Self.seconds(since: &clock)
             timings.append((label, seconds))
-            progress.line("vary: built \(label) in \(Int(seconds.rounded())) s")
+            progress("vary: built \(label) in \(Int(seconds.rounded())) s")
             return report
         }
 
@@ -188,19 +190,5 @@ extension Rebuilder {
         }
         let code = Interruption.critical { rename(source, destination) == 0 ? 0 : errno }
         guard code == 0 else { throw SystemError("move into place", path: destination, errno: code) }
-    }
-}
-
-/// `vary: …` progress lines on stderr (none with `showProgress` off or `ENCLAVEKIT_NO_PROGRESS` set).
-struct VaryProgress {
-    let enabled: Bool
-
-    init(enabled: Bool) {
-        let quiet = getenv("ENCLAVEKIT_NO_PROGRESS").map { $0.pointee != 0 } ?? false
-        self.enabled = enabled && !quiet
-    }
-
-    func line(_ text: String) {
-        if enabled { StandardError.write(text + "\n") }
     }
 }

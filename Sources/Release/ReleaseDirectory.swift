@@ -69,7 +69,7 @@ public struct ReleaseDirectory: Sendable {
     /// manifest, and any extra artifacts and expectations.
     public func verify(
         policy: ReleasePolicy, artifacts extra: [String] = [], expectations: [MeasurementExpectation] = [],
-        progress: ((String, UInt64) -> ProgressBar?)? = nil
+        progress: ProgressFactory? = nil
     ) throws -> VerificationReport {
         let documents = try self.documents.map {
             (bytes: try FileInput.contents(of: $0, limit: 64 << 20, format: "envelope"), format: $0)

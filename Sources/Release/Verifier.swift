@@ -204,7 +204,7 @@ public enum ReleaseVerifier {
     /// ``verify(documents:policy:artifacts:expectations:progress:)``.
     public static func verify(
         bytes: [UInt8], format: String, policy: ReleasePolicy, artifacts: [String] = [],
-        expectations: [MeasurementExpectation] = [], progress: ((String, UInt64) -> ProgressBar?)? = nil
+        expectations: [MeasurementExpectation] = [], progress: ProgressFactory? = nil
     ) throws -> VerificationReport {
         try verify(
             documents: [(bytes, format)], policy: policy, artifacts: artifacts, expectations: expectations,
@@ -219,7 +219,7 @@ public enum ReleaseVerifier {
     /// pooled and counted against the threshold together (a key still counts once).
     public static func verify(
         documents: [(bytes: [UInt8], format: String)], policy: ReleasePolicy, artifacts: [String] = [],
-        expectations: [MeasurementExpectation] = [], progress: ((String, UInt64) -> ProgressBar?)? = nil
+        expectations: [MeasurementExpectation] = [], progress: ProgressFactory? = nil
     ) throws -> VerificationReport {
         var pooled: DSSEEnvelope?
         var firstSource = ""

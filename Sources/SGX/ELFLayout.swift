@@ -69,7 +69,8 @@ public struct SGXLayout: Sendable {
     public var measuredPages: UInt64 { regions.filter(\.measured).reduce(0) { $0 + $1.pageCount } }
 
     /// Computes MRENCLAVE; with `sgxsOut`, also writes the SGXS stream (atomically, only on success).
-    public func measure(file: FileInput?, sgxsOut: String? = nil, progress: ProgressBar? = nil) throws -> SGXMeasurement
+    public func measure(file: FileInput?, sgxsOut: String? = nil, progress: (any ProgressSink)? = nil) throws
+        -> SGXMeasurement
     {
         let writer = try sgxsOut.map { try SGXSWriter(path: $0) }
         let engine = try MREnclaveBuilder(size: size, ssaFrameSize: ssaFrameSize, format: format, sink: writer?.sink)

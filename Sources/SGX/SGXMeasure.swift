@@ -17,8 +17,9 @@ public enum SGXMeasureInput: Sendable {
 /// print(m.mrenclave.hex)
 /// ```
 public enum SGXMeasurer {
-    public static func measure(_ input: SGXMeasureInput, sgxsOut: String? = nil, showProgress: Bool = true) throws
-        -> SGXMeasurement
+    /// `progress` starts a reporter for the bytes measured (`measuring PATH`); `nil` reports nothing.
+    public static func measure(_ input: SGXMeasureInput, sgxsOut: String? = nil, progress: ProgressFactory? = nil)
+        throws -> SGXMeasurement
     {
         switch input {
         case .sgxs(let path):
@@ -27,7 +28,7 @@ public enum SGXMeasurer {
                     "--sgxs-out needs --elf or --gramine-manifest", hint: "an SGXS input is already a stream")
             }
             let file = try FileInput(path: path)
-            let bar = showProgress ? ProgressBar(label: "measuring \(path)", total: file.size) : nil
+            let bar = progress?("measuring \(path)", file.size)
             defer { bar?.finish() }
             let s = try SGXSReader.read(file: file, progress: bar)
             return SGXMeasurement(
@@ -37,8 +38,7 @@ public enum SGXMeasurer {
             let file = try FileInput(path: path)
             do {
                 let layout = try SelftestELFLayout.plan(elf: ELFFile(file: file), heapSize: heapSize, tail: tail)
-                let bar =
-                    showProgress ? ProgressBar(label: "measuring \(path)", total: layout.measuredPages * 4096) : nil
+                let bar = progress?("measuring \(path)", layout.measuredPages * 4096)
                 defer { bar?.finish() }
                 return try layout.measure(file: file, sgxsOut: sgxsOut, progress: bar)
             } catch let error as FormatError {
@@ -51,9 +51,7 @@ public enum SGXMeasurer {
             do { elf = try ELFFile(file: libpal) } catch let error as FormatError { throw error.in(file: libpalPath) }
             do {
                 let layout = try GramineLayout.plan(manifest: manifest, libpal: elf, constants: constants)
-                let bar =
-                    showProgress
-                    ? ProgressBar(label: "measuring \(manifestPath)", total: layout.measuredPages * 4096) : nil
+                let bar = progress?("measuring \(manifestPath)", layout.measuredPages * 4096)
                 defer { bar?.finish() }
                 return try layout.measure(file: libpal, sgxsOut: sgxsOut, progress: bar)
             } catch let error as FormatError {

@@ -32,14 +32,14 @@ public struct SGXSReader {
     public static let format = "SGXS"
 
     /// Reads and validates an SGXS file, streaming it once.
-    public static func read(path: String, requireCanonical: Bool = false, progress: ProgressBar? = nil) throws
+    public static func read(path: String, requireCanonical: Bool = false, progress: (any ProgressSink)? = nil) throws
         -> SGXSSummary
     {
         let file = try FileInput(path: path)
         return try read(file: file, requireCanonical: requireCanonical, progress: progress)
     }
 
-    public static func read(file: FileInput, requireCanonical: Bool = false, progress: ProgressBar? = nil) throws
+    public static func read(file: FileInput, requireCanonical: Bool = false, progress: (any ProgressSink)? = nil) throws
         -> SGXSSummary
     {
         var parser = SGXSParser(requireCanonical: requireCanonical)

@@ -158,7 +158,7 @@ public enum Authenticode {
     /// Hashes a file, streamed, with `patches` applied to the bytes as read (the file is not changed).
     /// `observe` sees every chunk of the file that is hashed (used to scan the kernel in the same pass).
     public static func hash(
-        file: FileInput, _ algorithm: HashAlgorithm, patches: [BytePatch] = [], progress: ProgressBar? = nil,
+        file: FileInput, _ algorithm: HashAlgorithm, patches: [BytePatch] = [], progress: (any ProgressSink)? = nil,
         observe: ((UnsafeRawBufferPointer) -> Void)? = nil
     ) throws -> [UInt8] {
         let headers = try file.read(

@@ -1,4 +1,3 @@
-import Dispatch
 import EnclaveCore
 import OVMF
 
@@ -105,7 +104,8 @@ public enum TDXMeasurer {
     /// Small side inputs (ACPI blobs, boot variables).
     static let blobLimit: UInt64 = 16 << 20
 
-    public static func measure(_ inputs: TDXMeasureInputs, progress: ProgressBar? = nil) throws -> TDXMeasurement {
+    public static func measure(_ inputs: TDXMeasureInputs, progress: (any ProgressSink)? = nil) throws -> TDXMeasurement
+    {
         let fw = try FileInput.contents(of: inputs.firmware, limit: firmwareLimit, format: "firmware")
         let metadata: TDVFMetadata
         do {
@@ -210,7 +210,7 @@ public enum TDXMeasurer {
 
     /// RTMR1 (kernel, OVMF actions) and RTMR2 (EFI stub cmdline and initrd).
     static func kernelEvents(
-        _ inputs: TDXMeasureInputs, kernel: String, notes: inout [String], progress: ProgressBar?
+        _ inputs: TDXMeasureInputs, kernel: String, notes: inout [String], progress: (any ProgressSink)?
     ) throws -> [TDXEvent] {
         let file = try FileInput(path: kernel)
         let initrd = try inputs.initrd.map { try FileInput(path: $0) }
@@ -226,7 +226,9 @@ public enum TDXMeasurer {
             }
         }
         // The initrd is hashed on a second core while the kernel's Authenticode pass runs on this one.
-        let initrdHash = initrd.map { file in BackgroundHash(file: file, progress: progress) }
+        let initrdHash = initrd.map { file in
+            Parallel.Background { try FileStream.hash(file: file, .sha384, progress: progress) }
+        }
         var scanner = ByteScanner(pattern: ccMeasurementGUIDPrefix)
         let kernelDigest = try Authenticode.hash(file: file, .sha384, patches: patches, progress: progress) {
             scanner.feed($0)
@@ -301,33 +303,6 @@ public enum TDXMeasurer {
         if bytes % (1 << 30) == 0 { return "\(bytes >> 30) GiB" }
         if bytes % (1 << 20) == 0 { return "\(bytes >> 20) MiB" }
         return "\(bytes) bytes"
-    }
-}
-
-/// SHA-384 of a whole file computed on a background thread (bounded memory: one 4 MiB chunk).
-final class BackgroundHash: @unchecked Sendable {
-    // @unchecked: `result` is written by the background task before `group.leave()` and read only after
-    // `group.wait()`, which orders the two accesses.
-    private let group = DispatchGroup()
-    private var result: Result<[UInt8], any Error> = .success([])
-
-    init(file: FileInput, progress: ProgressBar?) {
-        group.enter()
-        DispatchQueue.global().async { [self] in
-            result = Result {
-                let d = Digest(.sha384)
-                try FileStream.forEachChunk(of: file, ranges: [0..<file.size], progress: progress) { _, chunk in
-                    d.update(chunk)
-                }
-                return d.finalize()
-            }
-            group.leave()
-        }
-    }
-
-    func wait() throws -> [UInt8] {
-        group.wait()
-        return try result.get()
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Recipe
+import Synchronization
 import Testing
 
 @testable import Builder
@@ -96,12 +97,14 @@ struct EnvironmentBuildTests {
                 sha256: ["build": sha256, "runtime": String(repeating: "cd", count: 32)], failing: failing)
         }
 
-        func build(out: String, assembler: FakeAssembler, cache: String? = nil) async throws -> BuildReport {
+        func build(
+            out: String, assembler: FakeAssembler, cache: String? = nil, events: BuildEventHandler? = nil
+        ) async throws -> BuildReport {
             var options = BuildOptions(recipePath: recipe)
             options.outputDirectory = base + "/" + out
             options.cacheDirectory = cache ?? self.cache
-            options.showProgress = false
             options.environmentAssembler = assembler
+            options.events = events
             return try await ReleaseBuilder.build(options)
         }
 
@@ -136,6 +139,56 @@ struct EnvironmentBuildTests {
                 ? try String(contentsOfFile: path, encoding: .utf8) : nil
         }
         #expect(outputs == [Sandbox.environmentPath + "\n"])
+    }
+
+    /// The builder reports its phases as events, in order (seconds set to 0 to compare): a cold build, a
+    /// build from the step cache, and a no-op build of the same output.
+    @Test func buildEventsComeInOrder() async throws {
+        let repository = try Repository()
+        let assembler = repository.assembler()
+        let recorded = Mutex<[BuildEvent]>([])
+        let record: BuildEventHandler = { event in recorded.withLock { $0.append(Self.withoutSeconds(event)) } }
+        func take() -> [BuildEvent] {
+            recorded.withLock { events in
+                defer { events = [] }; return events
+            }
+        }
+        let head: [BuildEvent] = [
+            .fetchingInputs(count: 1), .fetchedInputs(count: 1, seconds: 0), .assemblingEnvironment(name: "build"),
+            .assemblingEnvironment(name: "runtime"), .assembledEnvironments(count: 2, seconds: 0),
+        ]
+        let tail: [BuildEvent] = [.packingTargets(count: 1), .packedTargets(count: 1, seconds: 0)]
+
+        _ = try await repository.build(out: "out", assembler: assembler, events: record)
+        #expect(
+            take()
+                == head + [
+                    .stepStarted(number: 1, of: 2, name: "app"), .stepRan(number: 1, of: 2, name: "app", seconds: 0),
+                    .stepStarted(number: 2, of: 2, name: "second"),
+                    .stepRan(number: 2, of: 2, name: "second", seconds: 0),
+                ] + tail)
+
+        _ = try await repository.build(out: "out-2", assembler: assembler, events: record)
+        #expect(
+            take()
+                == head + [
+                    .stepCached(number: 1, of: 2, name: "app", seconds: 0),
+                    .stepCached(number: 2, of: 2, name: "second", seconds: 0),
+                ] + tail)
+
+        _ = try await repository.build(out: "out", assembler: assembler, events: record)
+        #expect(take() == [.fetchingInputs(count: 1), .fetchedInputs(count: 1, seconds: 0), .upToDate])
+    }
+
+    static func withoutSeconds(_ event: BuildEvent) -> BuildEvent {
+        switch event {
+        case .fetchedInputs(let count, _): .fetchedInputs(count: count, seconds: 0)
+        case .assembledEnvironments(let count, _): .assembledEnvironments(count: count, seconds: 0)
+        case .stepCached(let number, let of, let name, _): .stepCached(number: number, of: of, name: name, seconds: 0)
+        case .stepRan(let number, let of, let name, _): .stepRan(number: number, of: of, name: name, seconds: 0)
+        case .packedTargets(let count, _): .packedTargets(count: count, seconds: 0)
+        default: event
+        }
     }
 
     @Test func aChangedEnvironmentRerunsItsSteps() async throws {

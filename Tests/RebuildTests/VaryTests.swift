@@ -113,7 +113,6 @@ struct VaryTests {
             var options = BuildOptions(recipePath: recipe)
             options.outputDirectory = base + "/release"
             options.cacheDirectory = cache
-            options.showProgress = false
             return try await ReleaseBuilder.build(options).manifestPath
         }
 
@@ -122,7 +121,6 @@ struct VaryTests {
             options.checkout = root
             options.cacheDirectory = cache
             options.outputDirectory = base + "/rebuild"
-            options.showProgress = false
             return try await Rebuilder.rebuildVaried(options, variations: variations)
         }
     }

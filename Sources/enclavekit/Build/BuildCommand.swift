@@ -68,6 +68,9 @@ struct BuildCommand: AsyncParsableCommand {
         options.targets = targets
         options.cacheDirectory = cache
         options.force = force
+        let status = BuildStatus()
+        defer { status.finish() }
+        options.events = { status.handle($0) }
         let report = try await ReleaseBuilder.build(options)
         if json {
             Output.json(BuildSummary.json(report))

@@ -50,7 +50,7 @@ struct MeasureCommand: ParsableCommand {
     func run() throws {
         let measured: FileMeasurement
         do {
-            measured = try FileMeasurement.measure(path: file)
+            measured = try FileMeasurement.measure(path: file, progress: ProgressBar.make)
         } catch let error as MeasureError {
             throw UsageError(error.message, hint: error.expected)
         }

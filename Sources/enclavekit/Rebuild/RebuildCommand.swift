@@ -122,6 +122,11 @@ struct RebuildCommand: AsyncParsableCommand {
         options.cacheDirectory = cache
         options.reuseSteps = reuseSteps
         options.compare.diffoscope = diffoscope
+        let status = BuildStatus()
+        defer { status.finish() }
+        options.buildEvents = { status.handle($0) }
+        let quiet = BuildStatus.quiet
+        options.progress = { line in if !quiet { StandardError.write(line + "\n") } }
         // Refused before rebuilding: the rebuild replaces its output directory, attestation included.
         var attestationPath: String?
         if signingKey != nil {

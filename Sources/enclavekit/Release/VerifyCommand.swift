@@ -148,7 +148,7 @@ struct VerifyCommand: ParsableCommand {
     func run() throws {
         let trust = try ReleasePolicy.load(path: policy)
         if let ref = registryReference { return try runRegistry(ref, trust: trust) }
-        let progress = { (path: String, size: UInt64) in ProgressBar(label: "hashing \(path)", total: size) }
+        let progress: ProgressFactory = { path, size in ProgressBar(label: "hashing \(path)", total: size) }
         var report: VerificationReport
         var attestationPaths = attestations
         if let only = envelopes.first, envelopes.count == 1, FileStatus.isDirectory(only) {

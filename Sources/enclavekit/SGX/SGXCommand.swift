@@ -177,6 +177,6 @@ struct SigstructFieldOptions: ParsableArguments {
                 "nothing to sign",
                 hint: "give --mrenclave HEX, --sgxs FILE, --elf FILE or --gramine-manifest FILE --libpal FILE")
         }
-        return fields.sigstruct(mrenclave: try SGXMeasurer.measure(measureInput).mrenclave)
+        return fields.sigstruct(mrenclave: try SGXMeasurer.measure(measureInput, progress: ProgressBar.make).mrenclave)
     }
 }

@@ -40,7 +40,7 @@ struct SGXMeasureCommand: ParsableCommand {
 
     func run() throws {
         guard let measureInput = input.input else { return }
-        let m = try SGXMeasurer.measure(measureInput, sgxsOut: sgxsOut)
+        let m = try SGXMeasurer.measure(measureInput, sgxsOut: sgxsOut, progress: ProgressBar.make)
         if json {
             Output.json(SGXMeasurer.json(m, verbose: verbose))
             return

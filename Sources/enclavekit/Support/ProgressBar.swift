@@ -1,3 +1,4 @@
+import EnclaveCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -11,12 +12,15 @@ import Synchronization
 /// A progress bar on standard error, shown only when standard error is a terminal and the work has
 /// run for more than a second (so scripts and short runs see nothing). Redraws at most 10 times a second.
 ///
+/// The CLI's ``ProgressSink``: libraries take it as `any ProgressSink`, or start one through
+/// ``make(label:total:)`` as their ``ProgressFactory``.
+///
 /// ```swift
 /// let bar = ProgressBar(label: "hashing image.eif", total: size)
 /// bar.advance(by: n)
 /// bar.finish()
 /// ```
-public final class ProgressBar: Sendable {
+final class ProgressBar: ProgressSink {
     private struct State {
         var done: UInt64 = 0
         var lastDraw: Double = 0
@@ -29,14 +33,19 @@ public final class ProgressBar: Sendable {
     private let enabled: Bool
     private let state = Mutex(State())
 
-    public init(label: String, total: UInt64, enabled: Bool? = nil) {
+    init(label: String, total: UInt64, enabled: Bool? = nil) {
         self.label = label
         self.total = total
         self.start = MonotonicClock.seconds()
         self.enabled = enabled ?? (isatty(2) == 1 && getenv("ENCLAVEKIT_NO_PROGRESS") == nil)
     }
 
-    public func advance(by n: UInt64) {
+    /// The ``ProgressFactory`` for libraries that start their own bars (`measuring FILE`).
+    static func make(label: String, total: UInt64) -> (any ProgressSink)? {
+        ProgressBar(label: label, total: total)
+    }
+
+    func advance(by n: UInt64) {
         guard enabled else { return }
         state.withLock { state in
             state.done += n
@@ -47,7 +56,7 @@ public final class ProgressBar: Sendable {
         }
     }
 
-    public func finish() {
+    func finish() {
         guard enabled else { return }
         state.withLock { state in
             if state.drawn { StandardError.write("\r\u{1B}[K") }
@@ -64,21 +73,5 @@ public final class ProgressBar: Sendable {
         let line = "\r\(label) [\(bar)] \(Int(fraction * 100))% \(Int(rate)) MiB/s"
         StandardError.write(line)
         state.drawn = true
-    }
-}
-
-/// Writes to file descriptor 2 directly (the C `stderr` global is not concurrency-safe in Swift 6).
-public enum StandardError {
-    public static func write(_ text: String) {
-        var bytes = Array(text.utf8)  // mutable for withUnsafeMutableBytes
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { buffer -> Int in
-                guard let base = buffer.baseAddress else { return -1 }
-                return Glibc.write(2, base + done, buffer.count - done)
-            }
-            if n <= 0 { break }
-            done += n
-        }
     }
 }
