@@ -1,4 +1,5 @@
 import Archive
+import Builder
 import Dispatch
 import EnclaveCore
 import Nitro
@@ -96,9 +97,9 @@ public struct Comparer: Sendable {
         guard let expectedArtifacts, let actualArtifacts else { return try compareFiles(a, b) }
         let session = Session(options: options)
         guard try Comparer.detectKind(a) == .json, try Comparer.detectKind(b) == .json else {
-            throw UsageError(
-                "artifact directories only apply to two release documents",
-                hint: "give two manifests, DSSE envelopes or bundles, or drop --expected-artifacts/--actual-artifacts")
+            throw RebuildError(
+                .artifactDirectories, "artifact directories only apply to two release documents",
+                remedy: "give two manifests, DSSE envelopes or bundles")
         }
         try session.compareDocuments(a, b, expectedArtifacts, actualArtifacts)
         return session.collector.report
@@ -171,9 +172,11 @@ final class Session {
         let ka = try Comparer.detectKind(a)
         let kb = try Comparer.detectKind(b)
         guard ka == kb else {
-            throw UsageError(
+            throw RebuildError(
+                .kindsDiffer,
                 "cannot compare \(a) (\(article(ka.rawValue))) with \(b) (\(article(kb.rawValue)))",
-                hint: "give two inputs of the same kind: EIFs, cpio or tar archives, release documents or directories")
+                remedy: "give two inputs of the same kind: EIFs, cpio or tar archives, release documents or directories"
+            )
         }
         try compare(a, b, kind: ka)
     }
