@@ -54,7 +54,7 @@ public enum BuildVariation: String, CaseIterable, Sendable, Hashable {
 
     /// Parses a comma-separated list (`tz,hostname`); `all` is every variation. Keeps the order of
     /// ``allCases`` and drops repeats.
-    /// - Throws: `UsageError` naming an unknown variation and listing the known ones.
+    /// - Throws: ``BuildRefusal`` naming an unknown variation and listing the known ones.
     public static func parseList(_ text: String) throws -> [BuildVariation] {
         var chosen = Set<BuildVariation>()
         for item in text.split(separator: ",", omittingEmptySubsequences: false) {
@@ -64,9 +64,10 @@ public enum BuildVariation: String, CaseIterable, Sendable, Hashable {
             } else if let variation = BuildVariation(rawValue: name) {
                 chosen.insert(variation)
             } else {
-                throw UsageError(
+                throw BuildRefusal(
+                    .unsupported,
                     "unknown variation '\(name)'",
-                    hint: "use all or a comma-separated list of " + allCases.map(\.rawValue).joined(separator: ", "))
+                    remedy: "use all or a comma-separated list of " + allCases.map(\.rawValue).joined(separator: ", "))
             }
         }
         return allCases.filter { chosen.contains($0) }

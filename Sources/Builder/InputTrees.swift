@@ -158,7 +158,9 @@ struct ReferenceResolver {
         let what = reference.description
         switch reference.origin {
         case .input(let name):
-            guard let input = resolved[name] else { throw UsageError("\(what): no input named '\(name)'") }
+            guard let input = resolved[name] else {
+                throw BuildRefusal(.reference, "\(what): no input named '\(name)'")
+            }
             if reference.path.isEmpty && expect == .file
                 && !(input.input.kind == .path && FileStatus.isDirectory(input.file))
             {
@@ -169,7 +171,8 @@ struct ReferenceResolver {
             return expect == .file ? try unpacked.verifiedFile(reference.path, of: input, at: path) : path
         case .step(let name):
             guard let output = stepOutputs[name] else {
-                throw UsageError("\(what): no step named '\(name)' ran", hint: "steps run in the recipe's order")
+                throw BuildRefusal(
+                    .reference, "\(what): no step named '\(name)' ran", remedy: "steps run in the recipe's order")
             }
             return try PathResolution.inside(root: output, relative: reference.path, what: what, expect: expect)
         }

@@ -101,10 +101,11 @@ enum OutputProtection {
     /// Refuses to modify a manifest that a signed document covers.
     static func refuseCovered(manifest: String, by documents: [String], recipe: String) throws {
         guard let first = documents.first else { return }
-        throw UsageError(
+        throw BuildRefusal(
+            .signedManifest,
             "\(manifest) is covered by the signed \(first) and this build's manifest differs; a signed manifest "
-                + "is never modified, not even with --force",
-            hint: "bump the version in \(recipe) for a new release, or remove \(first) deliberately if this "
+                + "is never modified",
+            remedy: "bump the version in \(recipe) for a new release, or remove \(first) deliberately if this "
                 + "release was never published")
     }
 
@@ -123,7 +124,7 @@ enum OutputProtection {
     ) throws -> DirectoryAction {
         guard let status = FileStatus(final) else { return .create }
         guard status.type == .directory else {
-            throw UsageError("\(final) exists and is not a directory", hint: "remove it or choose another --out")
+            throw BuildRefusal(.outputNotDirectory, "\(final) exists and is not a directory", remedy: "remove it")
         }
         let (differing, extra) = try compare(staged: staged, existing: final)
         if differing.isEmpty { return .keep }
@@ -135,11 +136,11 @@ enum OutputProtection {
                 recipe: recipe)
         }
         guard force else {
-            throw UsageError(
+            throw BuildRefusal(
+                .outputDiffers,
                 "\(final) already holds a different build (\(listing(differing)) differ\(differing.count == 1 ? "s" : ""))"
                     + " and \(release) would replace it",
-                hint: "bump the version in \(recipe) for a new release, choose another --out, or pass --force "
-                    + "to replace it")
+                remedy: "bump the version in \(recipe) for a new release")
         }
         return .replace(carry: [], differing: differing)
     }
@@ -152,10 +153,9 @@ enum OutputProtection {
         if current == bytes { return false }
         try refuseCovered(manifest: path, by: coveringDocuments(of: path), recipe: recipe)
         guard force else {
-            throw UsageError(
-                "\(path) already holds a different manifest",
-                hint: "bump the version in \(recipe) for a new release, choose another --manifest, or pass --force "
-                    + "to replace it")
+            throw BuildRefusal(
+                .manifestDiffers, "\(path) already holds a different manifest",
+                remedy: "bump the version in \(recipe) for a new release")
         }
         return true
     }

@@ -23,20 +23,22 @@ enum PathResolution {
         let parts = relative.split(separator: "/", omittingEmptySubsequences: true)
         for (i, part) in parts.enumerated() {
             guard part != ".", part != ".." else {
-                throw UsageError("\(what): the path may not contain . or .. components")
+                throw BuildRefusal(.reference, "\(what): the path may not contain . or .. components")
             }
             path += "/" + part
             var st = stat()
             guard lstat(path, &st) == 0 else {
-                throw UsageError(
-                    "\(what): no such file", hint: "check the path; the build produced or unpacked no '\(relative)'")
+                throw BuildRefusal(
+                    .reference,
+                    "\(what): no such file", remedy: "check the path; the build produced or unpacked no '\(relative)'")
             }
             let type = st.st_mode & S_IFMT
             if type == S_IFLNK {
-                throw UsageError("\(what): '\(parts[0...i].joined(separator: "/"))' is a symlink; refer to its target")
+                throw BuildRefusal(
+                    .reference, "\(what): '\(parts[0...i].joined(separator: "/"))' is a symlink; refer to its target")
             }
             if i < parts.count - 1, type != S_IFDIR {
-                throw UsageError("\(what): '\(parts[0...i].joined(separator: "/"))' is not a directory")
+                throw BuildRefusal(.reference, "\(what): '\(parts[0...i].joined(separator: "/"))' is not a directory")
             }
         }
         if let expect {
@@ -45,9 +47,11 @@ enum PathResolution {
             let type = st.st_mode & S_IFMT
             switch expect {
             case .file where type != S_IFREG:
-                throw UsageError("\(what): not a regular file", hint: "end the reference with / for a directory")
+                throw BuildRefusal(
+                    .reference, "\(what): not a regular file", remedy: "end the reference with / for a directory")
             case .directory where type != S_IFDIR:
-                throw UsageError("\(what): not a directory", hint: "drop the trailing / to refer to a file")
+                throw BuildRefusal(
+                    .reference, "\(what): not a directory", remedy: "drop the trailing / to refer to a file")
             default: break
             }
         }

@@ -379,9 +379,10 @@ public enum ReleaseBuilder {
         guard !names.isEmpty else { return recipe.targets }
         return try names.map { name in
             guard let t = recipe.targets.first(where: { $0.name == name }) else {
-                throw UsageError(
+                throw BuildRefusal(
+                    .unsupported,
                     "the recipe has no target '\(name)'",
-                    hint: "its targets are " + recipe.targets.map(\.name).joined(separator: ", "))
+                    remedy: "its targets are " + recipe.targets.map(\.name).joined(separator: ", "))
             }
             return t
         }

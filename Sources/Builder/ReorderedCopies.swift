@@ -94,7 +94,8 @@ final class ReorderedCopies {
             let made = symlink(String(decoding: linkTarget, as: UTF8.self), target)
             guard made == 0 else { throw SystemError("create the symlink", path: target, errno: errno) }
         default:
-            throw UsageError("\(source): a special file (device, fifo or socket) cannot be copied for file-order")
+            throw BuildRefusal(
+                .unsupported, "\(source): a special file (device, fifo or socket) cannot be copied for file-order")
         }
         if info.st_mode & S_IFMT != S_IFLNK {
             guard chmod(target, info.st_mode & 0o7777) == 0 else {

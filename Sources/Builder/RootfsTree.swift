@@ -41,7 +41,7 @@ public struct RootfsTree: Sendable {
         var st = stat()
         guard lstat(source, &st) == 0 else { throw SystemError("read", path: source, errno: errno) }
         guard (st.st_mode & S_IFMT) == S_IFREG else {
-            throw UsageError("rootfs \(path): \(source) is not a regular file")
+            throw BuildRefusal(.rootfs, "rootfs \(path): \(source) is not a regular file")
         }
         let chosen = mode ?? ((st.st_mode & 0o100) != 0 ? 0o755 : 0o644)
         try insert(components, .file(source: source, size: UInt64(st.st_size), mode: chosen & 0o7777), origin: path)
@@ -72,13 +72,13 @@ public struct RootfsTree: Sendable {
                 let chosen = mode ?? ((entry.permissions & 0o100) != 0 ? 0o755 : 0o644)
                 try insert(parts, .file(source: source, size: size, mode: chosen), origin: shown)
             case .characterDevice, .blockDevice, .fifo:
-                throw UsageError("rootfs \(shown): special files are not allowed in a root filesystem")
+                throw BuildRefusal(.rootfs, "rootfs \(shown): special files are not allowed in a root filesystem")
             }
         }
     }
 
     private mutating func insert(_ components: [[UInt8]], _ node: Node, origin: String) throws {
-        guard !components.isEmpty else { throw UsageError("rootfs: \(origin) names the root itself") }
+        guard !components.isEmpty else { throw BuildRefusal(.rootfs, "rootfs: \(origin) names the root itself") }
         for depth in 1..<components.count {
             let parent = Self.join(Array(components[0..<depth]))
             switch nodes[parent] {
@@ -86,12 +86,14 @@ public struct RootfsTree: Sendable {
             case .directory: break
             case .symlink(let target) where fromBase.contains(parent):
                 let shown = String(decoding: parent, as: UTF8.self)
-                throw UsageError(
+                throw BuildRefusal(
+                    .rootfs,
                     "rootfs: \(origin) needs /\(shown) to be a directory, but the base environment has a symlink "
                         + "there (/\(shown) -> \(String(decoding: target, as: UTF8.self)))",
-                    hint: "place the file below the link's target instead")
+                    remedy: "place the file below the link's target instead")
             default:
-                throw UsageError(
+                throw BuildRefusal(
+                    .rootfs,
                     "rootfs: \(origin) needs /\(String(decoding: parent, as: UTF8.self)) to be a directory, "
                         + "but a file is placed there")
             }
@@ -103,21 +105,24 @@ public struct RootfsTree: Sendable {
                 // A file or symlink of `files` replaces the base's file or symlink; a directory never silently
                 // replaces (or is replaced by) something else.
                 if case .directory = node {
-                    throw UsageError(
+                    throw BuildRefusal(
+                        .rootfs,
                         "rootfs: \(origin) is a directory, but the base environment has a file or symlink there",
-                        hint: "place the files elsewhere, or replace the base's entry with a file entry")
+                        remedy: "place the files elsewhere, or replace the base's entry with a file entry")
                 }
                 if case .directory = existing {
-                    throw UsageError(
+                    throw BuildRefusal(
+                        .rootfs,
                         "rootfs: \(origin) would replace a directory of the base environment",
-                        hint: "place the file below that directory or at another path")
+                        remedy: "place the file below that directory or at another path")
                 }
                 fromBase.remove(key)
                 nodes[key] = node
                 return
             }
-            throw UsageError(
-                "rootfs: \(origin) is placed twice", hint: "each rootfs path may come from one `files` entry only")
+            throw BuildRefusal(
+                .rootfs,
+                "rootfs: \(origin) is placed twice", remedy: "each rootfs path may come from one `files` entry only")
         }
         nodes[key] = node
     }
@@ -176,10 +181,10 @@ public struct RootfsTree: Sendable {
     @discardableResult
     public mutating func addBase(from root: String, environment: String) throws -> BaseSummary {
         guard nodes.isEmpty else {
-            throw UsageError("rootfs: the base environment '\(environment)' must be added before any file")
+            throw BuildRefusal(.rootfs, "rootfs: the base environment '\(environment)' must be added before any file")
         }
         guard FileStatus.isDirectory(root) else {
-            throw UsageError("rootfs: the root of environment '\(environment)', \(root), is not a directory")
+            throw BuildRefusal(.rootfs, "rootfs: the root of environment '\(environment)', \(root), is not a directory")
         }
         var summary = BaseSummary(kept: 0, dropped: 0)
         // Depth first with an explicit stack of (components, host path), so deep trees cannot overflow.
@@ -193,7 +198,8 @@ public struct RootfsTree: Sendable {
                 }
                 let key = Self.join(parts)
                 guard let text = String(validating: name, as: UTF8.self) else {
-                    throw UsageError(
+                    throw BuildRefusal(
+                        .rootfs,
                         "rootfs: environment '\(environment)' has a name that is not UTF-8: "
                             + "/\(String(decoding: key, as: UTF8.self))")
                 }
@@ -211,11 +217,12 @@ public struct RootfsTree: Sendable {
                 case S_IFLNK:
                     node = .symlink(target: try SymbolicLink.target(of: host, sizeHint: Int(info.st_size)))
                 default:
-                    throw UsageError(
+                    throw BuildRefusal(
+                        .rootfs,
                         "rootfs: environment '\(environment)' holds the special file "
                             + "/\(String(decoding: key, as: UTF8.self)) (device, fifo or socket); a root filesystem "
                             + "may hold only files, directories and symlinks",
-                        hint: "the environment's assembly should leave no device nodes: assemble it again")
+                        remedy: "the environment's assembly should leave no device nodes: assemble it again")
                 }
                 nodes[key] = node
                 fromBase.insert(key)
@@ -312,12 +319,12 @@ public struct RootfsTree: Sendable {
     static func components(_ path: String) throws -> [[UInt8]] {
         let bytes = Array(path.utf8)
         guard bytes.first == UInt8(ascii: "/") else {
-            throw UsageError("rootfs path \"\(path)\" must be absolute (start with /)")
+            throw BuildRefusal(.rootfs, "rootfs path \"\(path)\" must be absolute (start with /)")
         }
         var parts: [[UInt8]] = []
         for part in bytes.split(separator: UInt8(ascii: "/")) {
             guard part != [UInt8(ascii: ".")], part != [UInt8(ascii: "."), UInt8(ascii: ".")], !part.contains(0)
-            else { throw UsageError("rootfs path \"\(path)\" may not contain . or .. components") }
+            else { throw BuildRefusal(.rootfs, "rootfs path \"\(path)\" may not contain . or .. components") }
             parts.append(Array(part))
         }
         return parts

@@ -102,7 +102,7 @@ public final class StagingDirectory {
         let hadOld = lstat(final, &st) == 0
         if hadOld {
             guard (st.st_mode & S_IFMT) == S_IFDIR else {
-                throw UsageError("\(final) exists and is not a directory", hint: "remove it or choose another --out")
+                throw BuildRefusal(.outputNotDirectory, "\(final) exists and is not a directory", remedy: "remove it")
             }
         }
         try Interruption.critical {

@@ -19,7 +19,8 @@ enum TargetBuilder {
             spec.nsmPath = try n.nsm.map { try references.file($0) }
             spec.kernelConfig = try n.kernelConfig.map { try references.file($0) }
             guard let arch = EIFArchitecture(rawValue: n.arch) else {
-                throw UsageError("target '\(target.name)': unknown arch '\(n.arch)'", hint: "use x86_64 or aarch64")
+                throw BuildRefusal(
+                    .unsupported, "target '\(target.name)': unknown arch '\(n.arch)'", remedy: "use x86_64 or aarch64")
             }
             spec.architecture = arch
             spec.imageOS = n.metadata.imageOS
@@ -50,7 +51,8 @@ enum TargetBuilder {
             request.vcpus = s.vcpus
             request.vcpuSignature = try SNPVCPU.requireSignature(named: s.vcpuType)
             guard let vmm = SNPVMMType(name: s.vmm) else {
-                throw UsageError("target '\(target.name)': unknown vmm '\(s.vmm)'", hint: "use QEMU, ec2 or gce")
+                throw BuildRefusal(
+                    .unsupported, "target '\(target.name)': unknown vmm '\(s.vmm)'", remedy: "use QEMU, ec2 or gce")
             }
             request.vmm = vmm
             request.guestFeatures = s.guestFeatures

@@ -1,4 +1,5 @@
 import Archive
+import Builder
 import Dispatch
 import EnclaveCore
 import Nitro
@@ -96,9 +97,9 @@ public struct Comparer: Sendable {
         guard let expectedArtifacts, let actualArtifacts else { return try compareFiles(a, b) }
         let session = Session(options: options)
         guard try Comparer.detectKind(a) == .json, try Comparer.detectKind(b) == .json else {
-            throw UsageError(
-                "artifact directories only apply to two release documents",
-                hint: "give two manifests, DSSE envelopes or bundles, or drop --expected-artifacts/--actual-artifacts")
+            throw RebuildError(
+                .artifactDirectories, "artifact directories only apply to two release documents",
+                remedy: "give two manifests, DSSE envelopes or bundles")
         }
         try session.compareDocuments(a, b, expectedArtifacts, actualArtifacts)
         return session.collector.report
@@ -161,9 +162,11 @@ final class Session {
         let ka = try Comparer.detectKind(a)
         let kb = try Comparer.detectKind(b)
         guard ka == kb else {
-            throw UsageError(
+            throw RebuildError(
+                .kindsDiffer,
                 "cannot compare \(a) (\(article(ka.rawValue))) with \(b) (\(article(kb.rawValue)))",
-                hint: "give two inputs of the same kind: EIFs, cpio or tar archives, release documents or directories")
+                remedy: "give two inputs of the same kind: EIFs, cpio or tar archives, release documents or directories"
+            )
         }
         try compare(a, b, kind: ka)
     }
@@ -188,7 +191,7 @@ final class Session {
     }
 
     /// Two files of the same kind whose bytes differ.
-    private func compareDiffering(_ a: String, _ b: String, kind: Comparer.InputKind, sha: ([UInt8], [UInt8])) throws {
+    func compareDiffering(_ a: String, _ b: String, kind: Comparer.InputKind, sha: ([UInt8], [UInt8])) throws {
         let before = collector.count
         switch kind {
         case .eif:
@@ -303,234 +306,5 @@ final class Session {
         } catch {
             return ["diffoscope failed: \(error)"]
         }
-    }
-
-    // MARK: - Entries
-
-    /// Compares two member lists by path (a repeated path is matched occurrence by occurrence):
-    /// removed, added, then each changed field. `nested` drills into members that are themselves
-    /// EIFs, cpio or tar archives (for directories).
-    func compareEntries(_ a: [TreeEntry], _ b: [TreeEntry], nested: Bool) throws {
-        func keys(_ entries: [TreeEntry]) -> [[UInt8]] {
-            var seen: [[UInt8]: Int] = [:]
-            return entries.map { e in
-                let n = (seen[e.path] ?? 0) + 1
-                seen[e.path] = n
-                return n == 1 ? e.path : e.path + [0] + Array(String(n).utf8)
-            }
-        }
-        let ka = keys(a)
-        let kb = keys(b)
-        var indexB: [[UInt8]: Int] = [:]
-        for (i, k) in kb.enumerated() { indexB[k] = i }
-        var matched = Set<Int>()
-        var order: [Int] = []
-        let before = collector.count
-        for (i, ea) in a.enumerated() {
-            let label = "entry \(ea.displayPath)"
-            guard let j = indexB[ka[i]] else {
-                collector.add([label], expected: ea.summary, actual: nil)
-                continue
-            }
-            matched.insert(j)
-            order.append(j)
-            try compareEntry(ea, b[j], label: label, nested: nested)
-        }
-        for (j, eb) in b.enumerated() where !matched.contains(j) {
-            collector.add(["entry \(eb.displayPath)"], expected: nil, actual: eb.summary)
-        }
-        if collector.count == before, order != order.sorted() {
-            let sortedOrder = order.sorted()
-            if let p = Array(zip(order, sortedOrder)).firstIndex(where: { $0 != $1 }) {
-                collector.add(
-                    ["entry order"], expected: "entry \(p + 1) is \(b[sortedOrder[p]].displayPath)",
-                    actual: "entry \(p + 1) is \(b[order[p]].displayPath)")
-            }
-        }
-    }
-
-    private func compareEntry(_ ea: TreeEntry, _ eb: TreeEntry, label: String, nested: Bool) throws {
-        func field(_ name: String, _ x: String?, _ y: String?) {
-            if x != y { collector.add([label, name], expected: x ?? "none", actual: y ?? "none") }
-        }
-        field("type", ea.kind.rawValue, eb.kind.rawValue)
-        field("mode", TreeEntry.octal(ea.permissions), TreeEntry.octal(eb.permissions))
-        // On-disk trees: owner and times only when asked (they record when and by whom a build ran).
-        if !nested || options.directoryMetadata {
-            field("uid", String(ea.uid), String(eb.uid))
-            field("gid", String(ea.gid), String(eb.gid))
-            field("mtime", Self.time(ea.mtime, ea.mtimeNanoseconds), Self.time(eb.mtime, eb.mtimeNanoseconds))
-        }
-        field(
-            "link target", ea.linkTarget.map { String(decoding: $0, as: UTF8.self) },
-            eb.linkTarget.map { String(decoding: $0, as: UTF8.self) })
-        field("device", ea.device, eb.device)
-        for (name, value) in ea.extra {
-            field(name, value, eb.extra.first { $0.0 == name }?.1)
-        }
-        guard ea.sha256 != eb.sha256 || ea.size != eb.size else { return }
-        guard let ca = ea.content, let cb = eb.content else {
-            field("size", String(ea.size), String(eb.size))
-            return
-        }
-        if nested, case .range(let pa, _) = ca, case .range(let pb, _) = cb {
-            let kind = try Comparer.detectKind(pa)
-            if [.eif, .cpio, .tar].contains(kind), try Comparer.detectKind(pb) == kind {
-                try collector.within([label]) {
-                    let index = collector.differences.count
-                    collector.add(
-                        ["content"], expected: "\(kind.rawValue), \(ea.size) bytes, sha256 \(ea.sha256?.hex ?? "")",
-                        actual: "\(kind.rawValue), \(eb.size) bytes, sha256 \(eb.sha256?.hex ?? "")")
-                    do {
-                        try compareDiffering(pa, pb, kind: kind, sha: (ea.sha256 ?? [], eb.sha256 ?? []))
-                    } catch let error as FormatError {
-                        // A damaged file inside a tree is a difference of that tree, not a failure of the whole.
-                        collector.setDetail(at: index, ["not readable as \(kind.rawValue): \(error)"])
-                    }
-                }
-                return
-            }
-        }
-        try contentDifference(
-            [label, "content"], ca, ea.size, ea.sha256, cb, eb.size, eb.sha256,
-            name: String(ea.displayPath.split(separator: "/").last ?? "entry"))
-    }
-
-    static func time(_ seconds: Int64, _ nanoseconds: Int) -> String {
-        let text = EIFMetadata.rfc3339(epochSeconds: seconds)
-        guard nanoseconds != 0 else { return "\(seconds) (\(text))" }
-        let fraction = String(nanoseconds)
-        return "\(seconds).\(String(repeating: "0", count: max(0, 9 - fraction.count)) + fraction) (\(text))"
-    }
-
-    // MARK: - Manifests
-
-    func compareManifests(
-        _ a: ReleaseManifest, _ b: ReleaseManifest, _ dirA: String?, _ dirB: String?
-    ) throws {
-        let c = collector
-        func field(_ location: [String], _ x: String?, _ y: String?) {
-            if x != y { c.add(location, expected: x, actual: y) }
-        }
-        field(["field name"], a.name, b.name)
-        field(["field version"], a.version, b.version)
-        field(["field enclavekitVersion"], a.enclavekitVersion, b.enclavekitVersion)
-        field(["field sourceDateEpoch"], String(a.sourceDateEpoch), String(b.sourceDateEpoch))
-        field(["field source.repository"], a.source?.repository, b.source?.repository)
-        field(["field source.commit"], a.source?.commit, b.source?.commit)
-        field(["field recipe.path"], a.recipe.path, b.recipe.path)
-        field(["field recipe.sha256"], a.recipe.sha256, b.recipe.sha256)
-        field(["field lock.path"], a.lock.path, b.lock.path)
-        field(["field lock.sha256"], a.lock.sha256, b.lock.sha256)
-
-        func byName<T>(_ x: [T], _ y: [T], _ name: (T) -> String, _ body: (String, T?, T?) throws -> Void) rethrows {
-            for item in x { try body(name(item), item, y.first { name($0) == name(item) }) }
-            for item in y where !x.contains(where: { name($0) == name(item) }) { try body(name(item), nil, item) }
-        }
-        byName(a.inputs, b.inputs, \.name) { name, x, y in
-            let label = "input \(name)"
-            guard let x, let y else {
-                let describe = { (i: ReleaseManifest.Input) in "\(i.kind) \(i.source), sha256 \(i.sha256)" }
-                c.add([label], expected: x.map(describe), actual: y.map(describe))
-                return
-            }
-            field([label, "kind"], x.kind, y.kind)
-            field([label, "source"], x.source, y.source)
-            if x.sha256 != y.sha256 {
-                c.add([label, "sha256"], expected: x.sha256, actual: y.sha256, detail: treeChanges(x, y))
-            }
-        }
-        byName(a.environments, b.environments, \.name) { name, x, y in
-            let label = "environment \(name)"
-            guard let x, let y else {
-                let describe = { (e: ReleaseManifest.Environment) in "\(e.packageCount) packages, sha256 \(e.sha256)" }
-                c.add([label], expected: x.map(describe), actual: y.map(describe))
-                return
-            }
-            field([label, "packageCount"], String(x.packageCount), String(y.packageCount))
-            field([label, "sha256"], x.sha256, y.sha256)
-        }
-        try byName(a.artifacts, b.artifacts, \.name) { name, x, y in
-            let label = "artifact \(name)"
-            guard let x, let y else {
-                let describe = { (i: ReleaseManifest.Artifact) in "\(i.size) bytes, sha256 \(i.sha256)" }
-                c.add([label], expected: x.map(describe), actual: y.map(describe))
-                return
-            }
-            field([label, "size"], String(x.size), String(y.size))
-            field([label, "sha256"], x.sha256, y.sha256)
-            guard x.sha256 != y.sha256 || x.size != y.size, let dirA, let dirB else { return }
-            let pa = dirA + "/" + name
-            let pb = dirB + "/" + name
-            for (path, side) in [(pa, "expected"), (pb, "actual")] where access(path, F_OK) != 0 {
-                c.add([label, "file"], expected: nil, actual: nil, detail: ["the \(side) artifact \(path) is missing"])
-                return
-            }
-            try c.within([label]) {
-                let ka = try Comparer.detectKind(pa)
-                let kb = try Comparer.detectKind(pb)
-                if ka == kb {
-                    do {
-                        try compare(pa, pb, kind: ka)
-                    } catch let error as FormatError {
-                        // A damaged rebuilt artifact is a finding of the comparison, not a failure of it.
-                        c.add(
-                            ["content"], expected: nil, actual: nil,
-                            detail: ["not readable as \(ka.rawValue): \(error)"])
-                    }
-                } else {
-                    c.add(["kind"], expected: ka.rawValue, actual: kb.rawValue)
-                }
-            }
-        }
-        byName(a.targets, b.targets, \.name) { name, x, y in
-            let label = "target \(name)"
-            guard let x, let y else {
-                let describe = { (t: ReleaseManifest.Target) in
-                    "\(t.platform.rawValue): " + t.measurements.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
-                }
-                c.add([label], expected: x.map(describe), actual: y.map(describe))
-                return
-            }
-            field([label, "platform"], x.platform.rawValue, y.platform.rawValue)
-            field([label, "artifacts"], x.artifacts.joined(separator: ", "), y.artifacts.joined(separator: ", "))
-            byName(x.measurements, y.measurements, \.0) { register, p, q in
-                field([label, "measurement \(register)"], p?.1, q?.1)
-            }
-            compareJSON(x.settings, y.settings, location: [label], key: "setting")
-        }
-    }
-
-    /// For two `path` inputs with different digests: the files that changed, from the two trees'
-    /// listings in the input cache; a line saying what is missing when only one listing is there.
-    func treeChanges(_ x: ReleaseManifest.Input, _ y: ReleaseManifest.Input) -> [String] {
-        guard x.kind == "path", y.kind == "path", let cache = options.inputCache
-        else { return [] }
-        let old = try? cache.listing(sha256: x.sha256)
-        let new = try? cache.listing(sha256: y.sha256)
-        if let old, let new { return TreeDigest.changes(from: old, to: new) }
-        if old == nil, new == nil { return [] }
-        return [
-            "the changed files cannot be named: neither the lock nor this machine's cache (--cache) has the file "
-                + "listing of the \(old == nil ? "expected" : "actual") tree (a lock written before enclavekit "
-                + "recorded listings has none; 'enclavekit lock' records them)"
-        ]
-    }
-
-    /// Objects key by key (recursively, keys joined with `.`), anything else by its compact text.
-    func compareJSON(_ x: JSONValue?, _ y: JSONValue?, location: [String], key: String) {
-        if case .object(let px)? = x, case .object(let py)? = y {
-            for (k, v) in px {
-                compareJSON(
-                    v, py.first { $0.0 == k }?.1, location: location, key: key + (key.contains(" ") ? "." : " ") + k)
-            }
-            for (k, v) in py where !px.contains(where: { $0.0 == k }) {
-                compareJSON(nil, v, location: location, key: key + (key.contains(" ") ? "." : " ") + k)
-            }
-            return
-        }
-        let sx = x?.serialized(style: .canonical)
-        let sy = y?.serialized(style: .canonical)
-        if sx != sy { collector.add(location + [key], expected: sx, actual: sy) }
     }
 }

@@ -1,4 +1,5 @@
 import Archive
+import Builder
 import EnclaveCore
 
 /// One member of a cpio or tar archive, or one file of a directory tree, with everything `compare`
@@ -290,10 +291,14 @@ enum DirectoryListing {
     private static func walk(
         root: String, relative: [UInt8], depth: Int, maxEntries: Int, into result: inout [TreeEntry]
     ) throws {
-        guard depth < 256 else { throw UsageError("\(root): directories nested more than 256 levels deep") }
+        guard depth < 256 else {
+            throw RebuildError(.tooLarge, "\(root): directories nested more than 256 levels deep")
+        }
         let directory = relative.isEmpty ? root : root + "/" + String(decoding: relative, as: UTF8.self)
         for name in try names(in: directory) {
-            guard result.count < maxEntries else { throw UsageError("\(root): more than \(maxEntries) entries") }
+            guard result.count < maxEntries else {
+                throw RebuildError(.tooLarge, "\(root): more than \(maxEntries) entries")
+            }
             let rel = relative.isEmpty ? name : relative + [0x2F] + name
             let full = root + "/" + String(decoding: rel, as: UTF8.self)
             var st = stat()

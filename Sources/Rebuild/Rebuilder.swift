@@ -128,15 +128,16 @@ public enum Rebuilder {
     {
         let commit = manifest.source.map { " (\($0.repository) at \($0.commit))" } ?? ""
         guard (try? FileInput(path: path)) != nil else {
-            throw UsageError(
-                "the release's \(what) \(path) is not in the checkout \(root)",
-                hint: "run rebuild in a clone of the release's repository\(commit), or pass --source DIR")
+            throw RebuildError(
+                .notInCheckout, "the release's \(what) \(path) is not in the checkout \(root)",
+                remedy: "run rebuild in a clone of the release's repository\(commit)")
         }
         let actual = try FileStream.hash(path: path, .sha256).hex
         guard actual == sha256 else {
-            throw UsageError(
+            throw RebuildError(
+                .checkoutDiffers,
                 "\(path): sha256 \(actual), but the release was built from a \(what) with sha256 \(sha256)",
-                hint: "check out the commit the release was cut from\(commit)")
+                remedy: "check out the commit the release was cut from\(commit)")
         }
     }
 }

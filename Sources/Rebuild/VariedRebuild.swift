@@ -79,9 +79,8 @@ extension Rebuilder {
         var status = stat()
         if lstat(scratch, &status) == 0 {
             guard lstat(marker, &status) == 0 else {
-                throw UsageError(
-                    "\(scratch) exists and was not made by rebuild --vary",
-                    hint: "move it away or pass another --out; rebuild --vary keeps its builds there")
+                throw RebuildError(
+                    .foreignVaryFolder, "\(scratch) exists and was not made by rebuild --vary", remedy: "move it away")
             }
             FileTree.removeTree(scratch)
         }

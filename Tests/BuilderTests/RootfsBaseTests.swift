@@ -113,7 +113,7 @@ struct RootfsBaseTests {
         // Below the link's target is fine.
         try tree.addFile(at: "/usr/bin/app", source: temp + "/app", mode: nil)
         // Only once: two `files` entries at one path are still an error, base or not.
-        #expect(throws: UsageError.self) { try tree.addFile(at: "/usr/bin/app", source: temp + "/app", mode: nil) }
+        #expect(throws: BuildRefusal.self) { try tree.addFile(at: "/usr/bin/app", source: temp + "/app", mode: nil) }
     }
 
     @Test func aSpecialFileInTheBaseNamesTheEnvironment() throws {

@@ -44,7 +44,7 @@ struct RootfsTreeTests {
     func badPaths(path: String) throws {
         let s = try TestDirectory()
         var tree = RootfsTree()
-        #expect(throws: UsageError.self) { try tree.addFile(at: path, source: try s.write("f", "x"), mode: nil) }
+        #expect(throws: BuildRefusal.self) { try tree.addFile(at: path, source: try s.write("f", "x"), mode: nil) }
     }
 
     /// The initrd equals `CanonicalCPIO` (itself checked against GNU cpio --reproducible) of the same
@@ -90,6 +90,6 @@ struct RootfsTreeTests {
         #expect(names == ["opt/", "opt/app/", "opt/app/bin/", "opt/app/bin/alias", "opt/app/bin/tool"])
         #expect(mkfifo(s.path + "/dir/fifo", 0o644) == 0)
         var other = RootfsTree()
-        #expect(throws: UsageError.self) { try other.addTree(at: "/x", from: s.path + "/dir", mode: nil) }
+        #expect(throws: BuildRefusal.self) { try other.addTree(at: "/x", from: s.path + "/dir", mode: nil) }
     }
 }

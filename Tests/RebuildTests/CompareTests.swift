@@ -465,11 +465,11 @@ struct TreeCompareTests {
         #expect(report.differences[0].detail == ["@@ -1 +1 @@", "-hello", "+hello!"])
     }
 
-    @Test func differentKindsAreAUsageError() throws {
+    @Test func differentKindsAreARebuildError() throws {
         let dir = try TestDirectory()
         let a = try Build.eif(in: dir, name: "a")
         let b = try dir.write("b.cpio", try Build.cpio(Build.app))
-        #expect(throws: UsageError.self) { try Comparer.compareFiles(a, b) }
+        #expect(throws: RebuildError.self) { try Comparer.compareFiles(a, b) }
     }
 
     @Test func maxDifferencesCountsTheRest() throws {

@@ -172,7 +172,7 @@ struct VaryTests {
         let foreign = repository.base + "/rebuild.vary"
         try FileManager.default.createDirectory(atPath: foreign, withIntermediateDirectories: true)
         try Data("mine\n".utf8).write(to: URL(fileURLWithPath: foreign + "/notes.txt"))
-        let error = await #expect(throws: UsageError.self) { _ = try await repository.vary([.timeZone]) }
+        let error = await #expect(throws: RebuildError.self) { _ = try await repository.vary([.timeZone]) }
         #expect(error?.message.contains("\(foreign) exists and was not made by rebuild --vary") == true)
         #expect(try FileManager.default.contentsOfDirectory(atPath: foreign) == ["notes.txt"])
         // A second run replaces the folder the first one made.
@@ -199,6 +199,6 @@ struct VaryTests {
 
     @Test(arguments: ["", "tz,", "timezone", "TZ"])
     func unknownVariationsAreRejected(text: String) {
-        #expect(throws: UsageError.self) { try BuildVariation.parseList(text) }
+        #expect(throws: BuildRefusal.self) { try BuildVariation.parseList(text) }
     }
 }

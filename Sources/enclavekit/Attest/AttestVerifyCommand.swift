@@ -91,14 +91,8 @@ struct AttestVerifyCommand: ParsableCommand {
         help: "Nitro: seconds the document's signed timestamp may be older than the verification time.")
     var maxAge: Int64?
 
-    @Option(help: "The signed release (DSSE envelope or Sigstore bundle; repeatable for one bundle per signer).")
-    var release: [String] = []
-
-    @Option(help: "The release policy: trusted keys and threshold (with --release).")
-    var policy: String?
-
-    @Option(help: "The release target to compare with, when the release has several of the TEE's platform.")
-    var target: String?
+    @OptionGroup var releaseCheck: AttestReleaseOptions
+    var target: String? { releaseCheck.target }
 
     @Option(help: "A register the evidence must carry: REGISTER=HEX, e.g. PCR0=… or MEASUREMENT=… (repeatable).")
     var expect: [String] = []
@@ -114,9 +108,6 @@ struct AttestVerifyCommand: ParsableCommand {
         if let product, SNPProduct(name: product) == nil {
             throw ValidationError("--product '\(product)': expected Milan, Genoa or Turin")
         }
-        if !release.isEmpty, policy == nil { throw ValidationError("--release needs --policy (the trusted keys)") }
-        if release.isEmpty, policy != nil { throw ValidationError("--policy is used with --release") }
-        if release.isEmpty, target != nil { throw ValidationError("--target is used with --release") }
         if allowTCBStatus.contains("Revoked") { throw ValidationError("--allow-tcb-status Revoked: never accepted") }
         if let maxAge, maxAge < 0 { throw ValidationError("--max-age \(maxAge): expected seconds, 0 or more") }
         _ = try attestationPolicy()
@@ -143,14 +134,7 @@ struct AttestVerifyCommand: ParsableCommand {
 
     func run() throws {
         let policy = try attestationPolicy()
-        var attestationRelease: AttestationRelease?
-        if let policyPath = self.policy {
-            let trust = try ReleasePolicy.load(path: policyPath)
-            let documents = try release.map {
-                (try FileInput.contents(of: $0, limit: 64 << 20, format: "envelope"), $0)
-            }
-            attestationRelease = try AttestationRelease(documents: documents, policy: trust)
-        }
+        let attestationRelease = try releaseCheck.load()
         let collateralBytes = try collateral.map {
             try FileInput.contents(of: $0, limit: 16 << 20, format: "collateral")
         }
@@ -205,5 +189,32 @@ struct AttestVerifyCommand: ParsableCommand {
         } else {
             print("\(path): NOT verified (failed: \(result.failed.joined(separator: ", ")))")
         }
+    }
+}
+
+/// `attest verify`'s release check: the signed release, the policy that says who may sign it, and the
+/// target to compare the evidence with.
+struct AttestReleaseOptions: ParsableArguments {
+    @Option(help: "The signed release (DSSE envelope or Sigstore bundle; repeatable for one bundle per signer).")
+    var release: [String] = []
+
+    @Option(help: "The release policy: trusted keys and threshold (with --release).")
+    var policy: String?
+
+    @Option(help: "The release target to compare with, when the release has several of the TEE's platform.")
+    var target: String?
+
+    func validate() throws {
+        if !release.isEmpty, policy == nil { throw ValidationError("--release needs --policy (the trusted keys)") }
+        if release.isEmpty, policy != nil { throw ValidationError("--policy is used with --release") }
+        if release.isEmpty, target != nil { throw ValidationError("--target is used with --release") }
+    }
+
+    /// The release, its signatures verified against the policy; nil without --release.
+    func load() throws -> AttestationRelease? {
+        guard let policy else { return nil }
+        let trust = try ReleasePolicy.load(path: policy)
+        let documents = try release.map { (try FileInput.contents(of: $0, limit: 64 << 20, format: "envelope"), $0) }
+        return try AttestationRelease(documents: documents, policy: trust)
     }
 }

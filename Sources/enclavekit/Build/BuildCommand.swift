@@ -52,8 +52,8 @@ struct BuildCommand: AsyncParsableCommand {
     @Option(name: .customLong("target"), help: "Build only this target (repeatable).")
     var targets: [String] = []
 
-    @Option(help: "The cache directory (default $XDG_CACHE_HOME/enclavekit or ~/.cache/enclavekit).")
-    var cache: String?
+    @OptionGroup var cacheOption: CacheOption
+    var cache: String? { cacheOption.cache }
 
     @Flag(help: "Replace an output directory or manifest with other bytes (never a signed manifest).")
     var force = false

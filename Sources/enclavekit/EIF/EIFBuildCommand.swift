@@ -3,10 +3,6 @@ import EnclaveCore
 import Measure
 import Nitro
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 struct EIFBuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
@@ -48,8 +44,7 @@ struct EIFBuildCommand: ParsableCommand {
     @Option(help: "Image version (default: --name, as eif_build, else 1.0).")
     var version: String?
 
-    @Option(name: .customLong("build-time"), help: "RFC 3339 build time (default: SOURCE_DATE_EPOCH, else 1970).")
-    var buildTime: String?
+    @OptionGroup var buildTime: EIFBuildTimeOption
 
     @Option(name: .customLong("build-tool")) var buildTool: String = "eif_build"
     @Option(name: .customLong("build-tool-version")) var buildToolVersion: String = "0.3.1"
@@ -62,11 +57,7 @@ struct EIFBuildCommand: ParsableCommand {
         name: .customLong("kernel-config"), help: "Kernel config (bzImage.config) to take OS and kernel version from.")
     var kernelConfig: String?
 
-    @Option(name: .customLong("private-key"), help: "EC private key (P-256/P-384/P-521 PEM) to sign PCR0 with.")
-    var privateKey: String?
-
-    @Option(name: .customLong("signing-certificate"), help: "The key's X.509 certificate (PEM); PCR8 measures it.")
-    var signingCertificate: String?
+    @OptionGroup var signing: EIFSigningOptions
 
     @Option(help: "Hash for every PCR: sha384 (Nitro's), sha256 or sha512 (eif_build --algo).")
     var algo: String = "sha384"
@@ -84,13 +75,10 @@ struct EIFBuildCommand: ParsableCommand {
         guard !ramdisk.isEmpty else {
             throw ValidationError("at least one --ramdisk is needed (the bootstrap ramdisk)")
         }
-        guard (privateKey == nil) == (signingCertificate == nil) else {
-            throw ValidationError("--private-key and --signing-certificate go together")
-        }
     }
 
     func run() throws {
-        let time = try buildTime ?? Self.timeFromEnvironment()
+        let time = try buildTime.resolved()
         var os = imgOS ?? "OS"
         var kernelVersion = imgKernel ?? "kernel"
         if let kernelConfig {
@@ -108,9 +96,7 @@ struct EIFBuildCommand: ParsableCommand {
         var request = EIFBuildRequest(kernelPath: kernel, cmdline: cmdline, ramdiskPaths: ramdisk, metadata: metadata)
         request.architecture = EIFArchitecture(rawValue: arch) ?? .x86_64
         request.algorithm = HashAlgorithm(rawValue: algo) ?? .sha384
-        if let privateKey, let signingCertificate {
-            request.signer = try EIFSigner(privateKeyPath: privateKey, certificatePath: signingCertificate)
-        }
+        request.signer = try signing.signer()
         let total = ([kernel] + ramdisk).compactMap { try? FileInput(path: $0).size }.reduce(0, +)
         let bar = ProgressBar(label: "building \(output)", total: total)
         let m = try EIFBuilder.build(request, to: output, progress: bar)
@@ -121,17 +107,5 @@ struct EIFBuildCommand: ParsableCommand {
             print("\(output): EIF v4 (\(arch))")
             Output.table(EIFFormat.rows(m))
         }
-    }
-
-    /// SOURCE_DATE_EPOCH as RFC 3339, or the epoch itself; a malformed value is an error (the spec says so).
-    static func timeFromEnvironment() throws -> String {
-        guard let raw = getenv("SOURCE_DATE_EPOCH").map({ String(cString: $0) }), !raw.isEmpty else {
-            return EIFMetadata.rfc3339(epochSeconds: 0)
-        }
-        guard let seconds = Int64(raw), seconds >= 0, raw.allSatisfy(\.isNumber) else {
-            throw UsageError(
-                "SOURCE_DATE_EPOCH=\(raw) is not a whole number of seconds", hint: "e.g. $(git log -1 --pretty=%ct)")
-        }
-        return EIFMetadata.rfc3339(epochSeconds: seconds)
     }
 }

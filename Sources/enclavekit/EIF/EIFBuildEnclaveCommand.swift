@@ -26,11 +26,7 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
 
     static let defaultBlobs = "/usr/share/nitro_enclaves/blobs"
 
-    @Option(help: "A docker-archive tarball (docker save, kaniko --tarPath) or an OCI layout tarball.")
-    var image: String?
-
-    @Option(name: .customLong("image-layout"), help: "An OCI image layout directory.")
-    var imageLayout: String?
+    @OptionGroup var image: ContainerImageOptions
 
     @Option(help: "nitro-cli's blobs folder (default: \(defaultBlobs) when it exists).")
     var blobs: String?
@@ -44,29 +40,21 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
     @Option(help: "Image version in the metadata (default: 1.0).")
     var version: String?
 
-    @Option(name: .customLong("build-time"), help: "RFC 3339 build time (default: SOURCE_DATE_EPOCH, else 1970).")
-    var buildTime: String?
+    @OptionGroup var buildTime: EIFBuildTimeOption
 
-    @Option(name: .customLong("private-key"), help: "EC private key (PEM) to sign PCR0 with.")
-    var privateKey: String?
-
-    @Option(name: .customLong("signing-certificate"), help: "The key's X.509 certificate (PEM).")
-    var signingCertificate: String?
+    @OptionGroup var signing: EIFSigningOptions
 
     @Flag(help: "Print nitro-cli build-enclave's JSON ({\"Measurements\": …}).")
     var json = false
 
     func validate() throws {
-        guard (image == nil) != (imageLayout == nil) else {
+        guard (image.image == nil) != (image.imageLayout == nil) else {
             throw ValidationError("give exactly one of --image and --image-layout")
-        }
-        guard (privateKey == nil) == (signingCertificate == nil) else {
-            throw ValidationError("--private-key and --signing-certificate go together")
         }
     }
 
     func run() throws {
-        let imagePath = image ?? imageLayout ?? ""
+        let imagePath = image.path ?? ""
         let blobDir = try resolveBlobs()
         let container = try ContainerImage.open(path: imagePath)
         let arch: EIFArchitecture
@@ -94,16 +82,14 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
             application: .image(container),
             metadata: EIFMetadata(
                 imageName: imageName, imageVersion: version ?? "1.0",
-                buildTime: try buildTime ?? EIFBuildCommand.timeFromEnvironment(), buildTool: "enclavekit",
+                buildTime: try buildTime.resolved(), buildTool: "enclavekit",
                 buildToolVersion: EnclaveKitVersion.string, operatingSystem: "Linux", kernelVersion: "unknown"))
         build.nsmPath = "\(blobDir)/nsm.ko"
         build.architecture = arch
         // nitro-cli reads the kernel's version from bzImage.config when the blobs have one.
         let kernelConfig = "\(blobDir)/\(kernelName).config"
         if FileManager.default.isReadableFile(atPath: kernelConfig) { build.kernelConfig = kernelConfig }
-        if let privateKey, let signingCertificate {
-            build.signer = try EIFSigner(privateKeyPath: privateKey, certificatePath: signingCertificate)
-        }
+        build.signer = try signing.signer()
         let m = try build.write(to: output, workDirectory: work.path)
         if json {
             Output.json(.object([("Measurements", m.json)]))

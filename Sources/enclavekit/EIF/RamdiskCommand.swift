@@ -98,11 +98,7 @@ struct RamdiskAppCommand: ParsableCommand {
     @Option(help: "With --rootfs: the env file (one KEY=VALUE per line).")
     var env: String?
 
-    @Option(help: "A docker-archive (docker save, kaniko --tarPath) or OCI layout tarball.")
-    var image: String?
-
-    @Option(help: "An OCI image layout directory.")
-    var imageLayout: String?
+    @OptionGroup var image: ContainerImageOptions
 
     @Option(help: "With an OCI index of several images: the platform to take (default linux/amd64).")
     var platform: String?
@@ -117,7 +113,7 @@ struct RamdiskAppCommand: ParsableCommand {
     var json: Bool { jsonOutput.json }
 
     func validate() throws {
-        let sources = [rootfs, image, imageLayout].compactMap { $0 }
+        let sources = [rootfs, image.image, image.imageLayout].compactMap { $0 }
         guard sources.count == 1 else {
             throw ValidationError("give exactly one of --rootfs DIR, --image IMAGE.tar or --image-layout DIR")
         }
@@ -135,7 +131,7 @@ struct RamdiskAppCommand: ParsableCommand {
             try RamdiskReport.print(kind: "app", output: output, json: json)
             return
         }
-        guard let imagePath = image ?? imageLayout else { return }
+        guard let imagePath = image.path else { return }
         let container = try ContainerImage.open(path: imagePath, platform: platform)
         var options = FlattenOptions()
         options.allowDeviceNodes = allowDeviceNodes

@@ -47,14 +47,14 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
-    @Flag(help: "Add diffoscope's view of each differing entry (when diffoscope is installed).")
-    var diffoscope = false
+    @OptionGroup var diffoscopeFlag: DiffoscopeFlag
+    var diffoscope: Bool { diffoscopeFlag.diffoscope }
 
     @Flag(help: "For two directories: ignore each entry's uid, gid and mtime (build outputs made at different times).")
     var excludeDirectoryMetadata = false
 
-    @Option(help: "The cache holding the source trees' file listings (default $XDG_CACHE_HOME/enclavekit).")
-    var cache: String?
+    @OptionGroup var cacheOption: CacheOption
+    var cache: String? { cacheOption.cache }
 
     @Option(help: "List at most N differences (the rest are counted).")
     var maxDifferences = 1000

@@ -70,14 +70,14 @@ struct RebuildCommand: AsyncParsableCommand {
     @Option(help: "The published artifacts, laid out as the manifest names them, to drill into differences.")
     var artifacts: String?
 
-    @Option(help: "The cache directory (default $XDG_CACHE_HOME/enclavekit).")
-    var cache: String?
+    @OptionGroup var cacheOption: CacheOption
+    var cache: String? { cacheOption.cache }
 
     @Flag(help: "Take step outputs from the step cache instead of running the steps (the report says which).")
     var reuseSteps = false
 
-    @Flag(help: "Hand differing entries to diffoscope when it is installed.")
-    var diffoscope = false
+    @OptionGroup var diffoscopeFlag: DiffoscopeFlag
+    var diffoscope: Bool { diffoscopeFlag.diffoscope }
 
     @Option(help: "Sign a reproduction attestation of the result with this private key (PEM).")
     var sign: String?

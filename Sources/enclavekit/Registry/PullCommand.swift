@@ -39,27 +39,17 @@ struct PullCommand: AsyncParsableCommand {
     var json: Bool { jsonOutput.json }
 
     func validate() throws {
-        do {
-            let ref = try ImageReference(parsing: reference)
-            guard ref.manifestReference != nil else {
-                throw ValidationError("name a tag or a digest: REPO:TAG or REPO@sha256:HEX, got '\(reference)'")
-            }
-        } catch let error as RegistryError {
-            throw ValidationError(error.description)
+        try RegistryOptions.validated(reference) { [reference] ref in
+            ref.manifestReference != nil
+                ? nil : "name a tag or a digest: REPO:TAG or REPO@sha256:HEX, got '\(reference)'"
         }
     }
 
     func run() async throws {
         let ref = try ImageReference(parsing: reference)
-        let client = try registry.client(for: ref)
-        let result: Result<PullReport, any Error>
-        do {
-            result = .success(try await ReleasePuller.pull(ref, into: out, client: client, progress: progressLine))
-        } catch {
-            result = .failure(error)
+        let report = try await registry.withClient(for: ref) { client in
+            try await ReleasePuller.pull(ref, into: out, client: client, progress: progressLine)
         }
-        await client.shutdown()
-        let report = try result.get()
         if json {
             Output.json(report.json)
             return

@@ -13,6 +13,25 @@ struct RegistryOptions: ParsableArguments {
         try RegistryClient.make(
             for: reference, plainHTTP: plainHTTP, environment: ProcessInfoEnvironment.current)
     }
+
+    /// Runs `body` with a client for `reference`, then shuts the client down, whether `body` returned or threw.
+    func withClient<T>(for reference: ImageReference, _ body: (RegistryClient) async throws -> T) async throws -> T {
+        let client = try client(for: reference)
+        let result: Result<T, any Error>
+        do { result = .success(try await body(client)) } catch { result = .failure(error) }
+        await client.shutdown()
+        return try result.get()
+    }
+
+    /// The reference argument parsed for `validate()`: a malformed one, or one that `problem` (what the
+    /// command needs of it) finds wrong, is a usage error.
+    static func validated(_ reference: String, _ problem: (ImageReference) -> String?) throws {
+        do {
+            if let message = problem(try ImageReference(parsing: reference)) { throw ValidationError(message) }
+        } catch let error as RegistryError {
+            throw ValidationError(error.description)
+        }
+    }
 }
 
 enum ProcessInfoEnvironment {
@@ -83,30 +102,18 @@ struct PushCommand: AsyncParsableCommand {
     var json: Bool { jsonOutput.json }
 
     func validate() throws {
-        do {
-            let ref = try ImageReference(parsing: reference)
-            guard ref.tag != nil, ref.digest == nil else {
-                throw ValidationError("push needs REPO:TAG (a tag and no digest), got '\(reference)'")
-            }
-        } catch let error as RegistryError {
-            throw ValidationError(error.description)
+        try RegistryOptions.validated(reference) { [reference] ref in
+            ref.tag != nil && ref.digest == nil ? nil : "push needs REPO:TAG (a tag and no digest), got '\(reference)'"
         }
     }
 
     func run() async throws {
         let ref = try ImageReference(parsing: reference)
-        let client = try registry.client(for: ref)
-        let result: Result<PushReport, any Error>
-        do {
-            result = .success(
-                try await ReleasePusher.push(
-                    directory: releaseDirectory, attestations: attestations, to: ref, client: client,
-                    progress: progressLine))
-        } catch {
-            result = .failure(error)
+        let report = try await registry.withClient(for: ref) { client in
+            try await ReleasePusher.push(
+                directory: releaseDirectory, attestations: attestations, to: ref, client: client,
+                progress: progressLine)
         }
-        await client.shutdown()
-        let report = try result.get()
         if json {
             Output.json(report.json)
             return

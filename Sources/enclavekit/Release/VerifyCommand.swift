@@ -115,19 +115,13 @@ struct VerifyCommand: ParsableCommand {
     }
 
     func runRegistry(_ ref: ImageReference, trust: ReleasePolicy) throws {
-        let client = try registry.client(for: ref)
-        let (artifact, attestations, expectDigest) = (artifact, attestations, expectDigest)
+        let (registry, artifact, attestations, expectDigest) = (registry, artifact, attestations, expectDigest)
         let expectations = try expectations()
         let (report, info) = try Blocking.run {
-            do {
-                let result = try await RegistryVerifier.verify(
+            try await registry.withClient(for: ref) { client in
+                try await RegistryVerifier.verify(
                     ref, client: client, policy: trust, artifacts: artifact, expectations: expectations,
                     attestations: attestations, expectedDigest: expectDigest, progress: progressLine)
-                await client.shutdown()
-                return result
-            } catch {
-                await client.shutdown()
-                throw error
             }
         }
         if json {
