@@ -1,5 +1,6 @@
 import ArgumentParser
 import EnclaveCore
+import Release
 
 /// A failure the command has already shown in its output, e.g. `eif describe --json` of an EIF whose
 /// CRC does not match prints the description with `"CheckCRC": false`. The message goes to stderr as
@@ -31,6 +32,7 @@ enum ErrorReport {
 
     /// Prints `error` the way the command line asked for and exits with its status.
     static func exit(with error: any Error, arguments: [String] = CommandLine.arguments) -> Never {
+        let error = hinted(error)
         let status = EnclaveKit.exitCode(for: error)
         // Help and --version are "errors" with status 0: printed as text in every mode.
         guard jsonRequested(arguments), status != .success else { EnclaveKit.exit(withError: error) }
@@ -60,12 +62,32 @@ enum ErrorReport {
             fields.append(("errno", .int(error.errno)))
         case let error as UsageError:
             fields.append(("hint", error.hint.map { .string($0) } ?? .null))
+        case let error as HintedError:
+            fields += reflectedFields(of: error)
+            fields.append(("hint", .string(error.hint)))
         default:
             // Other modules' errors (ReleaseError, RecipeError, …): their kind, file and offset when they
             // have such fields, found by name so new error types need no code here.
             fields += reflectedFields(of: error)
         }
         return .object(fields)
+    }
+
+    /// Library errors carry facts (the path, what was expected); what to do about them in terms of this
+    /// command line's flags is added here.
+    static func hinted(_ error: any Error) -> any Error {
+        guard let error = error as? ReleaseError else { return error }
+        let hint: String?
+        switch error.kind {
+        case .fileExists: hint = "choose another --out, or pass --force to replace it"
+        case .attestationExists: hint = "move it away, or write the new one elsewhere with --attestation-out FILE"
+        case .keyPathsEqual: hint = "name the private key KEY.pem"
+        case .releaseDirectory where error.message.hasPrefix("holds no signed release"):
+            hint = error.file.map { "sign it first: enclavekit sign \($0)/manifest.json --key KEY.pem" }
+        default: hint = nil
+        }
+        guard let hint else { return error }
+        return HintedError(kind: error.kind, file: error.file, message: error.description, hint: hint)
     }
 
     private static func reflectedFields(of error: any Error) -> [(String, JSONValue)] {
@@ -89,4 +111,15 @@ enum ErrorReport {
         guard mirror.displayStyle == .optional else { return value }
         return mirror.children.first?.value
     }
+}
+
+/// A library error with the hint the command line adds to it: printed as `MESSAGE (HINT)`, as a
+/// ``UsageError`` is; `kind` and `file` stay for `--json`.
+struct HintedError: Error, CustomStringConvertible {
+    var kind: ReleaseError.Kind
+    var file: String?
+    var message: String
+    var hint: String
+
+    var description: String { "\(message) (\(hint))" }
 }
