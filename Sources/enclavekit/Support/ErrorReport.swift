@@ -1,6 +1,7 @@
 import ArgumentParser
 import EnclaveCore
 import Release
+import SGX
 
 /// A failure the command has already shown in its output, e.g. `eif describe --json` of an EIF whose
 /// CRC does not match prints the description with `"CheckCRC": false`. The message goes to stderr as
@@ -63,7 +64,8 @@ enum ErrorReport {
         case let error as UsageError:
             fields.append(("hint", error.hint.map { .string($0) } ?? .null))
         case let error as HintedError:
-            fields += reflectedFields(of: error)
+            if let kind = error.kind { fields.append(("kind", .string(kind))) }
+            if let file = error.file { fields.append(("file", .string(file))) }
             fields.append(("hint", .string(error.hint)))
         default:
             // Other modules' errors (ReleaseError, RecipeError, …): their kind, file and offset when they
@@ -76,6 +78,17 @@ enum ErrorReport {
     /// Library errors carry facts (the path, what was expected); what to do about them in terms of this
     /// command line's flags is added here.
     static func hinted(_ error: any Error) -> any Error {
+        if let error = error as? SGXError {
+            return switch error {
+            case .heapSizeNotPageMultiple(let size):
+                HintedError(
+                    message: "--heap-size \(size) is not a multiple of 4096", hint: "use whole pages, e.g. 4096")
+            case .sgxsOutputFromSGXS:
+                HintedError(
+                    message: "--sgxs-out needs --elf or --gramine-manifest", hint: "an SGXS input is already a stream")
+            case .publicKeyOnly: HintedError(message: error.description, hint: "pass the private key PEM")
+            }
+        }
         guard let error = error as? ReleaseError else { return error }
         let hint: String?
         switch error.kind {
@@ -87,7 +100,7 @@ enum ErrorReport {
         default: hint = nil
         }
         guard let hint else { return error }
-        return HintedError(kind: error.kind, file: error.file, message: error.description, hint: hint)
+        return HintedError(message: error.description, hint: hint, kind: error.kind.rawValue, file: error.file)
     }
 
     private static func reflectedFields(of error: any Error) -> [(String, JSONValue)] {
@@ -116,10 +129,10 @@ enum ErrorReport {
 /// A library error with the hint the command line adds to it: printed as `MESSAGE (HINT)`, as a
 /// ``UsageError`` is; `kind` and `file` stay for `--json`.
 struct HintedError: Error, CustomStringConvertible {
-    var kind: ReleaseError.Kind
-    var file: String?
     var message: String
     var hint: String
+    var kind: String? = nil
+    var file: String? = nil
 
     var description: String { "\(message) (\(hint))" }
 }
