@@ -1,6 +1,6 @@
 import Crypto
 import EnclaveCore
-import Foundation
+import FoundationEssentials
 import SwiftASN1
 import X509
 

@@ -60,20 +60,15 @@ public enum Base64 {
             case UInt8(ascii: "A")...UInt8(ascii: "Z"): value = c - UInt8(ascii: "A")
             case UInt8(ascii: "a")...UInt8(ascii: "z"): value = c - UInt8(ascii: "a") + 26
             case UInt8(ascii: "0")...UInt8(ascii: "9"): value = c - UInt8(ascii: "0") + 52
-            case UInt8(ascii: "+"), UInt8(ascii: "/"):
-                guard alphabet != 2 else {
+            case UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                // 1: standard (`+/`), 2: URL-safe (`-_`); a text uses one of them.
+                let used: UInt8 = c == UInt8(ascii: "+") || c == UInt8(ascii: "/") ? 1 : 2
+                guard alphabet == 0 || alphabet == used else {
                     throw FormatError(
                         .badValue, format: format, offset: index, "base64 mixes the standard and URL-safe alphabets")
                 }
-                alphabet = 1
-                value = c == UInt8(ascii: "+") ? 62 : 63
-            case UInt8(ascii: "-"), UInt8(ascii: "_"):
-                guard alphabet != 1 else {
-                    throw FormatError(
-                        .badValue, format: format, offset: index, "base64 mixes the standard and URL-safe alphabets")
-                }
-                alphabet = 2
-                value = c == UInt8(ascii: "-") ? 62 : 63
+                alphabet = used
+                value = c == UInt8(ascii: "+") || c == UInt8(ascii: "-") ? 62 : 63
             case UInt8(ascii: "="):
                 throw FormatError(
                     .badValue, format: format, offset: index, "base64 padding '=' in the middle of the text")

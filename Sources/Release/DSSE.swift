@@ -71,18 +71,12 @@ public struct DSSEEnvelope: Sendable, Equatable {
         guard case .object = value else {
             throw FormatError(.badValue, format: format, offset: 0, "a DSSE envelope is a JSON object")
         }
-        guard let payloadText = value["payload"] else {
-            throw FormatError(.missing, format: format, offset: 0, "the envelope has no 'payload'")
-        }
-        guard let payloadB64 = payloadText.stringValue else {
-            throw FormatError(.badValue, format: format, offset: 0, "'payload' must be a base64 string")
-        }
-        guard let typeValue = value["payloadType"] else {
-            throw FormatError(.missing, format: format, offset: 0, "the envelope has no 'payloadType'")
-        }
-        guard let payloadType = typeValue.stringValue else {
-            throw FormatError(.badValue, format: format, offset: 0, "'payloadType' must be a string")
-        }
+        let payloadB64 = try Self.string(
+            value["payload"], format: format, missing: "the envelope has no 'payload'",
+            notString: "'payload' must be a base64 string")
+        let payloadType = try Self.string(
+            value["payloadType"], format: format, missing: "the envelope has no 'payloadType'",
+            notString: "'payloadType' must be a string")
         guard let signaturesValue = value["signatures"] else {
             throw FormatError(.missing, format: format, offset: 0, "the envelope has no 'signatures'")
         }
@@ -103,12 +97,9 @@ public struct DSSEEnvelope: Sendable, Equatable {
             guard case .object = item else {
                 throw FormatError(.badValue, format: format, offset: 0, "signature \(n) is not a JSON object")
             }
-            guard let sigValue = item["sig"] else {
-                throw FormatError(.missing, format: format, offset: 0, "signature \(n) has no 'sig'")
-            }
-            guard let sigText = sigValue.stringValue else {
-                throw FormatError(.badValue, format: format, offset: 0, "signature \(n): 'sig' must be a base64 string")
-            }
+            let sigText = try Self.string(
+                item["sig"], format: format, missing: "signature \(n) has no 'sig'",
+                notString: "signature \(n): 'sig' must be a base64 string")
             var keyid: String?
             if let k = item["keyid"] {
                 switch k {
@@ -121,6 +112,15 @@ public struct DSSEEnvelope: Sendable, Equatable {
             let sig = try Base64.decode(sigText, format: "\(format): signature \(n) sig")
             signatures.append(Signature(keyid: keyid, sig: sig))
         }
+    }
+
+    /// A required string field: `.missing` when absent, `.badValue` when not a string.
+    private static func string(_ field: JSONValue?, format: String, missing: String, notString: String) throws
+        -> String
+    {
+        guard let field else { throw FormatError(.missing, format: format, offset: 0, missing) }
+        guard let text = field.stringValue else { throw FormatError(.badValue, format: format, offset: 0, notString) }
+        return text
     }
 
     /// The envelope as JSON, fields in the spec's order; `keyid` is written even when empty, because

@@ -35,11 +35,11 @@ public enum KeyFiles {
     /// Refuses paths that are the same, or that exist (unless `overwrite`).
     public static func checkTargets(privatePath: String, publicPath: String, overwrite: Bool) throws {
         guard privatePath != publicPath else {
-            throw UsageError("the private and public key paths are the same", hint: "name the private key KEY.pem")
+            throw ReleaseError(.keyPathsEqual, "the private and public key paths are the same", file: privatePath)
         }
         if !overwrite {
             for path in [privatePath, publicPath] where access(path, F_OK) == 0 {
-                throw UsageError("\(path) already exists", hint: "choose another --out, or pass --force to replace it")
+                throw ReleaseError(.fileExists, "\(path) already exists")
             }
         }
     }

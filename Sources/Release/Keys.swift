@@ -1,6 +1,5 @@
 import Crypto
 import EnclaveCore
-import Foundation
 import SwiftASN1
 import _CryptoExtras
 
@@ -106,7 +105,17 @@ public struct PublicKey: Sendable, Hashable {
             throw FormatError(
                 .badMagic, format: format, offset: 0, "expected a 'PUBLIC KEY' PEM block, found '\(block.label)'")
         }
-        try self.init(spki: block.der, format: format, expecting: expecting)
+        let type = try KeyDER.publicKeyType(spki: block.der, format: format, expecting: expecting)
+        let text = String(decoding: bytes, as: UTF8.self)
+        do {
+            switch type {
+            case .ed25519: self.init(storage: .ed25519(try Curve25519.Signing.PublicKey(pemRepresentation: text)))
+            case .p256: self.init(storage: .p256(try P256.Signing.PublicKey(pemRepresentation: text)))
+            case .p384: self.init(storage: .p384(try P384.Signing.PublicKey(pemRepresentation: text)))
+            }
+        } catch {
+            throw FormatError(.badValue, format: format, offset: 0, "the \(type.displayName) public key is not valid")
+        }
     }
 
     /// Reads DER SubjectPublicKeyInfo.
@@ -124,7 +133,15 @@ public struct PublicKey: Sendable, Hashable {
     }
 
     /// The PEM text securesystemslib and OpenSSL write: 64-character lines and a trailing newline.
-    public var pem: String { PEMBlock(label: "PUBLIC KEY", der: spki).text }
+    /// swift-crypto's `pemRepresentation` has the lines but not the final newline, which the ECDSA
+    /// ``keyid`` hashes, so it is added here.
+    public var pem: String {
+        switch storage {
+        case .ed25519(let k): k.pemRepresentation + "\n"
+        case .p256(let k): k.pemRepresentation + "\n"
+        case .p384(let k): k.pemRepresentation + "\n"
+        }
+    }
 
     /// The key's securesystemslib dictionary value for `keyval.public`: lowercase hex of the raw
     /// 32-byte key for Ed25519, the PEM text (with its trailing newline) for ECDSA.
@@ -139,7 +156,12 @@ public struct PublicKey: Sendable, Hashable {
     /// and `"` (so the PEM's newlines stay raw 0x0A bytes).
     public var securesystemslibCanonicalJSON: String {
         func quote(_ s: String) -> String {
-            "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            var out = "\""
+            for c in s.unicodeScalars {
+                if c == "\\" || c == "\"" { out += "\\" }
+                out.unicodeScalars.append(c)
+            }
+            return out + "\""
         }
         return "{\"keytype\":\(quote(type.keytype)),\"keyval\":{\"public\":\(quote(securesystemslibPublic))},"
             + "\"scheme\":\(quote(type.scheme))}"
@@ -210,13 +232,11 @@ public struct SigningKey: Sendable {
 
     /// PKCS#8 `PRIVATE KEY` PEM, with a trailing newline (what `openssl genpkey` writes).
     public var pkcs8PEM: String {
-        let der: Data
         switch storage {
-        case .ed25519(let k): der = k.derRepresentation
-        case .p256(let k): der = k.derRepresentation
-        case .p384(let k): der = k.derRepresentation
+        case .ed25519(let k): k.pemRepresentation + "\n"
+        case .p256(let k): k.pemRepresentation + "\n"
+        case .p384(let k): k.pemRepresentation + "\n"
         }
-        return PEMBlock(label: "PRIVATE KEY", der: Array(der)).text
     }
 
     /// Signs `message`: Ed25519 over the bytes, ECDSA over their SHA-256 (P-256) or SHA-384 (P-384),
@@ -251,11 +271,12 @@ public struct SigningKey: Sendable {
             throw FormatError(
                 .badMagic, format: format, offset: 0, "expected a 'PRIVATE KEY' PEM block, found '\(block.label)'")
         }
+        let text = String(decoding: bytes, as: UTF8.self)
         do {
             switch type {
-            case .ed25519: storage = .ed25519(try Curve25519.Signing.PrivateKey(derRepresentation: block.der))
-            case .p256: storage = .p256(try P256.Signing.PrivateKey(derRepresentation: block.der))
-            case .p384: storage = .p384(try P384.Signing.PrivateKey(derRepresentation: block.der))
+            case .ed25519: storage = .ed25519(try Curve25519.Signing.PrivateKey(pemRepresentation: text))
+            case .p256: storage = .p256(try P256.Signing.PrivateKey(pemRepresentation: text))
+            case .p384: storage = .p384(try P384.Signing.PrivateKey(pemRepresentation: text))
             }
         } catch {
             throw FormatError(.badValue, format: format, offset: 0, "the \(type.displayName) private key is not valid")

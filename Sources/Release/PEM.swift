@@ -1,11 +1,14 @@
 import EnclaveCore
+import SwiftASN1
 
-/// One PEM block (RFC 7468): a label such as `PUBLIC KEY` or `PRIVATE KEY` and the DER bytes.
+/// One PEM block (RFC 7468) of a key file: its label, such as `PUBLIC KEY` or `PRIVATE KEY`, and
+/// its DER bytes, read with SwiftASN1's `PEMDocument` (the parser swift-crypto's
+/// `init(pemRepresentation:)` uses).
 ///
-/// The reader is strict (one block, base64 lines between matching BEGIN/END lines, `\n` or `\r\n`
-/// line ends, surrounding blank lines allowed) and never quotes the key material in its errors. The
-/// writer emits 64-character lines and a trailing newline, as OpenSSL and pyca/cryptography do,
-/// because securesystemslib's ECDSA keyid hashes exactly that text (see ``PublicKey/keyid``).
+/// This wrapper only adds what the release tools need around it: a size limit, one block per
+/// file, a clear refusal of encrypted (`Proc-Type:`) keys, and errors that name the file but never
+/// quote the key material. Writing PEM is swift-crypto's `pemRepresentation` (see
+/// ``PublicKey/pem``).
 ///
 /// ```swift
 /// let block = try PEMBlock(parsing: Array(pemText.utf8), format: "key.pub.pem")
@@ -15,11 +18,6 @@ public struct PEMBlock: Sendable, Equatable {
     public var label: String
     public var der: [UInt8]
 
-    public init(label: String, der: [UInt8]) {
-        self.label = label
-        self.der = der
-    }
-
     /// The largest PEM file accepted (keys are a few hundred bytes).
     public static let maxBytes = 64 << 10
 
@@ -27,85 +25,45 @@ public struct PEMBlock: Sendable, Equatable {
         guard bytes.count <= PEMBlock.maxBytes else {
             throw FormatError(.tooLarge, format: format, offset: 0, "PEM file is \(bytes.count) bytes, expected a key")
         }
-        // Split into lines, remembering where each starts.
-        var lines: [(offset: Int, text: [UInt8])] = []
-        var start = 0
-        for (i, b) in bytes.enumerated() where b == 0x0A {
-            var line = Array(bytes[start..<i])
-            if line.last == 0x0D { line.removeLast() }
-            lines.append((start, line))
-            start = i + 1
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw FormatError(.badValue, format: format, offset: 0, "the PEM file is not UTF-8 text")
         }
-        if start < bytes.count { lines.append((start, Array(bytes[start...]))) }
-        let content = lines.filter { !$0.text.allSatisfy { $0 == 0x20 || $0 == 0x09 } }
-        guard let first = content.first else {
+        if let header = PEMBlock.range(of: "Proc-Type:", in: bytes) {
             throw FormatError(
-                .missing, format: format, offset: 0, "no PEM block (expected '-----BEGIN PUBLIC KEY-----' or similar)")
+                .unsupported, format: format, offset: header,
+                "PEM headers (encrypted keys) are not supported; decrypt the key first: openssl pkey -in KEY -out PLAIN.pem"
+            )
         }
-        let begin = Array("-----BEGIN ".utf8)
-        let end = Array("-----END ".utf8)
-        let dashes = Array("-----".utf8)
-        guard first.text.starts(with: begin), first.text.count > begin.count + dashes.count,
-            first.text.suffix(dashes.count).elementsEqual(dashes)
-        else {
-            throw FormatError(.badMagic, format: format, offset: first.offset, "expected a '-----BEGIN …-----' line")
-        }
-        let labelBytes = first.text[begin.count..<(first.text.count - dashes.count)]
-        guard labelBytes.allSatisfy({ ($0 >= 0x41 && $0 <= 0x5A) || $0 == 0x20 || ($0 >= 0x30 && $0 <= 0x39) }) else {
-            throw FormatError(
-                .badValue, format: format, offset: first.offset, "the PEM label has unexpected characters")
-        }
-        let label = String(decoding: labelBytes, as: UTF8.self)
-        guard let endIndex = content.firstIndex(where: { $0.text.starts(with: end) }) else {
-            throw FormatError(.truncated, format: format, offset: bytes.count, "no '-----END \(label)-----' line")
-        }
-        let endLine = content[endIndex]
-        guard endLine.text.elementsEqual(end + Array(labelBytes) + dashes) else {
-            throw FormatError(
-                .badValue, format: format, offset: endLine.offset, "the END line does not match 'BEGIN \(label)'")
-        }
-        guard endIndex == content.count - 1 else {
-            throw FormatError(
-                .badValue, format: format, offset: content[endIndex + 1].offset,
-                "unexpected text after the PEM block (one key per file)")
-        }
-        var body = ""
-        for line in content[1..<endIndex] {
-            if line.text.contains(UInt8(ascii: ":")) {
-                throw FormatError(
-                    .unsupported, format: format, offset: line.offset,
-                    "PEM headers (encrypted keys) are not supported; decrypt the key first: openssl pkey -in KEY -out PLAIN.pem"
-                )
-            }
-            body += String(decoding: line.text, as: UTF8.self)
-        }
-        guard !body.isEmpty else {
-            throw FormatError(.truncated, format: format, offset: endLine.offset, "the PEM block has no content")
-        }
-        let der: [UInt8]
-        do throws(FormatError) {
-            der = try Base64.decode(body, format: format)
+        let document: PEMDocument
+        do {
+            document = try PEMDocument(pemString: text)
         } catch {
-            // Do not report positions inside the key text: say which block and what is wrong.
-            throw FormatError(
-                .badValue, format: format, offset: content[1].offset,
-                "the PEM block's base64 is malformed (\(error.message))")
+            throw FormatError(.badValue, format: format, offset: 0, PEMBlock.reason(error))
         }
-        self.label = label
-        self.der = der
+        label = document.discriminator
+        der = document.derBytes
     }
 
-    /// `-----BEGIN LABEL-----`, base64 in 64-character lines, `-----END LABEL-----`, each ending in `\n`.
-    public var text: String {
-        let b64 = Array(Base64.encode(der).utf8)
-        var out = "-----BEGIN \(label)-----\n"
-        var i = 0
-        while i < b64.count {
-            let j = min(i + 64, b64.count)
-            out += String(decoding: b64[i..<j], as: UTF8.self) + "\n"
-            i = j
-        }
-        out += "-----END \(label)-----\n"
-        return out
+    /// What SwiftASN1's `invalidPEMDocument` reason means, in words that name the structure and never
+    /// quote the file (its own reasons embed debug descriptions of the text).
+    private static func reason(_ error: any Error) -> String {
+        let text = "\(error)"
+        let meanings: [(String, String)] = [
+            ("could not find PEM start marker", "no PEM block (expected '-----BEGIN PUBLIC KEY-----' or similar)"),
+            ("but not", "no matching '-----END …-----' line"),
+            ("don't match", "the END line does not match the BEGIN line"),
+            ("base64", "the PEM block's base64 is malformed"),
+            ("Multiple", "more than one PEM block (one key per file)"),
+            ("empty body", "the PEM block has no content"),
+            ("line lengths", "the PEM block's base64 is malformed (its lines are not 64 characters long)"),
+        ]
+        return meanings.first { text.contains($0.0) }?.1 ?? "not a valid PEM block"
+    }
+
+    /// The offset of the first occurrence of `needle` in `bytes`, if any.
+    private static func range(of needle: String, in bytes: [UInt8]) -> Int? {
+        let pattern = Array(needle.utf8)
+        guard bytes.count >= pattern.count else { return nil }
+        return (0...(bytes.count - pattern.count)).first { bytes[$0..<($0 + pattern.count)].elementsEqual(pattern) }
     }
 }

@@ -75,7 +75,7 @@ public enum PolicyFile {
     /// Writes atomically; refuses an existing file unless `overwrite`.
     public static func write(_ bytes: [UInt8], to path: String, overwrite: Bool) throws {
         if !overwrite, FileStatus(path) != nil {
-            throw UsageError("\(path) already exists", hint: "choose another --out, or pass --force to replace it")
+            throw ReleaseError(.fileExists, "\(path) already exists")
         }
         try AtomicOutput.write(bytes, to: path)
     }

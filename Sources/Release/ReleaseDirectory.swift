@@ -24,7 +24,7 @@ public struct ReleaseDirectory: Sendable {
 
     public init(path: String) throws {
         guard FileStatus(path, followLinks: true)?.type == .directory else {
-            throw UsageError("\(path) is not a directory")
+            throw ReleaseError(.releaseDirectory, "is not a directory", file: path)
         }
         self.path = path
         let names = try FileTree.sortedNames(path).map { String(decoding: $0, as: UTF8.self) }
@@ -43,9 +43,9 @@ public struct ReleaseDirectory: Sendable {
         self.documents = documents
         self.attestations = attestations
         guard !documents.isEmpty else {
-            throw UsageError(
-                "\(path) holds no signed release (no *.dsse.json, *.sigstore.json or *.intoto.jsonl)",
-                hint: "sign it first: enclavekit sign \(path)/manifest.json --key KEY.pem")
+            throw ReleaseError(
+                .releaseDirectory, "holds no signed release (no *.dsse.json, *.sigstore.json or *.intoto.jsonl)",
+                file: path)
         }
         let m = path + "/manifest.json"
         manifest = FileStatus(m, followLinks: true)?.type == .regular ? m : nil

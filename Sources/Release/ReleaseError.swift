@@ -40,6 +40,14 @@ public struct ReleaseError: Error, Sendable, Hashable, CustomStringConvertible {
         case outputExists
         /// Too few trusted rebuilders reproduced the release, or one reports a mismatch.
         case rebuilderQuorum
+        /// An output file (a key, a policy) exists and replacing it was not allowed.
+        case fileExists
+        /// A reproduction attestation exists where a new one would go; attestations are never replaced.
+        case attestationExists
+        /// The private and public key files would be the same file.
+        case keyPathsEqual
+        /// A release directory that is not a directory, or holds no signed release.
+        case releaseDirectory
     }
 
     public var kind: Kind

@@ -220,9 +220,8 @@ extension ReproductionAttestation {
     /// Throws when `path` exists, naming it and saying what to do.
     public static func refuseExisting(_ path: String) throws {
         guard FileStatus(path) == nil else {
-            throw UsageError(
-                "\(path) already exists; a reproduction attestation is never replaced",
-                hint: "move it away, or write the new one elsewhere with --attestation-out FILE")
+            throw ReleaseError(
+                .attestationExists, "\(path) already exists; a reproduction attestation is never replaced")
         }
     }
 }

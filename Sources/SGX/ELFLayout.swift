@@ -162,7 +162,7 @@ public enum SelftestELFLayout {
     {
         let format = ELFFile.format
         guard heapSize % SGXRecord.pageSize == 0 else {
-            throw UsageError("--heap-size \(heapSize) is not a multiple of 4096", hint: "use whole pages, e.g. 4096")
+            throw SGXError.heapSizeNotPageMultiple(heapSize)
         }
         let loads = elf.loadSegments
         guard let first = loads.first else {

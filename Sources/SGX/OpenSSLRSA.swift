@@ -203,7 +203,7 @@ public final class SGXRSAKey: @unchecked Sendable {
     /// RSASSA-PKCS1-v1_5 with SHA-256 over `message`; the signature is big-endian, 384 bytes.
     public func sign(_ message: [UInt8]) throws -> [UInt8] {
         guard isPrivate else {
-            throw UsageError("signing needs a private key, this is a public key", hint: "pass the private key PEM")
+            throw SGXError.publicKeyOnly
         }
         guard let ctx = EVP_MD_CTX_new() else { throw SGXCryptoError("EVP_MD_CTX_new") }
         defer { EVP_MD_CTX_free(ctx) }
@@ -227,7 +227,7 @@ public final class SGXRSAKey: @unchecked Sendable {
 
     /// The private key as unencrypted PKCS#8 PEM ("BEGIN PRIVATE KEY").
     public func privateKeyPEM() throws -> [UInt8] {
-        guard isPrivate else { throw UsageError("this is a public key") }
+        guard isPrivate else { throw SGXError.publicKeyOnly }
         return try withMemoryBIO { PEM_write_bio_PrivateKey($0, pkey, nil, nil, 0, nil, nil) == 1 }
     }
 

@@ -24,8 +24,7 @@ public enum SGXMeasurer {
         switch input {
         case .sgxs(let path):
             guard sgxsOut == nil else {
-                throw UsageError(
-                    "--sgxs-out needs --elf or --gramine-manifest", hint: "an SGXS input is already a stream")
+                throw SGXError.sgxsOutputFromSGXS
             }
             let file = try FileInput(path: path)
             let bar = progress?("measuring \(path)", file.size)

@@ -54,7 +54,7 @@ struct EnclaveKit: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            ErrorReport.exit(with: LibraryErrors.translated(error))
+            ErrorReport.exit(with: error)
         }
     }
 }

@@ -43,7 +43,8 @@ import Testing
         let again = try release.run([
             "policy", "init", "--key", "alice=alice.pub.pem", "--threshold", "1", "--out", "trust/policy.json",
         ])
-        ReleaseCLITests.expectFailure(again, "trust/policy.json already exists")
+        ReleaseCLITests.expectFailure(
+            again, "trust/policy.json already exists (choose another --out, or pass --force to replace it)")
         #expect(try release.read("trust/policy.json") == text)
         let forced = try release.run([
             "policy", "init", "--key", "alice=alice.pub.pem", "--threshold", "1", "--out", "trust/policy.json",
@@ -98,7 +99,9 @@ import Testing
             try fm.copyItem(atPath: ReleaseCLITests.example + "/artifacts/" + name, toPath: dir + "/" + name)
         }
         ReleaseCLITests.expectFailure(
-            try release.run(["verify", "release", "--policy", "policy.json"]), "holds no signed release")
+            try release.run(["verify", "release", "--policy", "policy.json"]),
+            "release: holds no signed release (no *.dsse.json, *.sigstore.json or *.intoto.jsonl) "
+                + "(sign it first: enclavekit sign release/manifest.json --key KEY.pem)")
         for signer in ["alice", "bob"] {
             #expect(try release.run(["sign", "release/manifest.json", "--key", "\(signer).pem"]).status == 0)
         }

@@ -156,6 +156,9 @@ import Testing
             (#"{"payload":"e30=","payloadType":"t"}"#, "no 'signatures'"),
             (#"{"payload":"e30","payloadType":"t","signatures":[{"sig":"!!"}]}"#, "not a base64 character"),
             (#"{"payload":"e30=","payloadType":"t","signatures":[{"keyid":"k"}]}"#, "has no 'sig'"),
+            (#"{"payload":1,"payloadType":"t","signatures":[]}"#, "'payload' must be a base64 string"),
+            (#"{"payload":"e30=","payloadType":null,"signatures":[]}"#, "'payloadType' must be a string"),
+            (#"{"payload":"e30=","payloadType":"t","signatures":[{"sig":[]}]}"#, "signature 1: 'sig' must be a base64"),
             (#"{"payload":"e30=","payloadType":"t","signatures":[{"keyid":1,"sig":""}]}"#, "'keyid' must be a string"),
             (#"{"payload":"e30=","payloadType":"t","signatures":{}}"#, "must be an array"),
             (

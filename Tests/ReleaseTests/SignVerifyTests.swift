@@ -410,11 +410,18 @@ import Testing
 
     @Test(arguments: [
         ("", "no PEM block"),
-        ("-----BEGIN PUBLIC KEY-----\nAAAA\n", "no '-----END PUBLIC KEY-----' line"),
+        ("-----BEGIN PUBLIC KEY-----\nAAAA\n", "no matching '-----END …-----' line"),
         ("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", "does not match"),
         ("-----BEGIN PUBLIC KEY-----\nA*AA\n-----END PUBLIC KEY-----\n", "base64 is malformed"),
         ("-----BEGIN PUBLIC KEY-----\nMAA=\n-----END PUBLIC KEY-----\n", "SubjectPublicKeyInfo must have 2 fields"),
-        ("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\nmore\n", "unexpected text after"),
+        (
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n",
+            "one key per file"
+        ),
+        (
+            "-----BEGIN PUBLIC KEY-----\n\(String(repeating: "A", count: 68))\nAAAA\n-----END PUBLIC KEY-----\n",
+            "64 characters"
+        ),
         ("-----BEGIN PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nAAAA\n-----END PRIVATE KEY-----\n", "decrypt"),
         ("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", "expected a 'PUBLIC KEY' PEM block"),
     ])

@@ -102,7 +102,7 @@ import Testing
             try SGXMeasurer.measure(.elf(path: path, heapSize: 0, tail: .file))
         }
         #expect(error?.kind == .missing)
-        #expect(throws: UsageError.self) {
+        #expect(throws: SGXError.heapSizeNotPageMultiple(100)) {
             try SGXMeasurer.measure(.elf(path: Fixtures.path("selftest_encl.elf"), heapSize: 100, tail: .file))
         }
     }

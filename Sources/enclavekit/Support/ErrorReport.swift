@@ -1,4 +1,3 @@
-import Archive
 import ArgumentParser
 import EnclaveCore
 
@@ -32,7 +31,7 @@ enum ErrorReport {
 
     /// Prints `error` the way the command line asked for and exits with its status.
     static func exit(with error: any Error, arguments: [String] = CommandLine.arguments) -> Never {
-        let error = withHint(error)
+        let error = LibraryErrors.translated(error)
         let status = EnclaveKit.exitCode(for: error)
         // Help and --version are "errors" with status 0: printed as text in every mode.
         guard jsonRequested(arguments), status != .success else { EnclaveKit.exit(withError: error) }
@@ -45,21 +44,6 @@ enum ErrorReport {
             Output.json(json(for: error, message: message, status: status.rawValue))
         }
         EnclaveKit.exit(withError: ExitCode(status.rawValue))
-    }
-
-    /// A library error whose fix is an option of this command line, as a `UsageError` with that hint; other
-    /// errors as they are. The libraries' errors name no flags.
-    static func withHint(_ error: any Error) -> any Error {
-        guard let error = error as? ArchiveError else { return error }
-        let hint: String
-        switch error.kind {
-        case .notADirectory: hint = "pass the root filesystem directory to --rootfs"
-        case .nameNotUTF8: hint = "rename it, or build from the image with --image so names are kept as raw bytes"
-        case .noCommand:
-            hint = "add CMD [\"/app\"] to the Dockerfile, or build from a directory with --rootfs --cmd --env"
-        case .malformed, .wrongContainer, .refusedEntry: return error
-        }
-        return UsageError(error.description, hint: hint)
     }
 
     /// The JSON object for one error: `error` is the line text mode prints; the fields after it say where.
@@ -77,6 +61,10 @@ enum ErrorReport {
             fields.append(("errno", .int(error.errno)))
         case let error as UsageError:
             fields.append(("hint", error.hint.map { .string($0) } ?? .null))
+        case let error as HintedError:
+            if let kind = error.kind { fields.append(("kind", .string(kind))) }
+            if let file = error.file { fields.append(("file", .string(file))) }
+            fields.append(("hint", .string(error.hint)))
         default:
             // Other modules' errors (ReleaseError, RecipeError, …): their kind, file and offset when they
             // have such fields, found by name so new error types need no code here.

@@ -1,13 +1,20 @@
+import Archive
 import Builder
 import EnclaveCore
 import Rebuild
+import Release
+import SGX
 
-/// Builder's and Rebuild's refusals as the command line shows them: the library's message and remedy, with
-/// the flags that apply (`--out`, `--force`, `--manifest`, `--source`, …) added, as a ``UsageError`` (exit
-/// status 1, `hint` in the JSON error object).
+/// Library errors as the command line shows them. The libraries' errors carry facts (the path, what was
+/// expected) and name no flags; the flags that fix them (`--out`, `--force`, `--manifest`, `--source`,
+/// `--rootfs`, `--heap-size`, …) are added here, in one place, as a ``UsageError`` or ``HintedError`` (exit
+/// status 1, `hint` in the JSON error object). ``ErrorReport/exit(with:arguments:)`` calls it for every error.
 enum LibraryErrors {
     static func translated(_ error: any Error) -> any Error {
         switch error {
+        case let error as ArchiveError: withHint(error)
+        case let error as SGXError: hinted(error)
+        case let error as ReleaseError: hinted(error)
         case let refusal as BuildRefusal where refusal.kind == .signedManifest:
             UsageError(refusal.message + ", not even with --force", hint: refusal.remedy)
         case let refusal as BuildRefusal: usage(refusal, adding: flags(for: refusal.kind))
@@ -39,4 +46,57 @@ enum LibraryErrors {
         case .checkoutDiffers, .kindsDiffer, .tooLarge: nil
         }
     }
+
+    /// An archive error whose fix is an option of this command line, as a `UsageError` with that hint; other
+    /// archive errors as they are.
+    static func withHint(_ error: ArchiveError) -> any Error {
+        let hint: String
+        switch error.kind {
+        case .notADirectory: hint = "pass the root filesystem directory to --rootfs"
+        case .nameNotUTF8: hint = "rename it, or build from the image with --image so names are kept as raw bytes"
+        case .noCommand:
+            hint = "add CMD [\"/app\"] to the Dockerfile, or build from a directory with --rootfs --cmd --env"
+        case .malformed, .wrongContainer, .refusedEntry: return error
+        }
+        return UsageError(error.description, hint: hint)
+    }
+
+    /// An SGX error with the flag that fixes it.
+    static func hinted(_ error: SGXError) -> any Error {
+        switch error {
+        case .heapSizeNotPageMultiple(let size):
+            HintedError(
+                message: "--heap-size \(size) is not a multiple of 4096", hint: "use whole pages, e.g. 4096")
+        case .sgxsOutputFromSGXS:
+            HintedError(
+                message: "--sgxs-out needs --elf or --gramine-manifest", hint: "an SGXS input is already a stream")
+        case .publicKeyOnly: HintedError(message: error.description, hint: "pass the private key PEM")
+        }
+    }
+
+    /// A release error with the flag or command that fixes it; other release errors as they are.
+    static func hinted(_ error: ReleaseError) -> any Error {
+        let hint: String?
+        switch error.kind {
+        case .fileExists: hint = "choose another --out, or pass --force to replace it"
+        case .attestationExists: hint = "move it away, or write the new one elsewhere with --attestation-out FILE"
+        case .keyPathsEqual: hint = "name the private key KEY.pem"
+        case .releaseDirectory where error.message.hasPrefix("holds no signed release"):
+            hint = error.file.map { "sign it first: enclavekit sign \($0)/manifest.json --key KEY.pem" }
+        default: hint = nil
+        }
+        guard let hint else { return error }
+        return HintedError(message: error.description, hint: hint, kind: error.kind.rawValue, file: error.file)
+    }
+}
+
+/// A library error with the hint the command line adds to it: printed as `MESSAGE (HINT)`, as a
+/// ``UsageError`` is; `kind` and `file` stay for `--json`.
+struct HintedError: Error, CustomStringConvertible {
+    var message: String
+    var hint: String
+    var kind: String? = nil
+    var file: String? = nil
+
+    var description: String { "\(message) (\(hint))" }
 }
