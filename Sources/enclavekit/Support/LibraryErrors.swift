@@ -81,6 +81,14 @@ enum LibraryErrors {
         case .fileExists: hint = "choose another --out, or pass --force to replace it"
         case .attestationExists: hint = "move it away, or write the new one elsewhere with --attestation-out FILE"
         case .keyPathsEqual: hint = "name the private key KEY.pem"
+        case .keySpec:
+            return HintedError(
+                message: "--key " + error.message, hint: "e.g. --key alice=keys/alice.pub.pem",
+                kind: error.kind.rawValue)
+        case .noKeys: hint = "pass --key NAME=KEY.pub.pem"
+        case .expectation: hint = "e.g. --expect nitro.PCR0=6595…"
+        case .noRebuilders:
+            hint = "add \"rebuilders\": {\"threshold\": K, \"keys\": [...]} to the policy (Manifests/README.md)"
         case .releaseDirectory where error.message.hasPrefix("holds no signed release"):
             hint = error.file.map { "sign it first: enclavekit sign \($0)/manifest.json --key KEY.pem" }
         default: hint = nil
