@@ -31,7 +31,8 @@ public struct MeasurementExpectation: Sendable, Equatable {
         let register = dot.map { String(lhs[lhs.index(after: $0)...]) } ?? lhs
         guard !register.isEmpty, let value = Hex.normalized(hex), !value.isEmpty else {
             throw ReleaseError(
-                .expectation, "'\(text)': expected [TARGET.]REGISTER=HEX with an even number of hex digits (0x optional)")
+                .expectation,
+                "'\(text)': expected [TARGET.]REGISTER=HEX with an even number of hex digits (0x optional)")
         }
         self.init(target: target, register: register, value: value)
     }
