@@ -1,6 +1,7 @@
 import Archive
 import Builder
 import EnclaveCore
+import Nitro
 import Rebuild
 import Release
 import SGX
@@ -15,6 +16,7 @@ enum LibraryErrors {
         case let error as ArchiveError: withHint(error)
         case let error as SGXError: hinted(error)
         case let error as ReleaseError: hinted(error)
+        case let error as NitroError: hinted(error)
         case let refusal as BuildRefusal where refusal.kind == .signedManifest:
             UsageError(refusal.message + ", not even with --force", hint: refusal.remedy)
         case let refusal as BuildRefusal: usage(refusal, adding: flags(for: refusal.kind))
@@ -95,6 +97,19 @@ enum LibraryErrors {
         }
         guard let hint else { return error }
         return HintedError(message: error.description, hint: hint, kind: error.kind.rawValue, file: error.file)
+    }
+}
+
+extension LibraryErrors {
+    /// A Nitro error with the flag or command that fixes it; other Nitro errors as they are.
+    static func hinted(_ error: NitroError) -> any Error {
+        switch error {
+        case .noRamdisk: UsageError(error.description, hint: "pass --ramdisk FILE (the bootstrap ramdisk first)")
+        case .keyType:
+            UsageError(
+                error.description, hint: "create one with: openssl ecparam -name secp384r1 -genkey -noout -out key.pem")
+        case .nulInCommandLine, .unreadableInput, .notPEM, .certificate, .certificateMismatch: error
+        }
     }
 }
 
