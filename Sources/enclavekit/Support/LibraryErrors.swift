@@ -5,6 +5,7 @@ import Nitro
 import Rebuild
 import Release
 import SGX
+import TDX
 
 /// Library errors as the command line shows them. The libraries' errors carry facts (the path, what was
 /// expected) and name no flags; the flags that fix them (`--out`, `--force`, `--manifest`, `--source`,
@@ -17,6 +18,7 @@ enum LibraryErrors {
         case let error as SGXError: hinted(error)
         case let error as ReleaseError: hinted(error)
         case let error as NitroError: hinted(error)
+        case let error as TDXError: hinted(error)
         case let refusal as BuildRefusal where refusal.kind == .signedManifest:
             UsageError(refusal.message + ", not even with --force", hint: refusal.remedy)
         case let refusal as BuildRefusal: usage(refusal, adding: flags(for: refusal.kind))
@@ -109,6 +111,14 @@ extension LibraryErrors {
             UsageError(
                 error.description, hint: "create one with: openssl ecparam -name secp384r1 -genkey -noout -out key.pem")
         case .nulInCommandLine, .unreadableInput, .notPEM, .certificate, .certificateMismatch: error
+        }
+    }
+
+    /// A TDX error with the hint that fixes it.
+    static func hinted(_ error: TDXError) -> UsageError {
+        switch error {
+        case .invalidQEMUVersion: UsageError(error.description, hint: "write it as MAJOR.MINOR, e.g. 9.1 or 10.2")
+        case .noTDXSupport: UsageError(error.description, hint: "TDX needs QEMU 8.x TDX trees or QEMU ≥ 9")
         }
     }
 }
