@@ -1,4 +1,5 @@
 import Archive
+import Attestation
 import Builder
 import EnclaveCore
 import Nitro
@@ -19,6 +20,8 @@ enum LibraryErrors {
         case let error as ReleaseError: hinted(error)
         case let error as NitroError: hinted(error)
         case let error as TDXError: hinted(error)
+        case let error as CollectorError:
+            UsageError(error.description, hint: "give a 64-byte hash")
         case let refusal as BuildRefusal where refusal.kind == .signedManifest:
             UsageError(refusal.message + ", not even with --force", hint: refusal.remedy)
         case let refusal as BuildRefusal: usage(refusal, adding: flags(for: refusal.kind))
