@@ -39,7 +39,7 @@ public enum EvidenceCollector {
     /// tells when another writer used it in between, and the request is then retried.
     public static func configfsTSM(reportData: [UInt8], directory: String = tsmDirectory) throws -> Collected {
         guard reportData.count <= 64 else {
-            throw UsageError("report data is \(reportData.count) bytes, at most 64", hint: "give a 64-byte hash")
+            throw CollectorError.reportDataTooLong(count: reportData.count)
         }
         let padded = reportData + [UInt8](repeating: 0, count: 64 - reportData.count)
         guard access(directory, F_OK) == 0 else {

@@ -101,11 +101,8 @@ public enum EIFBuilder {
         throws
         -> EIFMeasurements
     {
-        guard !request.ramdiskPaths.isEmpty else {
-            throw UsageError(
-                "an EIF needs at least one ramdisk", hint: "pass --ramdisk FILE (the bootstrap ramdisk first)")
-        }
-        guard !request.cmdline.utf8.contains(0) else { throw UsageError("the command line contains a NUL byte") }
+        guard !request.ramdiskPaths.isEmpty else { throw NitroError.noRamdisk }
+        guard !request.cmdline.utf8.contains(0) else { throw NitroError.nulInCommandLine }
         let kernel = try openInput(request.kernelPath, "kernel")
         let ramdisks = try request.ramdiskPaths.map { try openInput($0, "ramdisk") }
         let sections: [(EIFSectionType, Source)] =
@@ -201,7 +198,7 @@ public enum EIFBuilder {
         do {
             return try FileInput(path: path)
         } catch {
-            throw UsageError("\(what): \(error)")
+            throw NitroError.unreadableInput(role: what, reason: "\(error)")
         }
     }
 }

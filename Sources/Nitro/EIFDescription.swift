@@ -1,5 +1,5 @@
 import EnclaveCore
-import Foundation
+import FoundationEssentials
 import SwiftASN1
 import X509
 
@@ -149,16 +149,18 @@ public struct EIFDescription: Sendable {
         }
     }
 
-    /// `ASN1_TIME_print`: `Nov 21 13:02:51 2026 GMT`, the day padded with a space.
+    /// `ASN1_TIME_print`: `Nov 21 13:02:51 2026 GMT`, the day padded with a space. The UTC civil time comes
+    /// from `CivilTime` (no calendar or locale needed).
     static func opensslTime(_ date: Date) -> String {
         let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
-        func two(_ v: Int?) -> String { String(format: "%02d", v ?? 0) }
-        let day = c.day ?? 0
-        return
-            "\(months[(c.month ?? 1) - 1]) \(day < 10 ? " " : "")\(day) \(two(c.hour)):\(two(c.minute)):\(two(c.second)) \(c.year ?? 0) GMT"
+        // YYYY-MM-DDTHH:MM:SSZ: X.509 times lie in years 1950-9999, so the year has no sign.
+        let rfc3339 = CivilTime.format(seconds: Int64(date.timeIntervalSince1970.rounded(.down)))
+        let parts = rfc3339.dropLast().split(whereSeparator: { $0 == "-" || $0 == "T" })
+        let year = parts.count == 4 ? Int(parts[0]) ?? 0 : 0
+        let month = parts.count == 4 ? Int(parts[1]) ?? 1 : 1
+        let day = parts.count == 4 ? Int(parts[2]) ?? 0 : 0
+        let time = parts.count == 4 ? String(parts[3]) : "00:00:00"
+        return "\(months[min(max(month, 1), 12) - 1]) \(day < 10 ? " " : "")\(day) \(time) \(year) GMT"
     }
 
     /// The BIT STRING that ends a certificate: its own signature.

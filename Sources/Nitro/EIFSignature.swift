@@ -202,33 +202,31 @@ public struct EIFSigner: Sendable {
     /// they belong together.
     public init(privateKeyPEM: [UInt8], certificatePEM: [UInt8], keyPath: String = "private key") throws {
         guard let text = String(validating: privateKeyPEM, as: UTF8.self) else {
-            throw UsageError("\(keyPath): not a PEM file")
+            throw NitroError.notPEM(path: keyPath)
         }
         let cert: Certificate
         do {
             cert = try Certificate(derEncoded: try EIFSignature.firstCertificateDER(pem: certificatePEM))
         } catch let e as FormatError {
-            throw UsageError("signing certificate: \(e.message)")
+            throw NitroError.certificate(reason: e.message)
         }
         if let k = try? P384.Signing.PrivateKey(pemRepresentation: text) {
             key = .p384(k)
             guard P384.Signing.PublicKey(cert.publicKey)?.rawRepresentation == k.publicKey.rawRepresentation else {
-                throw UsageError("the signing certificate does not belong to \(keyPath)")
+                throw NitroError.certificateMismatch(keyPath: keyPath)
             }
         } else if let k = try? P256.Signing.PrivateKey(pemRepresentation: text) {
             key = .p256(k)
             guard P256.Signing.PublicKey(cert.publicKey)?.rawRepresentation == k.publicKey.rawRepresentation else {
-                throw UsageError("the signing certificate does not belong to \(keyPath)")
+                throw NitroError.certificateMismatch(keyPath: keyPath)
             }
         } else if let k = try? P521.Signing.PrivateKey(pemRepresentation: text) {
             key = .p521(k)
             guard P521.Signing.PublicKey(cert.publicKey)?.rawRepresentation == k.publicKey.rawRepresentation else {
-                throw UsageError("the signing certificate does not belong to \(keyPath)")
+                throw NitroError.certificateMismatch(keyPath: keyPath)
             }
         } else {
-            throw UsageError(
-                "\(keyPath): not an EC P-256, P-384 or P-521 private key",
-                hint: "create one with: openssl ecparam -name secp384r1 -genkey -noout -out key.pem")
+            throw NitroError.keyType(path: keyPath)
         }
         self.certificatePEM = certificatePEM
     }

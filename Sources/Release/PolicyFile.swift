@@ -26,12 +26,11 @@ public enum PolicyFile {
             self.path = path
         }
 
-        /// `NAME=PATH`.
-        public init(parsing text: String) throws {
+        /// `NAME=PATH`; anything else throws ``ReleaseError/Kind/keySpec``.
+        public init(parsing text: String) throws(ReleaseError) {
             guard let eq = text.firstIndex(of: "="), eq != text.startIndex, text.index(after: eq) != text.endIndex
             else {
-                throw UsageError(
-                    "--key '\(text)': expected NAME=PUBLIC-KEY-FILE", hint: "e.g. --key alice=keys/alice.pub.pem")
+                throw ReleaseError(.keySpec, "'\(text)': expected NAME=PUBLIC-KEY-FILE")
             }
             self.init(name: String(text[..<eq]), path: String(text[text.index(after: eq)...]))
         }
@@ -43,9 +42,7 @@ public enum PolicyFile {
     public static func make(keys: [KeySpec], threshold: Int, policyPath: String, inline: Bool = false) throws
         -> [UInt8]
     {
-        guard !keys.isEmpty else {
-            throw UsageError("a policy needs at least one key", hint: "pass --key NAME=KEY.pub.pem")
-        }
+        guard !keys.isEmpty else { throw ReleaseError(.noKeys, "a policy needs at least one key") }
         var entries: [JSONValue] = []
         for spec in keys {
             let pem = try FileInput.contents(of: spec.path, limit: UInt64(PEMBlock.maxBytes), format: "public key")

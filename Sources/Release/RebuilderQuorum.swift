@@ -257,9 +257,8 @@ extension VerificationReport {
     public mutating func checkRebuilders(attestations: [(bytes: [UInt8], format: String)]) throws {
         guard let rebuilders = policy.rebuilders else {
             guard attestations.isEmpty else {
-                throw UsageError(
-                    "reproduction attestations were given but the policy has no 'rebuilders' section",
-                    hint: "add \"rebuilders\": {\"threshold\": K, \"keys\": [...]} to the policy (Manifests/README.md)")
+                throw ReleaseError(
+                    .noRebuilders, "reproduction attestations were given but the policy has no 'rebuilders' section")
             }
             return
         }

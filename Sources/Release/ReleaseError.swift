@@ -48,6 +48,16 @@ public struct ReleaseError: Error, Sendable, Hashable, CustomStringConvertible {
         case keyPathsEqual
         /// A release directory that is not a directory, or holds no signed release.
         case releaseDirectory
+        /// A key to trust written other than `NAME=PUBLIC-KEY-FILE`; the message quotes it.
+        case keySpec
+        /// A policy asked for with no key to trust.
+        case noKeys
+        /// An expected measurement written other than `[TARGET.]REGISTER=HEX`; the message quotes it.
+        case expectation
+        /// Nothing to verify: no envelope was given.
+        case noEnvelope
+        /// Reproduction attestations given for a policy that has no `rebuilders` section.
+        case noRebuilders
     }
 
     public var kind: Kind

@@ -18,10 +18,11 @@ public struct MeasurementExpectation: Sendable, Equatable {
         self.value = value.lowercased()
     }
 
-    /// `[TARGET.]REGISTER=HEX`, the hex with an optional `0x`.
-    public init(parsing text: String) throws {
+    /// `[TARGET.]REGISTER=HEX`, the hex with an optional `0x`; anything else throws
+    /// ``ReleaseError/Kind/expectation``.
+    public init(parsing text: String) throws(ReleaseError) {
         guard let eq = text.firstIndex(of: "=") else {
-            throw UsageError("expected [TARGET.]REGISTER=HEX, got '\(text)'", hint: "e.g. --expect nitro.PCR0=6595…")
+            throw ReleaseError(.expectation, "expected [TARGET.]REGISTER=HEX, got '\(text)'")
         }
         let lhs = String(text[..<eq])
         let hex = String(text[text.index(after: eq)...])
@@ -29,7 +30,8 @@ public struct MeasurementExpectation: Sendable, Equatable {
         let target = dot.map { String(lhs[..<$0]) }
         let register = dot.map { String(lhs[lhs.index(after: $0)...]) } ?? lhs
         guard !register.isEmpty, let value = Hex.normalized(hex), !value.isEmpty else {
-            throw UsageError(
+            throw ReleaseError(
+                .expectation,
                 "'\(text)': expected [TARGET.]REGISTER=HEX with an even number of hex digits (0x optional)")
         }
         self.init(target: target, register: register, value: value)
@@ -246,7 +248,7 @@ public enum ReleaseVerifier {
                 pooled = combined
             }
         }
-        guard let envelope = pooled else { throw UsageError("no envelope to verify") }
+        guard let envelope = pooled else { throw ReleaseError(.noEnvelope, "no envelope to verify") }
         let format = firstSource
         let threshold = ThresholdVerifier.verify(envelope, trusted: policy.keys, threshold: policy.threshold)
         var report = VerificationReport(payloadType: envelope.payloadType, threshold: threshold, policy: policy)

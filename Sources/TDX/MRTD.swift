@@ -14,10 +14,9 @@ public enum TDXPageAddOrder: String, Sendable, CaseIterable {
 
     /// The order a QEMU version uses: two-pass for 8.x, per-page from 9.0 on (dstack-mr's rule).
     /// Versions before 8.0 had no TDX support and are rejected.
-    public init(qemuVersion: QEMUVersion) throws(UsageError) {
+    public init(qemuVersion: QEMUVersion) throws(TDXError) {
         guard qemuVersion.major >= 8 else {
-            throw UsageError(
-                "QEMU \(qemuVersion) has no TDX support", hint: "TDX needs QEMU 8.x TDX trees or QEMU ≥ 9")
+            throw TDXError.noTDXSupport(qemuVersion)
         }
         self = qemuVersion.major == 8 ? .twoPass : .perPage
     }
@@ -40,12 +39,12 @@ public struct QEMUVersion: Sendable, Hashable, Comparable, CustomStringConvertib
         self.patch = patch
     }
 
-    public init(_ text: String) throws(UsageError) {
+    public init(_ text: String) throws(TDXError) {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false).map { Int($0) }
         guard (2...3).contains(parts.count), let major = parts[0], let minor = parts[1],
             let patch = parts.count == 3 ? parts[2] : 0, major >= 0, minor >= 0, patch >= 0
         else {
-            throw UsageError("invalid QEMU version \"\(text)\"", hint: "write it as MAJOR.MINOR, e.g. 9.1 or 10.2")
+            throw TDXError.invalidQEMUVersion(text)
         }
         self.init(major, minor, patch)
     }

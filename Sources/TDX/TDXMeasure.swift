@@ -70,7 +70,7 @@ public struct TDXMeasureInputs: Sendable {
     public init(firmware: String) { self.firmware = firmware }
 
     public var effectivePageAddOrder: TDXPageAddOrder {
-        get throws(UsageError) {
+        get throws(TDXError) {
             if let pageAddOrder { return pageAddOrder }
             return try TDXPageAddOrder(qemuVersion: qemuVersion)
         }

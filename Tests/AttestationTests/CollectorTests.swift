@@ -24,7 +24,7 @@ import Testing
     }
 
     @Test func configfsErrors() {
-        #expect(throws: UsageError.self) {
+        #expect(throws: CollectorError.reportDataTooLong(count: 65)) {
             try EvidenceCollector.configfsTSM(reportData: [UInt8](repeating: 0, count: 65), directory: "/nonexistent")
         }
         #expect(throws: SystemError.self) {

@@ -191,13 +191,17 @@ import Testing
         let out = dir.path + "/out.eif"
         var request = try EIFVector.all[0].request()
         request.kernelPath = dir.path + "/missing-kernel"
-        #expect(throws: UsageError.self) { try EIFBuilder.build(request, to: out) }
+        let missing = #expect(throws: NitroError.self) { try EIFBuilder.build(request, to: out) }
+        guard case .unreadableInput(role: "kernel", _) = missing else {
+            Issue.record("expected an unreadable kernel, got \(String(describing: missing))")
+            return
+        }
         request = try EIFVector.all[0].request()
         request.ramdiskPaths = []
-        #expect(throws: UsageError.self) { try EIFBuilder.build(request, to: out) }
+        #expect(throws: NitroError.noRamdisk) { try EIFBuilder.build(request, to: out) }
         request = try EIFVector.all[0].request()
         request.cmdline = "a\u{0}b"
-        #expect(throws: UsageError.self) { try EIFBuilder.build(request, to: out) }
+        #expect(throws: NitroError.nulInCommandLine) { try EIFBuilder.build(request, to: out) }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 }

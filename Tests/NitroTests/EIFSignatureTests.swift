@@ -92,17 +92,26 @@ import Testing
         let dir = try TestDirectory()
         let key = dir.path + "/other.pem"
         _ = try runOpenSSL(["ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", key])
-        #expect(throws: UsageError.self) {
+        #expect(throws: NitroError.certificateMismatch(keyPath: "private key")) {
             try EIFSigner(
                 privateKeyPEM: try FileInput.contents(of: key), certificatePEM: try Fixtures.bytes("sign-cert-p384.pem")
             )
         }
-        #expect(throws: UsageError.self) {
+        #expect(throws: NitroError.keyType(path: "private key")) {
             try EIFSigner(
                 privateKeyPEM: Array("not a key".utf8), certificatePEM: try Fixtures.bytes("sign-cert-p384.pem"))
         }
-        #expect(throws: UsageError.self) {
+        #expect(throws: NitroError.notPEM(path: "key.pem")) {
+            try EIFSigner(
+                privateKeyPEM: [0xff, 0xfe], certificatePEM: try Fixtures.bytes("sign-cert-p384.pem"),
+                keyPath: "key.pem")
+        }
+        let junk = #expect(throws: NitroError.self) {
             try EIFSigner(privateKeyPEM: try Fixtures.bytes("sign-key-p384.pem"), certificatePEM: Array("junk".utf8))
+        }
+        guard case .certificate = junk else {
+            Issue.record("expected a certificate error, got \(String(describing: junk))")
+            return
         }
     }
 

@@ -262,11 +262,11 @@ import Testing
         #expect(!failed.isVerified)
         #expect(failed.error?.message.contains("r3 did NOT reproduce") == true)
 
-        // Attestations without a rebuilders section are a usage error, not silently ignored.
+        // Attestations without a rebuilders section are an error, not silently ignored.
         var plain = try ReleaseVerifier.verify(
             bytes: envelope.fileBytes, format: "release.dsse.json",
             policy: ReleasePolicy(threshold: 1, keys: [TrustedKey(name: "alice", key: alice.publicKey)]))
-        #expect(throws: UsageError.self) {
+        #expect(throws: ReleaseError(.noRebuilders, "")) {
             try plain.checkRebuilders(attestations: [(try w.attestation(w.r1).fileBytes, "a.dsse.json")])
         }
     }

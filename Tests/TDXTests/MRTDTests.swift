@@ -42,9 +42,12 @@ import Testing
         #expect(try TDXPageAddOrder(qemuVersion: QEMUVersion(version)) == order)
     }
 
-    @Test(arguments: ["7.2", "x.1", "9", "9.1.2.3", ""])
-    func unsupportedOrMalformedQEMUVersion(version: String) {
-        #expect(throws: UsageError.self) { try TDXPageAddOrder(qemuVersion: QEMUVersion(version)) }
+    @Test(arguments: [
+        ("7.2", TDXError.noTDXSupport(QEMUVersion(7, 2))), ("x.1", .invalidQEMUVersion("x.1")),
+        ("9", .invalidQEMUVersion("9")), ("9.1.2.3", .invalidQEMUVersion("9.1.2.3")), ("", .invalidQEMUVersion("")),
+    ])
+    func unsupportedOrMalformedQEMUVersion(version: String, error: TDXError) {
+        #expect(throws: error) { try TDXPageAddOrder(qemuVersion: QEMUVersion(version)) }
     }
 
     static func debianOVMF() throws -> [UInt8] {

@@ -61,7 +61,9 @@ struct PolicyInitCommand: ParsableCommand {
         guard !keys.isEmpty else { throw ValidationError("name at least one key: --key NAME=KEY.pub.pem") }
         guard threshold >= 1 else { throw ValidationError("--threshold must be at least 1") }
         for key in keys {
-            do { _ = try PolicyFile.KeySpec(parsing: key) } catch { throw ValidationError("\(error)") }
+            do { _ = try PolicyFile.KeySpec(parsing: key) } catch {
+                throw ValidationError("\(LibraryErrors.translated(error))")
+            }
         }
     }
 

@@ -98,8 +98,8 @@ struct VerifyCommand: ParsableCommand {
         guard !envelopes.isEmpty else { throw ValidationError("name the signed release (an envelope or bundle)") }
         do {
             _ = try expectations()
-        } catch let error as UsageError {
-            throw ValidationError(error.description)
+        } catch {
+            throw ValidationError("\(LibraryErrors.translated(error))")
         }
         if let expectDigest {
             guard registryReference != nil else {

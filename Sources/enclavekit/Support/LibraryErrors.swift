@@ -1,9 +1,12 @@
 import Archive
+import Attestation
 import Builder
 import EnclaveCore
+import Nitro
 import Rebuild
 import Release
 import SGX
+import TDX
 
 /// Library errors as the command line shows them. The libraries' errors carry facts (the path, what was
 /// expected) and name no flags; the flags that fix them (`--out`, `--force`, `--manifest`, `--source`,
@@ -15,6 +18,10 @@ enum LibraryErrors {
         case let error as ArchiveError: withHint(error)
         case let error as SGXError: hinted(error)
         case let error as ReleaseError: hinted(error)
+        case let error as NitroError: hinted(error)
+        case let error as TDXError: hinted(error)
+        case let error as CollectorError:
+            UsageError(error.description, hint: "give a 64-byte hash")
         case let refusal as BuildRefusal where refusal.kind == .signedManifest:
             UsageError(refusal.message + ", not even with --force", hint: refusal.remedy)
         case let refusal as BuildRefusal: usage(refusal, adding: flags(for: refusal.kind))
@@ -81,12 +88,41 @@ enum LibraryErrors {
         case .fileExists: hint = "choose another --out, or pass --force to replace it"
         case .attestationExists: hint = "move it away, or write the new one elsewhere with --attestation-out FILE"
         case .keyPathsEqual: hint = "name the private key KEY.pem"
+        case .keySpec:
+            return HintedError(
+                message: "--key " + error.message, hint: "e.g. --key alice=keys/alice.pub.pem",
+                kind: error.kind.rawValue)
+        case .noKeys: hint = "pass --key NAME=KEY.pub.pem"
+        case .expectation: hint = "e.g. --expect nitro.PCR0=6595…"
+        case .noRebuilders:
+            hint = "add \"rebuilders\": {\"threshold\": K, \"keys\": [...]} to the policy (Manifests/README.md)"
         case .releaseDirectory where error.message.hasPrefix("holds no signed release"):
             hint = error.file.map { "sign it first: enclavekit sign \($0)/manifest.json --key KEY.pem" }
         default: hint = nil
         }
         guard let hint else { return error }
         return HintedError(message: error.description, hint: hint, kind: error.kind.rawValue, file: error.file)
+    }
+}
+
+extension LibraryErrors {
+    /// A Nitro error with the flag or command that fixes it; other Nitro errors as they are.
+    static func hinted(_ error: NitroError) -> any Error {
+        switch error {
+        case .noRamdisk: UsageError(error.description, hint: "pass --ramdisk FILE (the bootstrap ramdisk first)")
+        case .keyType:
+            UsageError(
+                error.description, hint: "create one with: openssl ecparam -name secp384r1 -genkey -noout -out key.pem")
+        case .nulInCommandLine, .unreadableInput, .notPEM, .certificate, .certificateMismatch: error
+        }
+    }
+
+    /// A TDX error with the hint that fixes it.
+    static func hinted(_ error: TDXError) -> UsageError {
+        switch error {
+        case .invalidQEMUVersion: UsageError(error.description, hint: "write it as MAJOR.MINOR, e.g. 9.1 or 10.2")
+        case .noTDXSupport: UsageError(error.description, hint: "TDX needs QEMU 8.x TDX trees or QEMU ≥ 9")
+        }
     }
 }
 

@@ -76,7 +76,8 @@ struct TDXMeasureCommand: ParsableCommand {
     var json: Bool { jsonOutput.json }
 
     func validate() throws {
-        _ = try parsedInputs()
+        // swift-argument-parser wraps what validate() throws, so ErrorReport cannot translate it: do it here.
+        do { _ = try parsedInputs() } catch { throw LibraryErrors.translated(error) }
     }
 
     func parsedInputs() throws -> TDXMeasureInputs {
