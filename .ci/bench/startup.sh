@@ -33,13 +33,13 @@
 #   snp measure, 2 MiB:        dynamic 59.0 (12.48), static 43.5 (9.21)
 #   attest verify, TDX quote:  dynamic 63.6 (13.45), static 56.9 (12.05)
 #   size: dynamic 129 MiB, static 202 MiB (debug; Foundation, its ICU data and the Swift runtime inside)
-# What loads Foundation and ICU (autolink entries of the built objects): TOMLKit (`import struct
-# Foundation.Date`/`Calendar`), and with it TOML, SGX, Recipe, DebianEnvironment, Builder, Rebuild; Nitro
-# (EIFDescription, EIFSignature), Release (Keys) and Attestation (AttestationTime, NitroVerifier,
-# SharedChecks) import Foundation themselves, and Registry gets it through Release. swift-argument-parser,
-# swift-crypto, swift-certificates, swift-asn1, swift-subprocess and AsyncHTTPClient use only
-# FoundationEssentials. Debian's libarchive loads libxml2 and with it the system ICU (libicuuc, libicudata)
-# whatever Swift imports.
+# What loads Foundation and ICU (autolink entries of the built objects): only TOMLKit (`import struct
+# Foundation.Date`/`Calendar`), and through it every module that links it (TOML, SGX, Recipe,
+# DebianEnvironment, Builder, Rebuild); one binary links them all, so every command loads Foundation.
+# EnclaveKit's own modules import FoundationEssentials at most (Nitro, Release and Attestation did import
+# Foundation before December 2026), as do swift-argument-parser, swift-crypto, swift-certificates,
+# swift-asn1, swift-subprocess and AsyncHTTPClient. Debian's libarchive loads libxml2 and with it the system
+# ICU (libicuuc, libicudata) whatever Swift imports.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
