@@ -113,8 +113,7 @@ public struct Sandbox: Sendable {
         }
         let arguments = try Sandbox.bwrapArguments(for: step, etcDirectory: etc.path, root: root)
 
-        let clock = ContinuousClock()
-        let started = clock.now
+        let started = MonotonicClock.seconds()
         let trampoline = Sandbox.trampoline(bwrap: bwrapPath, variations: step.variations) + arguments
         let limit = outputLimit
         let outcome: ExecutionResult<OutputTail, SequenceOutput, CombinedErrorOutput>
@@ -138,7 +137,7 @@ public struct Sandbox: Sendable {
             if Task.isCancelled || error is CancellationError { throw CancellationError() }
             throw BuildError.sandboxFailed(step: step.name, reason: "cannot start \(bwrapPath): \(error)")
         }
-        let duration = clock.now - started
+        let duration = Duration.seconds(MonotonicClock.seconds() - started)
         let tail = outcome.closureResult
         let status: SandboxExitStatus
         switch outcome.terminationStatus {

@@ -106,7 +106,7 @@ extension Rebuilder {
             build.sandboxVariations = SandboxVariations.resolve(chosen).variations
             build.reorderInputs = chosen.contains(.fileOrder)
             progress("vary: building \(label)" + (chosen.isEmpty ? "" : " (\(describe(chosen)))"))
-            var clock = ContinuousClock.now
+            var clock = MonotonicClock.seconds()
             var report = try await ReleaseBuilder.build(build)
             try move(slot, to: destination)
             FileTree.removeTree(scratch + "/build-path-variation")
@@ -126,7 +126,7 @@ extension Rebuilder {
         /// The control build against the build with `chosen`, kept in `OUT.vary/label` only when it differs.
         func varied(_ label: String, _ chosen: [BuildVariation]) async throws -> (ComparisonReport, String?, Double) {
             let destination = scratch + "/" + label
-            var clock = ContinuousClock.now
+            var clock = MonotonicClock.seconds()
             let report: ComparisonReport
             do {
                 let build = try await build(label, chosen, to: destination)
@@ -173,11 +173,10 @@ extension Rebuilder {
             ? "every variation" : variations.map(\.rawValue).joined(separator: ", ")
     }
 
-    static func seconds(since start: inout ContinuousClock.Instant) -> Double {
-        let now = ContinuousClock.now
-        let elapsed = now - start
-        start = now
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+    static func seconds(since start: inout Double) -> Double {
+        let now = MonotonicClock.seconds()
+        defer { start = now }
+        return now - start
     }
 
     /// Moves a finished build from its build directory to `destination`, replacing what is there (the
