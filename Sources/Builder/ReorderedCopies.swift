@@ -27,11 +27,7 @@ final class ReorderedCopies {
     init(fallback: String) throws {
         var chosen: String?
         if FileStatus.isDirectory("/dev/shm"), access("/dev/shm", W_OK) == 0 {
-            var template = Array("/dev/shm/enclavekit-file-order-XXXXXX".utf8CString)
-            let made = template.withUnsafeMutableBufferPointer { $0.baseAddress.map { mkdtemp($0) != nil } ?? false }
-            if made {
-                chosen = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            }
+            chosen = try? TemporaryDirectory.make(in: "/dev/shm", prefix: "enclavekit-file-order-")
         }
         if chosen == nil {
             FileTree.removeTree(fallback)

@@ -52,11 +52,8 @@ import Testing
     @Test(arguments: cases) func sameVerdictAndRegisters(_ c: Case) throws {
         var bytes = try Fixtures.bytes(c.evidence)
         if let flip = c.flip { bytes[flip] ^= 0x01 }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ek-checker-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let evidencePath = directory.appendingPathComponent("evidence").path
-        try Data(bytes).write(to: URL(fileURLWithPath: evidencePath))
+        let directory = try TestDirectory(prefix: "ek-checker")
+        let evidencePath = try directory.write("evidence", bytes)
 
         var inputs = EvidenceInputs(evidence: bytes, name: c.evidence)
         inputs.vcek = try c.vcek.map { try Fixtures.bytes($0) }

@@ -9,6 +9,8 @@ import Testing
 /// A test AMD hierarchy made with the `openssl` CLI (RSASSA-PSS SHA-384, salt 48, as AMD signs): ARK,
 /// ASK, ASVK, and VCEKs/VLEKs with AMD's extensions on demand (serial number 0, as AMD's).
 final class TestAMD: Sendable {
+    /// Owns `directory` and removes it with the value.
+    private let scratch: TestDirectory
     let directory: String
     let ark: AMDCertificate
     let ask: AMDCertificate
@@ -20,8 +22,8 @@ final class TestAMD: Sendable {
     static let shared: TestAMD? = try? TestAMD()
 
     init() throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("ek-amd-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        scratch = try TestDirectory(prefix: "ek-amd")
+        directory = scratch.path
         try Self.write(directory + "/ca.ext", "basicConstraints=critical,CA:true\n")
         try Self.openssl(
             ["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", "ark.key"], in: directory)
@@ -54,8 +56,6 @@ final class TestAMD: Sendable {
         ask = try load("ask.pem")
         asvk = try load("asvk.pem")
     }
-
-    deinit { try? FileManager.default.removeItem(atPath: directory) }
 
     static func write(_ path: String, _ text: String) throws {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))

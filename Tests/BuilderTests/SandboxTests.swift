@@ -1,3 +1,4 @@
+import EnclaveCore
 import Foundation
 import TestSupport
 import Testing
@@ -16,13 +17,10 @@ enum SandboxFixture {
 
     /// A fresh temporary directory, removed by the caller.
     static func temporaryDirectory() throws -> String {
-        var template = Array((NSTemporaryDirectory() + "/enclavekit-sandbox-test-XXXXXX").utf8CString)
-        let ok = template.withUnsafeMutableBufferPointer { buffer in buffer.baseAddress.map { mkdtemp($0) != nil } }
-        try #require(ok == true, "mkdtemp failed")
-        return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        try TemporaryDirectory.make(prefix: "enclavekit-sandbox-test-")
     }
 
-    static func remove(_ path: String) { try? FileManager.default.removeItem(atPath: path) }
+    static func remove(_ path: String) { FileTree.removeTree(path) }
 
     /// A busybox step: `arguments` are the applet and its arguments.
     static func step(
