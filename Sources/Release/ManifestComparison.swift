@@ -1,6 +1,19 @@
 import EnclaveCore
 
 extension ReleaseManifest {
+    /// Register names that `enclavekit measure` reports and release manifests spell differently
+    /// (measured name → manifest name): the one table every comparison with a release uses.
+    public static let registerAliases = ["snp-launch-digest": "MEASUREMENT"]
+
+    /// `measured` with each register renamed to the name release manifests use (``registerAliases``).
+    ///
+    /// ```swift
+    /// ReleaseManifest.releaseNames([("snp-launch-digest", digest)])  // [("MEASUREMENT", digest)]
+    /// ```
+    public static func releaseNames(_ measured: [(String, String)]) -> [(String, String)] {
+        measured.map { (registerAliases[$0.0] ?? $0.0, $0.1) }
+    }
+
     /// Compares measurements computed from a file (e.g. by `enclavekit measure`) with this release's
     /// targets of `platform` (all targets when nil): the targets whose every listed register equals the
     /// measured one, and for the others what differs. Each target is compared by

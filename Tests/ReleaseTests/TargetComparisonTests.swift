@@ -135,4 +135,11 @@ import Testing
         #expect(result.targets.map(\.notCompared) == [["PCR2"], []])
         #expect(manifest.compare(measured: [("PCR0", Self.pcr0)], platform: .tdx).targets.isEmpty)
     }
+
+    @Test(arguments: [
+        ("snp-launch-digest", "MEASUREMENT"), ("MEASUREMENT", "MEASUREMENT"), ("PCR0", "PCR0"),
+    ])
+    func measuredNamesMapToReleaseNames(measured: String, release: String) {
+        #expect(ReleaseManifest.releaseNames([(measured, "00")]).map(\.0) == [release])
+    }
 }
