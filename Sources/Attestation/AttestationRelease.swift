@@ -33,22 +33,11 @@ public struct AttestationRelease: Sendable {
         }
     }
 
-    /// The registers the evidence must carry for `target` (name, bytes).
-    static func expectedRegisters(_ target: ReleaseManifest.Target) -> [Measurement] {
-        var out: [Measurement] = []
-        for (name, hex) in target.measurements {
-            if let value = Hex.decode(hex) { out.append(Measurement(name, value)) }
-        }
-        if target.platform == .sgx {
-            // `enclavekit build` writes isvProdId/isvSvn; older hand-written manifests spell them in lowercase.
-            for (key, register) in [("isvProdId", "ISVPRODID"), ("isvSvn", "ISVSVN")] {
-                guard case .number(let text) = target.settings[key] ?? target.settings[key.lowercased()],
-                    let v = UInt16(text)
-                else { continue }
-                out.append(Measurement(register, [UInt8(v & 0xFF), UInt8(v >> 8)]))
-            }
-        }
-        return out
+    /// The evidence's registers as (name, lowercase hex), the first of each name, for
+    /// ``ReleaseManifest/Target/compareAttested(measured:)``.
+    static func registers(_ measurements: [Measurement]) -> [(String, String)] {
+        var seen = Set<String>()
+        return measurements.filter { seen.insert($0.name).inserted }.map { ($0.name, Hex.encode($0.value)) }
     }
 
     /// Appends the `release` check to `result` (and its summary).
@@ -78,18 +67,19 @@ public struct AttestationRelease: Sendable {
             result.checks.append(Check("release", ok: false, detail))
             return
         }
+        // Every register the target's hardware reports (Release's one comparison) must be in the evidence
+        // and equal: one line per register, in manifest order.
+        let comparison = target.compareAttested(measured: Self.registers(result.measurements))
+        let expected = comparison.registers
         var mismatches: [String] = []
-        let expected = Self.expectedRegisters(target)
-        for e in expected {
-            guard let found = result.measurement(e.name) else {
-                mismatches.append("the evidence has no \(e.name)")
-                continue
-            }
-            if found != e.value {
-                mismatches.append("\(e.name) is \(Hex.encode(found)), the release has \(Hex.encode(e.value))")
+        for register in expected {
+            if comparison.notCompared.contains(register) {
+                mismatches.append("the evidence has no \(register)")
+            } else if let d = comparison.differences.first(where: { $0.register == register }) {
+                mismatches.append("\(register) is \(d.actual), the release has \(d.expected)")
             }
         }
-        let ok = mismatches.isEmpty && !expected.isEmpty
+        let ok = comparison.isCompleteMatch
         result.release = ReleaseSummary(
             name: manifest.name, version: manifest.version, target: target.name, matches: ok)
         let signers = report.threshold.signers.joined(separator: ", ")
@@ -98,7 +88,7 @@ public struct AttestationRelease: Sendable {
                 ? Check(
                     "release", ok: true,
                     "\(manifest.name) \(manifest.version) (signed by \(signers)), target \(target.name): "
-                        + expected.map(\.name).joined(separator: ", ") + " equal")
+                        + expected.joined(separator: ", ") + " equal")
                 : Check(
                     "release", ok: false,
                     "\(manifest.name) \(manifest.version) target \(target.name): "

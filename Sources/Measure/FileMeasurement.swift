@@ -1,4 +1,5 @@
 import EnclaveCore
+import Release
 
 /// One file format whose measurements EnclaveKit computes offline. Each format lives in its own file
 /// (`NitroFormat.swift`, `SGXSFormat.swift`, …) and is listed in ``FileMeasurement/formats``.
@@ -103,9 +104,9 @@ public struct FileMeasurement: Sendable {
             + failures.map { "not measured as \($0.format): \($0.error)" }
     }
 
-    /// Every register measured, with the names releases use (see ``ReleaseExpectation/registerAliases``).
+    /// Every register measured, with the names releases use (Release's `ReleaseManifest.registerAliases`).
     public var registers: [(String, String)] {
-        reports.flatMap(\.values).map { (ReleaseExpectation.registerAliases[$0.0] ?? $0.0, $0.1) }
+        ReleaseManifest.releaseNames(reports.flatMap(\.values))
     }
 
     /// `file`, `results` (each report), `not_measured` and `problems`.

@@ -10,9 +10,6 @@ import Release
 /// if let failure = outcome.failure { print(failure) }
 /// ```
 public enum ReleaseExpectation {
-    /// Register names measured here that release manifests spell differently.
-    public static let registerAliases = ["snp-launch-digest": "MEASUREMENT"]
-
     /// The comparison, as text and JSON, and why it fails (nil when a target matches).
     public struct Outcome: Sendable {
         public var text: String
@@ -39,7 +36,7 @@ public enum ReleaseExpectation {
         } else {
             manifest = try ReleaseDocument(bytes: bytes, format: path).manifest(format: path)
         }
-        let measured = reports.flatMap { $0.values }.map { (registerAliases[$0.0] ?? $0.0, $0.1) }
+        let measured = ReleaseManifest.releaseNames(reports.flatMap(\.values))
         let result = manifest.compare(measured: measured)
         let release = "\(manifest.name) \(manifest.version)"
         let failure: String? =

@@ -27,17 +27,22 @@ import Testing
     static func release(
         pcrs: [(String, String)] = pcrs, measurement: String = measurement, trusted: Bool = true
     ) throws -> AttestationRelease {
-        let digest = String(repeating: "ab", count: 32)
-        let manifest = ReleaseManifest(
-            name: "node", version: "1.0.0", sourceDateEpoch: 0,
-            recipe: .init(path: "recipe.toml", sha256: digest), lock: .init(path: "recipe.lock", sha256: digest),
-            inputs: [], artifacts: [.init(name: "node.eif", size: 1, sha256: digest)],
+        try signed(
             targets: [
                 .init(name: "nitro", platform: .nitro, artifacts: ["node.eif"], measurements: pcrs),
                 .init(
                     name: "snp", platform: .sevSNP, artifacts: ["node.eif"],
                     measurements: [("MEASUREMENT", measurement)]),
-            ])
+            ], trusted: trusted)
+    }
+
+    /// A release `node 1.0.0` with `targets`, signed by one key, and the policy trusting it (or another key).
+    static func signed(targets: [ReleaseManifest.Target], trusted: Bool = true) throws -> AttestationRelease {
+        let digest = String(repeating: "ab", count: 32)
+        let manifest = ReleaseManifest(
+            name: "node", version: "1.0.0", sourceDateEpoch: 0,
+            recipe: .init(path: "recipe.toml", sha256: digest), lock: .init(path: "recipe.lock", sha256: digest),
+            inputs: [], artifacts: [.init(name: "node.eif", size: 1, sha256: digest)], targets: targets)
         try manifest.validate()
         let key = SigningKey.generate(.p256)
         let signed = try ReleaseSigner.sign(bytes: manifest.canonicalBytes, format: "manifest", key: key, output: .dsse)
@@ -97,12 +102,73 @@ import Testing
         #expect(result.checks.last?.detail.contains("has no nitro target 'tdx-2g'") == true)
     }
 
-    @Test func sgxSettingsGiveISVRegisters() {
-        let target = ReleaseManifest.Target(
-            name: "sgx", platform: .sgx, artifacts: [], measurements: [("MRENCLAVE", "00")],
-            settings: .object([("isvProdId", .int(258)), ("isvSvn", .int(3))]))
-        let registers = AttestationRelease.expectedRegisters(target)
-        #expect(registers.contains(Measurement("ISVPRODID", [0x02, 0x01])))
-        #expect(registers.contains(Measurement("ISVSVN", [0x03, 0x00])))
+    /// SGX evidence against a target with isvProdId 258 and isvSvn 3: every register of the target (its
+    /// measurements, then the settings as 2-byte little-endian ISVPRODID/ISVSVN) must be in the evidence
+    /// and equal, reported one per register in manifest order.
+    static let mrenclave = String(repeating: "11", count: 32)
+    static let mrsigner = String(repeating: "22", count: 32)
+    struct SGXCase: Sendable, CustomTestStringConvertible {
+        var evidence: [Measurement]
+        var ok: Bool
+        var detail: String
+        var testDescription: String { detail }
+        init(_ evidence: [Measurement], _ ok: Bool, _ detail: String) {
+            self.evidence = evidence
+            self.ok = ok
+            self.detail = detail
+        }
+    }
+    static let sgxCases: [SGXCase] = [
+        SGXCase(
+            [
+                Measurement("MRENCLAVE", [UInt8](repeating: 0x11, count: 32)),
+                Measurement("MRSIGNER", [UInt8](repeating: 0x22, count: 32)), Measurement("ISVPRODID", [0x02, 0x01]),
+                Measurement("ISVSVN", [0x03, 0x00]),
+            ], true, "node 1.0.0 (signed by alice), target sgx: MRENCLAVE, MRSIGNER, ISVPRODID, ISVSVN equal"
+        ),
+        SGXCase(
+            [
+                Measurement("MRENCLAVE", [UInt8](repeating: 0x11, count: 32)),
+                Measurement("MRSIGNER", [UInt8](repeating: 0x22, count: 32)), Measurement("ISVPRODID", [0x03, 0x01]),
+                Measurement("ISVSVN", [0x03, 0x00]),
+            ], false, "node 1.0.0 target sgx: ISVPRODID is 0301, the release has 0201"
+        ),
+        SGXCase(
+            [
+                Measurement("MRENCLAVE", [UInt8](repeating: 0x11, count: 32)),
+                Measurement("MRSIGNER", [UInt8](repeating: 0x22, count: 32)), Measurement("ISVPRODID", [0x02, 0x01]),
+            ], false, "node 1.0.0 target sgx: the evidence has no ISVSVN"
+        ),
+        SGXCase(
+            [
+                Measurement("ISVSVN", [0x04, 0x00]), Measurement("MRENCLAVE", [UInt8](repeating: 0x11, count: 32)),
+                Measurement("ISVPRODID", [0x02, 0x01]),
+            ], false, "node 1.0.0 target sgx: the evidence has no MRSIGNER; ISVSVN is 0400, the release has 0300"
+        ),
+        SGXCase(
+            [
+                Measurement("MRENCLAVE", [UInt8](repeating: 0x12, count: 32)),
+                Measurement("MRENCLAVE", [UInt8](repeating: 0x11, count: 32)),
+                Measurement("MRSIGNER", [UInt8](repeating: 0x22, count: 32)), Measurement("ISVPRODID", [0x02, 0x01]),
+                Measurement("ISVSVN", [0x03, 0x00]),
+            ], false,
+            "node 1.0.0 target sgx: MRENCLAVE is " + String(repeating: "12", count: 32) + ", the release has "
+                + String(repeating: "11", count: 32)
+        ),
+    ]
+
+    @Test(arguments: sgxCases)
+    func sgxEvidenceAgainstTargetWithSettings(_ c: SGXCase) throws {
+        let release = try Self.signed(targets: [
+            .init(
+                name: "sgx", platform: .sgx, artifacts: ["node.eif"],
+                measurements: [("MRENCLAVE", Self.mrenclave), ("MRSIGNER", Self.mrsigner)],
+                settings: .object([("isvProdId", .int(258)), ("isvSvn", .int(3))]))
+        ])
+        var result = AttestationResult(tee: .sgx, verificationTime: 0)
+        result.measurements = c.evidence
+        release.check(&result)
+        #expect(result.checks == [Check("release", ok: c.ok, c.detail)])
+        #expect(result.release == ReleaseSummary(name: "node", version: "1.0.0", target: "sgx", matches: c.ok))
     }
 }
