@@ -32,8 +32,8 @@ struct EIFBuildCommand: ParsableCommand {
     @Option(help: "A ramdisk; repeat in order (the first is the bootstrap ramdisk, measured in PCR1).")
     var ramdisk: [String] = []
 
-    @Option(help: "The EIF to write.")
-    var output: String
+    @OptionGroup var outputOption: EIFOutputOption
+    var output: String { outputOption.output }
 
     @Option(help: "x86_64 or aarch64.")
     var arch: String = "x86_64"

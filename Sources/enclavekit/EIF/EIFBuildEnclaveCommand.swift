@@ -31,8 +31,8 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
     @Option(help: "nitro-cli's blobs folder (default: \(defaultBlobs) when it exists).")
     var blobs: String?
 
-    @Option(help: "The EIF to write.")
-    var output: String
+    @OptionGroup var outputOption: EIFOutputOption
+    var output: String { outputOption.output }
 
     @Option(help: "Image name in the metadata (default: the image file's name).")
     var name: String?

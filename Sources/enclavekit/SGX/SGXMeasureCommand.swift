@@ -84,8 +84,8 @@ struct SGXSignCommand: ParsableCommand {
     @Option(help: "The RSA-3072, e = 3 private key (PEM); `enclavekit keygen --type sgx-rsa3072` makes one.")
     var key: String
 
-    @Option(help: "Where to write the 1808-byte SIGSTRUCT.")
-    var out: String
+    @OptionGroup var outOption: SigstructOutputOption
+    var out: String { outOption.out }
 
     @Flag(help: "Print the SIGSTRUCT's fields as JSON.")
     var json = false
@@ -157,8 +157,8 @@ struct SGXCatsigCommand: ParsableCommand {
     @Option(name: .customLong("public-key"), help: "The signer's RSA-3072 e = 3 public (or private) key, PEM.")
     var publicKey: String
 
-    @Option(help: "Where to write the 1808-byte SIGSTRUCT.")
-    var out: String
+    @OptionGroup var outOption: SigstructOutputOption
+    var out: String { outOption.out }
 
     @Flag(help: "Print JSON ({\"mrenclave\", \"mrsigner\", \"written\"}) instead of text.")
     var json = false

@@ -82,3 +82,23 @@ struct ContainerImageOptions: ParsableArguments {
     /// The image given, whichever option named it.
     var path: String? { image ?? imageLayout }
 }
+
+/// `--output` of the commands that write an EIF from their inputs (eif build, eif build-enclave). `eif sign`
+/// declares its own: its `--output` is optional and defaults to the input file.
+struct EIFOutputOption: ParsableArguments {
+    @Option(help: "The EIF to write.")
+    var output: String
+}
+
+/// `--output` of the ramdisk commands (eif ramdisk bootstrap, eif ramdisk app).
+struct RamdiskOutputOption: ParsableArguments {
+    @Option(help: "Where to write the ramdisk.")
+    var output: String
+}
+
+/// `--out` of the commands that write a whole SIGSTRUCT (sgx sign, sgx catsig). `sgx gendata` declares its
+/// own: it writes the 256 bytes to sign, not a SIGSTRUCT.
+struct SigstructOutputOption: ParsableArguments {
+    @Option(help: "Where to write the 1808-byte SIGSTRUCT.")
+    var out: String
+}
