@@ -101,11 +101,6 @@ struct EIFBuildCommand: ParsableCommand {
         let bar = ProgressBar(label: "building \(output)", total: total)
         let m = try EIFBuilder.build(request, to: output, progress: bar)
         bar.finish()
-        if json {
-            Output.json(.object([("Measurements", m.json)]))
-        } else {
-            print("\(output): EIF v4 (\(arch))")
-            Output.table(EIFFormat.rows(m))
-        }
+        EIFReport.print(m, heading: "\(output): EIF v4 (\(arch))", json: json)
     }
 }

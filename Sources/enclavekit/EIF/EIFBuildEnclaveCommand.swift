@@ -91,12 +91,7 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
         if FileManager.default.isReadableFile(atPath: kernelConfig) { build.kernelConfig = kernelConfig }
         build.signer = try signing.signer()
         let m = try build.write(to: output, workDirectory: work.path)
-        if json {
-            Output.json(.object([("Measurements", m.json)]))
-        } else {
-            print("\(output): EIF v4 (\(arch.rawValue)) from \(imagePath)")
-            Output.table(EIFFormat.rows(m))
-        }
+        EIFReport.print(m, heading: "\(output): EIF v4 (\(arch.rawValue)) from \(imagePath)", json: json)
     }
 
     func resolveBlobs() throws -> String {
