@@ -95,10 +95,3 @@ struct RamdiskOutputOption: ParsableArguments {
     @Option(help: "Where to write the ramdisk.")
     var output: String
 }
-
-/// `--out` of the commands that write a whole SIGSTRUCT (sgx sign, sgx catsig). `sgx gendata` declares its
-/// own: it writes the 256 bytes to sign, not a SIGSTRUCT.
-struct SigstructOutputOption: ParsableArguments {
-    @Option(help: "Where to write the 1808-byte SIGSTRUCT.")
-    var out: String
-}
