@@ -32,8 +32,8 @@ struct EIFBuildCommand: ParsableCommand {
     @Option(help: "A ramdisk; repeat in order (the first is the bootstrap ramdisk, measured in PCR1).")
     var ramdisk: [String] = []
 
-    @Option(help: "The EIF to write.")
-    var output: String
+    @OptionGroup var outputOption: EIFOutputOption
+    var output: String { outputOption.output }
 
     @Option(help: "x86_64 or aarch64.")
     var arch: String = "x86_64"
@@ -101,11 +101,6 @@ struct EIFBuildCommand: ParsableCommand {
         let bar = ProgressBar(label: "building \(output)", total: total)
         let m = try EIFBuilder.build(request, to: output, progress: bar)
         bar.finish()
-        if json {
-            Output.json(.object([("Measurements", m.json)]))
-        } else {
-            print("\(output): EIF v4 (\(arch))")
-            Output.table(EIFFormat.rows(m))
-        }
+        EIFReport.print(m, heading: "\(output): EIF v4 (\(arch))", json: json)
     }
 }

@@ -31,8 +31,8 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
     @Option(help: "nitro-cli's blobs folder (default: \(defaultBlobs) when it exists).")
     var blobs: String?
 
-    @Option(help: "The EIF to write.")
-    var output: String
+    @OptionGroup var outputOption: EIFOutputOption
+    var output: String { outputOption.output }
 
     @Option(help: "Image name in the metadata (default: the image file's name).")
     var name: String?
@@ -91,12 +91,7 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
         if FileManager.default.isReadableFile(atPath: kernelConfig) { build.kernelConfig = kernelConfig }
         build.signer = try signing.signer()
         let m = try build.write(to: output, workDirectory: work.path)
-        if json {
-            Output.json(.object([("Measurements", m.json)]))
-        } else {
-            print("\(output): EIF v4 (\(arch.rawValue)) from \(imagePath)")
-            Output.table(EIFFormat.rows(m))
-        }
+        EIFReport.print(m, heading: "\(output): EIF v4 (\(arch.rawValue)) from \(imagePath)", json: json)
     }
 
     func resolveBlobs() throws -> String {

@@ -1,4 +1,7 @@
 import ArgumentParser
+import EnclaveCore
+import Measure
+import Nitro
 
 struct EIFCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -14,4 +17,17 @@ struct EIFCommand: ParsableCommand {
             EIFBuildCommand.self, EIFBuildEnclaveCommand.self, EIFDescribeCommand.self, EIFPCRCommand.self,
             EIFSignCommand.self, RamdiskCommand.self,
         ])
+}
+
+/// What the commands that write an EIF print (eif build, eif build-enclave, eif sign): nitro-cli's
+/// `{"Measurements": …}` with `json`, else a heading line and the PCRs.
+enum EIFReport {
+    static func print(_ m: EIFMeasurements, heading: String, json: Bool) {
+        if json {
+            Output.json(.object([("Measurements", m.json)]))
+        } else {
+            Swift.print(heading)
+            Output.table(EIFFormat.rows(m))
+        }
+    }
 }

@@ -35,11 +35,6 @@ struct EIFSignCommand: ParsableCommand {
         let signer = try EIFSigner(privateKeyPath: privateKey, certificatePath: signingCertificate)
         let target = output ?? file
         let m = try EIFBuilder.sign(image, with: signer, to: target)
-        if json {
-            Output.json(.object([("Measurements", m.json)]))
-        } else {
-            print("\(target): signed")
-            Output.table(EIFFormat.rows(m))
-        }
+        EIFReport.print(m, heading: "\(target): signed", json: json)
     }
 }

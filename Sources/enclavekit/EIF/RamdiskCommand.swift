@@ -54,8 +54,8 @@ struct RamdiskBootstrapCommand: ParsableCommand {
     @Option(name: .customLong("nsm"), help: "The NSM driver blob (blobs/nsm.ko).")
     var nsmPath: String
 
-    @Option(help: "Where to write the ramdisk.")
-    var output: String
+    @OptionGroup var outputOption: RamdiskOutputOption
+    var output: String { outputOption.output }
 
     @OptionGroup var jsonOutput: JSONOutputOption
     var json: Bool { jsonOutput.json }
@@ -106,8 +106,8 @@ struct RamdiskAppCommand: ParsableCommand {
     @Flag(help: "Accept device nodes in image layers.")
     var allowDeviceNodes = false
 
-    @Option(help: "Where to write the ramdisk.")
-    var output: String
+    @OptionGroup var outputOption: RamdiskOutputOption
+    var output: String { outputOption.output }
 
     @OptionGroup var jsonOutput: JSONOutputOption
     var json: Bool { jsonOutput.json }

@@ -34,8 +34,8 @@ struct MeasureCommand: ParsableCommand {
     @Argument(help: "The file to measure.")
     var file: String
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     @Option(help: "A release (manifest, DSSE envelope or Sigstore bundle) whose measurements this file must have.")
     var expect: String?

@@ -94,8 +94,8 @@ struct RebuildCommand: AsyncParsableCommand {
     @Option(help: "With --vary: a comma-separated list of variations, or all (the default).")
     var variations: String?
 
-    @Flag(help: "Print JSON instead of text.")
-    var json = false
+    @OptionGroup var jsonOutput: JSONOutputOption
+    var json: Bool { jsonOutput.json }
 
     func validate() throws {
         if sign == nil, attestationOut != nil || time != nil {

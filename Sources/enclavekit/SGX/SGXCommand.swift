@@ -98,6 +98,19 @@ struct SGXInputOptions: ParsableArguments {
     }
 }
 
+/// `--out` of the commands that write a whole SIGSTRUCT (sgx sign, sgx catsig), and the writing. `sgx gendata`
+/// declares its own: it writes the 256 bytes to sign, not a SIGSTRUCT.
+struct SigstructOutputOption: ParsableArguments {
+    @Option(help: "Where to write the 1808-byte SIGSTRUCT.")
+    var out: String
+
+    /// Writes the signed SIGSTRUCT to --out (atomically) and returns the rows both commands print.
+    func write(_ sig: Sigstruct) throws -> [(String, String)] {
+        try AtomicOutput.write(sig.serialized, to: out)
+        return [("mrenclave", sig.enclaveHash.hex), ("mrsigner", sig.mrsigner.hex), ("written", out)]
+    }
+}
+
 /// SIGSTRUCT fields shared by `sign` and `gendata`.
 struct SigstructFieldOptions: ParsableArguments {
     @Option(help: "MRENCLAVE to sign (64 hex digits, optional 0x), instead of measuring an input.")

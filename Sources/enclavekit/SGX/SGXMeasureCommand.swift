@@ -84,8 +84,7 @@ struct SGXSignCommand: ParsableCommand {
     @Option(help: "The RSA-3072, e = 3 private key (PEM); `enclavekit keygen --type sgx-rsa3072` makes one.")
     var key: String
 
-    @Option(help: "Where to write the 1808-byte SIGSTRUCT.")
-    var out: String
+    @OptionGroup var output: SigstructOutputOption
 
     @Flag(help: "Print the SIGSTRUCT's fields as JSON.")
     var json = false
@@ -94,11 +93,11 @@ struct SGXSignCommand: ParsableCommand {
         let rsa = try SGXRSAKey(pem: FileInput.contents(of: key, limit: 1 << 20, format: "PEM"), source: key)
         var sig = try fields.unsigned(input: input)
         try sig.sign(with: rsa)
-        try AtomicOutput.write(sig.serialized, to: out)
+        let written = try output.write(sig)
         if json {
             Output.json(sig.json(verification: try sig.verify()))
         } else {
-            Output.table([("mrenclave", sig.enclaveHash.hex), ("mrsigner", sig.mrsigner.hex), ("written", out)])
+            Output.table(written)
         }
     }
 }
@@ -157,8 +156,7 @@ struct SGXCatsigCommand: ParsableCommand {
     @Option(name: .customLong("public-key"), help: "The signer's RSA-3072 e = 3 public (or private) key, PEM.")
     var publicKey: String
 
-    @Option(help: "Where to write the 1808-byte SIGSTRUCT.")
-    var out: String
+    @OptionGroup var output: SigstructOutputOption
 
     @Flag(help: "Print JSON ({\"mrenclave\", \"mrsigner\", \"written\"}) instead of text.")
     var json = false
@@ -179,9 +177,7 @@ struct SGXCatsigCommand: ParsableCommand {
         } catch let error as FormatError {
             throw error.in(file: signature)
         }
-        try AtomicOutput.write(sig.serialized, to: out)
-        Output.report(
-            [("mrenclave", sig.enclaveHash.hex), ("mrsigner", sig.mrsigner.hex), ("written", out)], json: json)
+        Output.report(try output.write(sig), json: json)
     }
 }
 

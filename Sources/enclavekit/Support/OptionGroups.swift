@@ -82,3 +82,16 @@ struct ContainerImageOptions: ParsableArguments {
     /// The image given, whichever option named it.
     var path: String? { image ?? imageLayout }
 }
+
+/// `--output` of the commands that write an EIF from their inputs (eif build, eif build-enclave). `eif sign`
+/// declares its own: its `--output` is optional and defaults to the input file.
+struct EIFOutputOption: ParsableArguments {
+    @Option(help: "The EIF to write.")
+    var output: String
+}
+
+/// `--output` of the ramdisk commands (eif ramdisk bootstrap, eif ramdisk app).
+struct RamdiskOutputOption: ParsableArguments {
+    @Option(help: "Where to write the ramdisk.")
+    var output: String
+}
