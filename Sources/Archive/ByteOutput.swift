@@ -48,8 +48,9 @@ public final class FileByteOutput: ByteOutput {
     /// The destination path.
     public var path: String { output.path }
 
-    public init(path: String, mode: UInt32 = 0o644) throws {
-        output = try AtomicOutput(path: path, mode: mode)
+    /// `existing`: whether an existing file at `path` is replaced or refused (see ``AtomicOutput/ExistingFile``).
+    public init(path: String, mode: UInt32 = 0o644, existing: AtomicOutput.ExistingFile = .replace) throws {
+        output = try AtomicOutput(path: path, mode: mode, existing: existing)
     }
 
     public func write(_ buffer: UnsafeRawBufferPointer) throws {

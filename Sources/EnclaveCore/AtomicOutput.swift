@@ -14,8 +14,12 @@
 /// failed write names the destination. The final mode is set explicitly, so the umask never changes
 /// the result.
 ///
+/// A file the user named is never replaced unasked: with ``ExistingFile/refuse`` an existing destination is
+/// refused when the output is created (before any work) and again at ``commit()``, where a hard link puts
+/// the file in place only if the name is still free, so a file another process made in between is kept.
+///
 /// ```swift
-/// let out = try AtomicOutput(path: "image.eif")
+/// let out = try AtomicOutput(path: "image.eif", existing: .refuse)
 /// try out.write(header)
 /// try out.commit()
 /// ```
@@ -25,12 +29,15 @@ public final class AtomicOutput {
     private var fd: Int32
     private var committed = false
     private let mode: mode_t
+    private let existing: ExistingFile
     private var cleanup: Interruption.Token?
     public private(set) var bytesWritten: UInt64 = 0
 
-    public init(path: String, mode: mode_t = 0o644) throws(SystemError) {
+    public init(path: String, mode: mode_t = 0o644, existing: ExistingFile = .replace) throws(SystemError) {
+        if existing == .refuse { try Self.checkAbsent(path) }
         self.path = path
         self.mode = mode
+        self.existing = existing
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[..<$0]) } ?? "."
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -128,20 +135,70 @@ public final class AtomicOutput {
         guard closed == 0 else {
             throw SystemError("write (the previous file is unchanged)", path: path, errno: closeError)
         }
-        let code = Interruption.critical { () -> Int32 in
-            guard rename(temporaryPath, path) == 0 else { return errno }
+        let result = Interruption.critical { () -> Result<Void, SystemError> in
+            do throws(SystemError) {
+                try Self.move(temporaryPath, to: path, existing: existing)
+            } catch { return .failure(error) }
             committed = true
             if let cleanup { Interruption.unregister(cleanup) }
             cleanup = nil
-            return 0
+            return .success(())
         }
-        guard code == 0 else { throw SystemError("rename into place", path: path, errno: code) }
+        try result.get()
     }
 
     /// Writes `bytes` to `path` atomically.
-    public static func write(_ bytes: [UInt8], to path: String, mode: mode_t = 0o644) throws(SystemError) {
-        let out = try AtomicOutput(path: path, mode: mode)
+    public static func write(
+        _ bytes: [UInt8], to path: String, mode: mode_t = 0o644, existing: ExistingFile = .replace
+    ) throws(SystemError) {
+        let out = try AtomicOutput(path: path, mode: mode, existing: existing)
         try out.write(bytes)
         try out.commit()
+    }
+}
+
+extension AtomicOutput {
+    /// What putting a finished file in place does when its destination exists.
+    public enum ExistingFile: Sendable {
+        /// Replace it: files the program owns (caches, a build's outputs in its own folder).
+        case replace
+        /// Keep it and fail with ``refusal(_:)``: files a user named, unless they asked for replacement.
+        case refuse
+    }
+
+    /// The operation ``refusal(_:)`` names: the command line recognizes it to add its `--force` advice.
+    public static let refusedOperation = "replace the existing file (nothing was written)"
+
+    /// The error for a destination that exists while ``ExistingFile/refuse`` is asked (errno `EEXIST`).
+    public static func refusal(_ path: String) -> SystemError {
+        SystemError(refusedOperation, path: path, errno: EEXIST)
+    }
+
+    /// Throws ``refusal(_:)`` when `path` names anything, a dangling symbolic link included.
+    public static func checkAbsent(_ path: String) throws(SystemError) {
+        var info = stat()
+        if lstat(path, &info) == 0 { throw refusal(path) }
+    }
+
+    /// Moves the finished file `source` to `destination` in the same file system: a rename for
+    /// ``ExistingFile/replace``; for ``ExistingFile/refuse`` a hard link, which fails when the name exists
+    /// (so a file made by another process since the last check is kept), then `source` is unlinked. On a
+    /// file system without hard links the refusal falls back to a check and a rename.
+    public static func move(_ source: String, to destination: String, existing: ExistingFile) throws(SystemError) {
+        if existing == .refuse {
+            if link(source, destination) == 0 {
+                unlink(source)
+                return
+            }
+            let code = errno
+            switch code {
+            case EEXIST: throw refusal(destination)
+            case EPERM, EXDEV, EMLINK, EOPNOTSUPP: try checkAbsent(destination)
+            default: throw SystemError("link into place", path: destination, errno: code)
+            }
+        }
+        guard rename(source, destination) == 0 else {
+            throw SystemError("rename into place", path: destination, errno: errno)
+        }
     }
 }

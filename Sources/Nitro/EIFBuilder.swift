@@ -97,10 +97,11 @@ public enum EIFBuilder {
         case file(FileInput, Range<UInt64>)
     }
 
-    public static func build(_ request: EIFBuildRequest, to outputPath: String, progress: (any ProgressSink)? = nil)
-        throws
-        -> EIFMeasurements
-    {
+    /// `existing`: whether an existing file at `outputPath` is replaced or refused (``AtomicOutput/ExistingFile``).
+    public static func build(
+        _ request: EIFBuildRequest, to outputPath: String, existing: AtomicOutput.ExistingFile = .replace,
+        progress: (any ProgressSink)? = nil
+    ) throws -> EIFMeasurements {
         guard !request.ramdiskPaths.isEmpty else { throw NitroError.noRamdisk }
         guard !request.cmdline.utf8.contains(0) else { throw NitroError.nulInCommandLine }
         let kernel = try openInput(request.kernelPath, "kernel")
@@ -112,7 +113,7 @@ public enum EIFBuilder {
             ] + ramdisks.map { (.ramdisk, .file($0, 0..<$0.size)) }
         return try write(
             sections: sections, architecture: request.architecture, signer: request.signer,
-            algorithm: request.algorithm, to: outputPath, progress: progress)
+            algorithm: request.algorithm, to: outputPath, existing: existing, progress: progress)
     }
 
     /// Signs an existing EIF (as `nitro-cli sign-eif` does): its sections are copied in table order,
@@ -133,9 +134,10 @@ public enum EIFBuilder {
     /// Writes `sections` in order after the header, then the signature section if there is a signer.
     public static func write(
         sections: [(EIFSectionType, Source)], architecture: EIFArchitecture, signer: EIFSigner?,
-        algorithm: HashAlgorithm, to outputPath: String, progress: (any ProgressSink)? = nil
+        algorithm: HashAlgorithm, to outputPath: String, existing: AtomicOutput.ExistingFile = .replace,
+        progress: (any ProgressSink)? = nil
     ) throws -> EIFMeasurements {
-        let out = try AtomicOutput(path: outputPath)
+        let out = try AtomicOutput(path: outputPath, existing: existing)
         try out.write([UInt8](repeating: 0, count: EIFLayout.headerSize))
         var body = CRC32()
         var offsets: [UInt64] = []

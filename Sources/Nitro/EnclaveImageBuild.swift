@@ -46,10 +46,12 @@ public struct EnclaveImageBuild {
     }
 
     /// Writes the two ramdisks into `workDirectory` (named `PREFIX-bootstrap.cpio`, `PREFIX-app.cpio`),
-    /// then the EIF to `output` (temporary name and rename), and returns its measurements.
-    public func write(to output: String, workDirectory: String, prefix: String = "enclave") throws
-        -> EIFMeasurements
-    {
+    /// then the EIF to `output` (temporary name and rename), and returns its measurements. `existing`: whether
+    /// an existing file at `output` is replaced or refused (``AtomicOutput/ExistingFile``).
+    public func write(
+        to output: String, existing: AtomicOutput.ExistingFile = .replace, workDirectory: String,
+        prefix: String = "enclave"
+    ) throws -> EIFMeasurements {
         let bootstrap = workDirectory + "/\(prefix)-bootstrap.cpio"
         let app = workDirectory + "/\(prefix)-app.cpio"
         try LinuxKitRamdisk.writeBootstrap(initPath: initPath, nsmPath: nsmPath, to: bootstrap)
@@ -77,6 +79,6 @@ public struct EnclaveImageBuild {
             kernelPath: kernel, cmdline: cmdline, ramdiskPaths: [bootstrap, app], metadata: metadata)
         request.architecture = architecture
         request.signer = signer
-        return try EIFBuilder.build(request, to: output)
+        return try EIFBuilder.build(request, to: output, existing: existing)
     }
 }

@@ -32,8 +32,11 @@ public enum LinuxKitRamdisk {
 
     /// Writes the bootstrap ramdisk: `dev` (directory 0755), `init` and `nsm.ko` (regular 0755, the
     /// blobs' bytes), all uid/gid 0 and mtime ``defaultModTime``, then the trailer.
-    public static func writeBootstrap(initPath: String, nsmPath: String?, to path: String) throws {
-        let out = try FileByteOutput(path: path)
+    /// `existing`: whether an existing file at `path` is replaced or refused (``AtomicOutput/ExistingFile``).
+    public static func writeBootstrap(
+        initPath: String, nsmPath: String?, to path: String, existing: AtomicOutput.ExistingFile = .replace
+    ) throws {
+        let out = try FileByteOutput(path: path, existing: existing)
         try writeBootstrap(initPath: initPath, nsmPath: nsmPath, to: out)
         try out.commit()
     }
@@ -58,10 +61,13 @@ public enum LinuxKitRamdisk {
     /// Writes the app ramdisk from a directory that holds the container's root filesystem, as if it
     /// were `docker export`ed: entries keep their own mode, owner and mtime (`DirectoryExport`).
     /// `cmdPath` and `envPath` are copied verbatim as `/cmd` and `/env`.
-    public static func writeApp(rootfs: String, cmdPath: String, envPath: String, to path: String) throws {
+    public static func writeApp(
+        rootfs: String, cmdPath: String, envPath: String, to path: String,
+        existing: AtomicOutput.ExistingFile = .replace
+    ) throws {
         let cmd = try FileInput.contents(of: cmdPath, limit: 16 << 20, format: "cmd")
         let env = try FileInput.contents(of: envPath, limit: 16 << 20, format: "env")
-        let out = try FileByteOutput(path: path)
+        let out = try FileByteOutput(path: path, existing: existing)
         try writeApp(export: DirectoryExport(root: rootfs), cmd: cmd, env: env, to: out)
         try out.commit()
     }
@@ -212,13 +218,14 @@ final class AppRamdiskBuilder {
 extension LinuxKitRamdisk {
     /// Writes the app ramdisk of a container image: its layers flattened as `docker export` gives them,
     /// `cmd`/`env` from its config as nitro-cli writes them (`ImageConfig.cmdFile()`).
-    public static func writeApp(image: ContainerImage, to path: String, options: FlattenOptions = FlattenOptions())
-        throws
-    {
+    public static func writeApp(
+        image: ContainerImage, to path: String, existing: AtomicOutput.ExistingFile = .replace,
+        options: FlattenOptions = FlattenOptions()
+    ) throws {
         let cmd = try image.config.cmdFile()
         let env = image.config.envFile()
         let rootfs = try image.flatten(options: options)
-        let out = try FileByteOutput(path: path)
+        let out = try FileByteOutput(path: path, existing: existing)
         try writeApp(export: rootfs, cmd: cmd, env: env, to: out)
         try out.commit()
     }

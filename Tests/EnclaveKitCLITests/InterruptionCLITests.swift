@@ -45,7 +45,7 @@ struct InterruptionCLITests {
         return (process.terminationReason, process.terminationStatus)
     }
 
-    /// A small EIF, then a 192 MiB one over it, interrupted while its bytes are being written. After
+    /// A small EIF, then a 192 MiB one over it (`--force`), interrupted while its bytes are being written. After
     /// SIGKILL (no handler runs) the next write of the same file removes the dead process's temporary.
     @Test(arguments: [SIGINT, SIGTERM, SIGKILL])
     func signalDuringEIFWriteKeepsThePreviousImage(sig: Int32) throws {
@@ -62,14 +62,14 @@ struct InterruptionCLITests {
         let previous = try #require(Self.bytes(dir.path + "/image.eif"))
 
         let ended = try Self.interrupt(
-            common + ["--ramdisk", "big.cpio"], in: dir.path, watch: dir.path,
+            common + ["--ramdisk", "big.cpio", "--force"], in: dir.path, watch: dir.path,
             appears: { $0.hasPrefix(".image.eif.tmp-") }, signal: sig)
         #expect(ended.reason == .uncaughtSignal && ended.status == sig, "ended with \(ended)")
         #expect(Self.bytes(dir.path + "/image.eif") == previous, "the previous image is byte-identical")
         let left = Self.names(dir.path).filter { $0.hasPrefix(".") }
         if sig == SIGKILL {
             #expect(!left.isEmpty, "SIGKILL runs no handler")
-            #expect(try CLIRunner.run(common + ["--ramdisk", "small.cpio"], in: dir.path).status == 0)
+            #expect(try CLIRunner.run(common + ["--ramdisk", "small.cpio", "--force"], in: dir.path).status == 0)
             #expect(Self.bytes(dir.path + "/image.eif") == previous)
             #expect(Self.names(dir.path).filter { $0.hasPrefix(".") }.isEmpty)
         } else {

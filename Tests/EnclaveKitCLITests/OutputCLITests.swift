@@ -68,7 +68,8 @@ import Testing
     /// `measure` of an EIF whose CRC does not match printed PCRs and exited 0.
     @Test func measureOfACorruptEIFSaysSoAndFails() throws {
         let dir = try TestDirectory()
-        var (_, bytes) = try Self.v4(in: dir)
+        let good = try Self.v4(in: dir).path
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: good))
         bytes[1000] ^= 0x55
         let flipped = dir.path + "/flipped.eif"
         try bytes.write(to: URL(fileURLWithPath: flipped))
@@ -81,7 +82,6 @@ import Testing
         let problems = try Self.object(json.stdout)["problems"] as? [String]
         #expect(problems?.first?.contains("CRC-32 mismatch") == true)
         // A sound EIF still measures with exit 0 and no problems.
-        let (good, _) = try Self.v4(in: dir)
         let ok = try CLIRunner.run(["measure", good, "--json"])
         #expect(ok.status == 0, "\(ok.stderr)")
         #expect((try Self.object(ok.stdout)["problems"] as? [Any])?.isEmpty == true)

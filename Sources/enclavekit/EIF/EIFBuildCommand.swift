@@ -78,6 +78,7 @@ struct EIFBuildCommand: ParsableCommand {
     }
 
     func run() throws {
+        try outputOption.checkAvailable()
         let time = try buildTime.resolved()
         var os = imgOS ?? "OS"
         var kernelVersion = imgKernel ?? "kernel"
@@ -99,7 +100,7 @@ struct EIFBuildCommand: ParsableCommand {
         request.signer = try signing.signer()
         let total = ([kernel] + ramdisk).compactMap { try? FileInput(path: $0).size }.reduce(0, +)
         let bar = ProgressBar(label: "building \(output)", total: total)
-        let m = try EIFBuilder.build(request, to: output, progress: bar)
+        let m = try EIFBuilder.build(request, to: output, existing: outputOption.existing, progress: bar)
         bar.finish()
         EIFReport.print(m, heading: "\(output): EIF v4 (\(arch))", json: json)
     }

@@ -54,6 +54,7 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
     }
 
     func run() throws {
+        try outputOption.checkAvailable()
         let imagePath = image.path ?? ""
         let blobDir = try resolveBlobs()
         let container = try ContainerImage.open(path: imagePath)
@@ -90,7 +91,7 @@ struct EIFBuildEnclaveCommand: ParsableCommand {
         let kernelConfig = "\(blobDir)/\(kernelName).config"
         if FileManager.default.isReadableFile(atPath: kernelConfig) { build.kernelConfig = kernelConfig }
         build.signer = try signing.signer()
-        let m = try build.write(to: output, workDirectory: work.path)
+        let m = try build.write(to: output, existing: outputOption.existing, workDirectory: work.path)
         EIFReport.print(m, heading: "\(output): EIF v4 (\(arch.rawValue)) from \(imagePath)", json: json)
     }
 

@@ -61,7 +61,9 @@ struct RamdiskBootstrapCommand: ParsableCommand {
     var json: Bool { jsonOutput.json }
 
     func run() throws {
-        try LinuxKitRamdisk.writeBootstrap(initPath: initPath, nsmPath: nsmPath, to: output)
+        try outputOption.checkAvailable()
+        try LinuxKitRamdisk.writeBootstrap(
+            initPath: initPath, nsmPath: nsmPath, to: output, existing: outputOption.existing)
         try RamdiskReport.print(kind: "bootstrap", output: output, json: json)
     }
 }
@@ -126,8 +128,10 @@ struct RamdiskAppCommand: ParsableCommand {
     }
 
     func run() throws {
+        try outputOption.checkAvailable()
         if let rootfs, let cmd, let env {
-            try LinuxKitRamdisk.writeApp(rootfs: rootfs, cmdPath: cmd, envPath: env, to: output)
+            try LinuxKitRamdisk.writeApp(
+                rootfs: rootfs, cmdPath: cmd, envPath: env, to: output, existing: outputOption.existing)
             try RamdiskReport.print(kind: "app", output: output, json: json)
             return
         }
@@ -135,7 +139,7 @@ struct RamdiskAppCommand: ParsableCommand {
         let container = try ContainerImage.open(path: imagePath, platform: platform)
         var options = FlattenOptions()
         options.allowDeviceNodes = allowDeviceNodes
-        try LinuxKitRamdisk.writeApp(image: container, to: output, options: options)
+        try LinuxKitRamdisk.writeApp(image: container, to: output, existing: outputOption.existing, options: options)
         try RamdiskReport.print(
             kind: "app", output: output, json: json,
             extra: [

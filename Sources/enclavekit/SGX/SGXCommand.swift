@@ -104,9 +104,12 @@ struct SigstructOutputOption: ParsableArguments {
     @Option(help: "Where to write the 1808-byte SIGSTRUCT.")
     var out: String
 
+    @Flag(help: "Replace --out if it exists (without it an existing file is refused).")
+    var force = false
+
     /// Writes the signed SIGSTRUCT to --out (atomically) and returns the rows both commands print.
     func write(_ sig: Sigstruct) throws -> [(String, String)] {
-        try AtomicOutput.write(sig.serialized, to: out)
+        try AtomicOutput.write(sig.serialized, to: out, existing: force ? .replace : .refuse)
         return [("mrenclave", sig.enclaveHash.hex), ("mrsigner", sig.mrsigner.hex), ("written", out)]
     }
 }

@@ -122,12 +122,15 @@ struct SGXGendataCommand: ParsableCommand {
     @Option(help: "Where to write the 256 signing bytes.")
     var out: String
 
+    @Flag(help: "Replace --out if it exists (without it an existing file is refused).")
+    var force = false
+
     @Flag(help: "Print JSON ({\"mrenclave\", \"sha256\", \"written\"}) instead of text.")
     var json = false
 
     func run() throws {
         let sig = try fields.unsigned(input: input)
-        try AtomicOutput.write(sig.signedBytes, to: out)
+        try AtomicOutput.write(sig.signedBytes, to: out, existing: force ? .replace : .refuse)
         Output.report(
             [("mrenclave", sig.enclaveHash.hex), ("sha256", Digest.sha256(sig.signedBytes).hex), ("written", out)],
             json: json)

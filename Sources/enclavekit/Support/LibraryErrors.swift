@@ -20,6 +20,10 @@ enum LibraryErrors {
         case let error as ReleaseError: hinted(error)
         case let error as NitroError: hinted(error)
         case let error as TDXError: hinted(error)
+        case let error as SystemError where error.operation == AtomicOutput.refusedOperation:
+            HintedError(
+                message: error.description, hint: "choose another output file, or pass --force to replace it",
+                kind: "exists", file: error.path)
         case let error as CollectorError:
             UsageError(error.description, hint: "give a 64-byte hash")
         case let refusal as BuildRefusal where refusal.kind == .signedManifest:

@@ -88,10 +88,32 @@ struct ContainerImageOptions: ParsableArguments {
 struct EIFOutputOption: ParsableArguments {
     @Option(help: "The EIF to write.")
     var output: String
+
+    @Flag(help: "Replace --output if it exists (without it an existing file is refused).")
+    var force = false
+
+    /// Refuses an existing --output (without --force) before the command does any work.
+    func checkAvailable() throws {
+        if !force { try AtomicOutput.checkAbsent(output) }
+    }
+
+    /// What the library does with an existing --output: refuse it, or replace it under --force.
+    var existing: AtomicOutput.ExistingFile { force ? .replace : .refuse }
 }
 
 /// `--output` of the ramdisk commands (eif ramdisk bootstrap, eif ramdisk app).
 struct RamdiskOutputOption: ParsableArguments {
     @Option(help: "Where to write the ramdisk.")
     var output: String
+
+    @Flag(help: "Replace --output if it exists (without it an existing file is refused).")
+    var force = false
+
+    /// Refuses an existing --output (without --force) before the command does any work.
+    func checkAvailable() throws {
+        if !force { try AtomicOutput.checkAbsent(output) }
+    }
+
+    /// What the library does with an existing --output: refuse it, or replace it under --force.
+    var existing: AtomicOutput.ExistingFile { force ? .replace : .refuse }
 }
