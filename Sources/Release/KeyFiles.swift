@@ -50,7 +50,8 @@ public enum KeyFiles {
     ) throws {
         try checkTargets(privatePath: privatePath, publicPath: publicPath, overwrite: overwrite)
         // Public first: a failure then leaves no private key without its public half.
-        try AtomicOutput.write(publicPEM, to: publicPath, mode: 0o644)
-        try AtomicOutput.write(privatePEM, to: privatePath, mode: 0o600)
+        let existing: AtomicOutput.ExistingFile = overwrite ? .replace : .refuse
+        try AtomicOutput.write(publicPEM, to: publicPath, mode: 0o644, existing: existing)
+        try AtomicOutput.write(privatePEM, to: privatePath, mode: 0o600, existing: existing)
     }
 }

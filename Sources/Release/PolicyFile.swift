@@ -74,7 +74,7 @@ public enum PolicyFile {
         if !overwrite, FileStatus(path) != nil {
             throw ReleaseError(.fileExists, "\(path) already exists")
         }
-        try AtomicOutput.write(bytes, to: path)
+        try AtomicOutput.write(bytes, to: path, existing: overwrite ? .replace : .refuse)
     }
 
     /// The directory part of `path` (`.` for a bare name).

@@ -64,12 +64,12 @@ struct AttestCollectCommand: ParsableCommand {
             collected = try EvidenceCollector.configfsTSM(
                 reportData: data, directory: tsmDir ?? EvidenceCollector.tsmDirectory)
         }
-        try AtomicOutput.write(collected.evidence, to: out)
+        try AtomicOutput.write(collected.evidence, to: out, existing: force ? .replace : .refuse)
         print(
             "wrote \(out) (\(collected.evidence.count) bytes from \(collected.provider.isEmpty ? "configfs-tsm" : collected.provider))"
         )
         if let aux = collected.auxblob {
-            try AtomicOutput.write(aux, to: out + ".auxblob")
+            try AtomicOutput.write(aux, to: out + ".auxblob", existing: force ? .replace : .refuse)
             print("wrote \(out).auxblob (\(aux.count) bytes of certificates)")
         }
     }
