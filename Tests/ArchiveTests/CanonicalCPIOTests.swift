@@ -115,13 +115,17 @@ import Testing
 
     @Test func writerRejectsValuesThatDoNotFit() {
         let cpio = CPIOWriter(output: MemoryByteOutput(), profile: .linuxkit)
-        #expect(throws: FormatError.self) {
+        let mtime = #expect(throws: FormatError.self) {
             try cpio.append(CPIOEntry(name: "old", type: .regular, permissions: 0o644, mtime: -1))
         }
-        #expect(throws: FormatError.self) {
+        #expect(mtime?.kind == .unsupported)
+        #expect(mtime?.message.contains("mtime -1 does not fit") == true)
+        let short = #expect(throws: FormatError.self) {
             try cpio.append(
                 CPIOEntry(name: "x", type: .regular, permissions: 0o644, mtime: 0, size: 3), data: .bytes([1]))
         }
+        #expect(short?.kind == .badValue)
+        #expect(short?.message.contains("header size 3 but 1 bytes of data") == true)
     }
 }
 

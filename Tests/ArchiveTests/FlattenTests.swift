@@ -328,7 +328,10 @@ func flattenLayers(_ layers: [TestTar], initLayer: Bool = false) throws -> [Seen
     @Test func truncatedLayerIsAnError() throws {
         let layer = TestTar([TestTar.file("big", String(repeating: "x", count: 5000))])
         let cut = TestTar(bytes: Array(layer.bytes.prefix(2048)))
-        #expect(throws: FormatError.self) { try flattenLayers([cut]) }
+        let error = #expect(throws: FormatError.self) { try flattenLayers([cut]) }
+        #expect(error?.kind == .truncated)
+        #expect(error?.format == "tar")
+        #expect(error?.message.contains("Truncated input") == true)
     }
 
     @Test func temporaryDirectoryIsRemovedOnSuccessAndFailure() throws {
@@ -343,11 +346,14 @@ func flattenLayers(_ layers: [TestTar], initLayer: Bool = false) throws -> [Seen
             _ = image
         }
         #expect(try dir.list() == ["bad.tar", "good.tar"])
-        #expect(throws: FormatError.self) {
+        let error = #expect(throws: FormatError.self) {
             try FlattenedImage(
                 layers: [TarSource(path: dir.path + "/good.tar"), TarSource(path: dir.path + "/bad.tar")],
                 options: options)
         }
+        #expect(error?.kind == .unsafePath)
+        #expect(error?.file?.hasSuffix("/bad.tar") == true)
+        #expect(error?.message.contains("\"../c\"") == true)
         #expect(try dir.list() == ["bad.tar", "good.tar"])
     }
 }
@@ -422,9 +428,12 @@ extension TestTar {
     /// Found by mutation fuzzing: a failed open freed the libarchive handle twice.
     @Test(arguments: [[UInt8](repeating: 0x41, count: 700), [0x1F, 0x8B, 0x08, 0x00], []])
     func unrecognizedInputThrows(bytes: [UInt8]) {
-        #expect(throws: FormatError.self) {
+        let error = #expect(throws: FormatError.self) {
             let reader = try TarReader(TarSource(bytes: bytes))
             while try reader.next() != nil {}
         }
+        #expect(error?.kind == .badMagic)
+        #expect(error?.format == "tar")
+        #expect(error?.message.contains("Unrecognized archive format") == true)
     }
 }

@@ -134,9 +134,10 @@ import Testing
     @Test func truncatedTarballIsRejected() throws {
         let dir = try TestDirectory()
         let bytes = TestImage(layers: [Self.base.bytes]).dockerArchive()
-        #expect { try ContainerImage.open(path: try write(Array(bytes.prefix(bytes.count - 3000)), in: dir)) } throws: {
-            ($0 as? FormatError) != nil
-        }
+        let path = try write(Array(bytes.prefix(bytes.count - 3000)), in: dir)
+        let error = #expect(throws: FormatError.self) { try ContainerImage.open(path: path) }
+        #expect(error?.kind == .truncated, "\(String(describing: error))")
+        #expect(error?.file == path, "\(String(describing: error))")
     }
 
     @Test func layerWithUnsafeEntryFailsWithoutOutput() throws {
@@ -361,14 +362,21 @@ func writeOCILayout(_ image: TestImage, at layout: String) throws {
         }
     }
 
-    @Test(arguments: [
-        #"[{"Config":"c.json","Layers":["l.tar"],"Layers":["m.tar"]}]"#,
-        #"[{"Config":"c.json"}]"#,
-        #"{"Config":"c.json","Layers":[]}"#,
-        #"[1]"#,
-    ])
-    func dockerArchiveManifestIsStrict(json: String) {
-        #expect(throws: FormatError.self) { try DockerArchiveManifest(json: Array(json.utf8), file: "manifest.json") }
+    @Test(
+        arguments: [
+            (#"[{"Config":"c.json","Layers":["l.tar"],"Layers":["m.tar"]}]"#, 39, #"duplicate object key "Layers""#),
+            (#"[{"Config":"c.json"}]"#, nil, "entry lacks Config or Layers"),
+            (#"{"Config":"c.json","Layers":[]}"#, nil, "is not a JSON list of images"),
+            (#"[1]"#, nil, "is not a JSON list of images"),
+        ] as [(String, UInt64?, String)])
+    func dockerArchiveManifestIsStrict(json: String, offset: UInt64?, message: String) {
+        let error = #expect(throws: FormatError.self) {
+            try DockerArchiveManifest(json: Array(json.utf8), file: "manifest.json")
+        }
+        #expect(error?.kind == .badValue)
+        #expect(error?.offset == offset)
+        #expect(error?.file == "manifest.json")
+        #expect(error?.message.contains(message) == true, "\(String(describing: error))")
     }
 
     @Test func configValuesAreRead() throws {

@@ -48,16 +48,28 @@ import Testing
         #expect(DCAPQuote.looksLikeQuote(sev) == nil)
     }
 
-    @Test(arguments: [0, 1, 10, 47, 48, 300, 631, 633, 700, 1000, 2000, 4935])
-    func truncatedQuotesAreErrors(_ length: Int) throws {
+    /// Each cut stops at the field it falls in: the header (version at 0, pce_svn at 10, user_data at 28),
+    /// the TD report body at 48, the signature data length at 632, or the signature data it announces.
+    @Test(arguments: [
+        (0, FormatError.Kind.truncated, 0, "2 bytes of version"),
+        (1, .truncated, 0, "2 bytes of version"),
+        (10, .truncated, 10, "2 bytes of pce_svn"),
+        (47, .truncated, 28, "20 bytes of user_data"),
+        (48, .truncated, 48, "584 bytes of TD report body 1.0, only 0 left"),
+        (300, .truncated, 48, "584 bytes of TD report body 1.0, only 252 left"),
+        (631, .truncated, 48, "584 bytes of TD report body 1.0, only 583 left"),
+        (633, .truncated, 632, "4 bytes of signature data length"),
+        (700, .outOfBounds, 632, "signature data length 4300 points past the end of the quote (64 bytes left)"),
+        (1000, .outOfBounds, 632, "(364 bytes left)"),
+        (2000, .outOfBounds, 632, "(1364 bytes left)"),
+        (4935, .outOfBounds, 632, "(4299 bytes left)"),
+    ])
+    func truncatedQuotesAreErrors(_ length: Int, kind: FormatError.Kind, offset: UInt64, message: String) throws {
         let bytes = Array(try Self.tdx().prefix(length))
-        #expect(throws: FormatError.self) { try DCAPQuote.parse(bytes) }
-        do {
-            _ = try DCAPQuote.parse(bytes)
-        } catch {
-            #expect(error.kind == .truncated || error.kind == .outOfBounds)
-            #expect((error.offset ?? .max) <= UInt64(max(length, 1)))
-        }
+        let error = #expect(throws: FormatError.self) { try DCAPQuote.parse(bytes) }
+        #expect(error?.kind == kind)
+        #expect(error?.offset == offset)
+        #expect(error?.message.contains(message) == true, "\(String(describing: error))")
     }
 
     @Test func oversizedInputIsRefused() throws {
@@ -142,13 +154,22 @@ import Testing
         #expect(qe.id == "TD_QE" && qe.isvProdID == 2)
         // A duplicate key is an error with its offset, not last-one-wins.
         let dup = "{\"tcb_info\":\"x\"," + text.dropFirst()
-        #expect(throws: FormatError.self) { try DCAPCollateral.parse(Array(dup.utf8)) }
+        let duplicate = #expect(throws: FormatError.self) { try DCAPCollateral.parse(Array(dup.utf8)) }
+        #expect(duplicate?.kind == .badValue)
+        #expect(duplicate?.offset == 9888)
+        #expect(duplicate?.message.contains("duplicate object key \"tcb_info\"") == true)
         // Missing members and bad hex.
-        #expect(throws: FormatError.self) { try DCAPCollateral.parse(Array("{}".utf8)) }
+        let empty = #expect(throws: FormatError.self) { try DCAPCollateral.parse(Array("{}".utf8)) }
+        #expect(empty?.kind == .missing)
+        #expect(empty?.message.contains("no \"pck_crl_issuer_chain\" member") == true)
         let badHex = text.replacingOccurrences(of: "\"root_ca_crl\": \"", with: "\"root_ca_crl\": \"zz")
         #expect(badHex != text)
-        #expect(throws: FormatError.self) { try DCAPCollateral.parse(Array(badHex.utf8)) }
-        #expect(throws: FormatError.self) { try TCBInfo.parse(Array("{\"id\":\"TDX\"}".utf8)) }
+        let notHex = #expect(throws: FormatError.self) { try DCAPCollateral.parse(Array(badHex.utf8)) }
+        #expect(notHex?.kind == .badValue)
+        #expect(notHex?.message.contains("\"root_ca_crl\" is not hexadecimal") == true)
+        let noVersion = #expect(throws: FormatError.self) { try TCBInfo.parse(Array("{\"id\":\"TDX\"}".utf8)) }
+        #expect(noVersion?.kind == .missing)
+        #expect(noVersion?.message.contains("no \"version\" member") == true)
     }
 
     /// Deterministic mutations (byte changes in the header and in the lengths region) never crash the

@@ -163,8 +163,18 @@ import Testing
     @Test func malformedTables() {
         var pastEnd = Self.table([(.vcek, [0x30, 0x00])])
         pastEnd[20] = 0xFF  // length
-        #expect(throws: FormatError.self) { try SNPCertificateTable(bytes: pastEnd) }
-        #expect(throws: FormatError.self) { try SNPCertificateTable(bytes: [UInt8](repeating: 0, count: 24)) }
-        #expect(throws: FormatError.self) { try SNPCertificateTable(bytes: [1, 2, 3]) }
+        let longEntry = #expect(throws: FormatError.self) { try SNPCertificateTable(bytes: pastEnd) }
+        #expect(longEntry?.kind == .outOfBounds)
+        #expect(longEntry?.offset == 16)
+        #expect(longEntry?.message.contains("past the 50 bytes") == true)
+        let noEntries = #expect(throws: FormatError.self) {
+            try SNPCertificateTable(bytes: [UInt8](repeating: 0, count: 24))
+        }
+        #expect(noEntries?.kind == .missing)
+        #expect(noEntries?.offset == 0)
+        #expect(noEntries?.message.contains("no entries") == true)
+        let tooShort = #expect(throws: FormatError.self) { try SNPCertificateTable(bytes: [1, 2, 3]) }
+        #expect(tooShort?.kind == .truncated)
+        #expect(tooShort?.offset == 0)
     }
 }

@@ -15,14 +15,19 @@ struct AptOutputTests {
     }
 
     @Test(arguments: [
-        "http://x/a.deb a.deb 1 MD5Sum:00",  // no quotes
-        "'http://x/pool/a_1_amd64.deb' a_1_amd64.deb big MD5Sum:00",  // size not a number
-        "'http://x/pool/a_1_amd64.deb%zz' a_1_amd64.deb 1 MD5Sum:00",  // bad escape
-        "'http://x/pool/a.deb' a.deb 1 MD5Sum:00",  // not NAME_VERSION_ARCH.deb
-        "'http://x/pool/a_1_amd64.deb",  // unclosed quote
+        ("http://x/a.deb a.deb 1 MD5Sum:00", "expected 'URI' FILE SIZE HASH"),  // no quotes
+        ("'http://x/pool/a_1_amd64.deb' a_1_amd64.deb big MD5Sum:00", "expected 'URI' FILE SIZE HASH"),  // size
+        (
+            "'http://x/pool/a_1_amd64.deb%zz' a_1_amd64.deb 1 MD5Sum:00",
+            "the URI 'http://x/pool/a_1_amd64.deb%zz' has a bad %-escape"
+        ),
+        ("'http://x/pool/a.deb' a.deb 1 MD5Sum:00", "'a.deb' is not NAME_VERSION_ARCH.deb"),
+        ("'http://x/pool/a_1_amd64.deb", "expected 'URI' FILE SIZE HASH"),  // unclosed quote
     ])
-    func badPrintURIs(line: String) {
-        #expect(throws: EnvironmentError.self) { try AptOutput.printURIs(line + "\n") }
+    func badPrintURIs(line: String, message: String) {
+        let error = #expect(throws: EnvironmentError.self) { try AptOutput.printURIs(line + "\n") }
+        #expect(error?.kind == .format)
+        #expect(error?.message.contains("line 1: " + message) == true, "\(String(describing: error))")
     }
 
     @Test func stanzas() {

@@ -97,9 +97,12 @@ import Testing
         let path = dir.path + "/f.bin"
         try AtomicOutput.write([1, 2, 3], to: path)
         let file = try FileInput(path: path)
-        #expect(throws: FormatError.self) {
+        let error = #expect(throws: FormatError.self) {
             try FileStream.forEachChunk(of: file, ranges: [0..<4], overlapping: { _, _, _ in })
         }
+        #expect(error?.kind == .truncated)
+        #expect(error?.offset == 3)
+        #expect(error?.message.contains("up to offset 4") == true)
     }
 }
 
@@ -178,7 +181,11 @@ import Testing
     }
 
     @Test func missingDirectoryIsASystemError() {
-        #expect(throws: SystemError.self) { try AtomicOutput.write([1], to: "/nonexistent-dir-enclavekit/x") }
+        let error = #expect(throws: SystemError.self) {
+            try AtomicOutput.write([1], to: "/nonexistent-dir-enclavekit/x")
+        }
+        #expect(error?.errno == ENOENT)
+        #expect(error?.path == "/nonexistent-dir-enclavekit/x")
     }
 }
 

@@ -4,6 +4,12 @@ import Testing
 
 @testable import EnclaveCore
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A ``ProgressSink`` that keeps every advance and counts finishes.
 private final class Recorder: ProgressSink {
     private let state = Mutex<(advances: [UInt64], finishes: Int)>(([], 0))
@@ -78,7 +84,9 @@ private func pattern(_ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncati
         for (path, size) in zip(paths, sizes) {
             #expect(try results[paths.firstIndex(of: path) ?? 0].get() == Digest.hash(.sha256, pattern(size)))
         }
-        #expect(throws: SystemError.self) { try results[3].get() }
+        let error = #expect(throws: SystemError.self) { try results[3].get() }
+        #expect(error?.errno == ENOENT)
+        #expect(error?.path == missing)
     }
 
     @Test func backgroundGivesItsResultOrError() throws {

@@ -116,9 +116,16 @@ import Testing
     }
 
     @Test func corruptSignatureSectionIsAFormatError() {
-        #expect(throws: FormatError.self) { try EIFSignature.decode([0x81, 0xa2, 0x63]) }
-        #expect(throws: FormatError.self) { try EIFSignature.decode(CBOR.array([]).encoded()) }
-        #expect(throws: FormatError.self) { try EIFSignature.decode(CBOR.array([.map([])]).encoded()) }
+        let cut = #expect(throws: FormatError.self) { try EIFSignature.decode([0x81, 0xa2, 0x63]) }
+        #expect(cut?.kind == .truncated)
+        #expect(cut?.format == "CBOR")
+        #expect(cut?.offset == 1)
+        let empty = #expect(throws: FormatError.self) { try EIFSignature.decode(CBOR.array([]).encoded()) }
+        #expect(empty?.kind == .badValue)
+        #expect(empty?.message.contains("non-empty CBOR array") == true)
+        let noFields = #expect(throws: FormatError.self) { try EIFSignature.decode(CBOR.array([.map([])]).encoded()) }
+        #expect(noFields?.kind == .badValue)
+        #expect(noFields?.message.contains("\"signing_certificate\" and \"signature\"") == true)
     }
 }
 

@@ -62,10 +62,12 @@ func exportEntries(fromSpec name: String) throws -> [ExportEntry] {
         #expect(try FileInput.contents(of: path) == (try Fixtures.bytes("bootstrap-fake.cpio")))
         // A missing blob: an error naming it and no output file.
         let missing = dir.path + "/missing.cpio"
-        #expect(throws: SystemError.self) {
+        let error = #expect(throws: SystemError.self) {
             try LinuxKitRamdisk.writeBootstrap(
                 initPath: dir.path + "/nope", nsmPath: Fixtures.path("nsm.ko"), to: missing)
         }
+        #expect(error?.errno == ENOENT)
+        #expect(error?.path == dir.path + "/nope")
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["bootstrap.cpio"])
     }
 

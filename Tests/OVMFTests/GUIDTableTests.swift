@@ -34,7 +34,10 @@ import Testing
         // Corrupt the length of the last entry (just before the 18-byte footer).
         fw[end - 18 - 18] = 0xff
         fw[end - 18 - 17] = 0x7f
-        #expect(throws: FormatError.self) { try OVMFGUIDTable(firmware: fw) }
+        let error = #expect(throws: FormatError.self) { try OVMFGUIDTable(firmware: fw) }
+        #expect(error?.kind == .outOfBounds)
+        #expect(error?.offset == UInt64(end - 18 - 18))
+        #expect(error?.message.contains("has length 32767") == true)
     }
 
     @Test func tinyInputIsTruncated() {

@@ -1,4 +1,5 @@
 import Archive
+import Builder
 import EnclaveCore
 import Foundation
 import Nitro
@@ -165,7 +166,10 @@ struct CPIOCompareTests {
         let dir = try TestDirectory()
         let a = try dir.write("a.cpio", bytes)
         let b = try dir.write("b.cpio", try Build.cpio(Build.app))
-        #expect(throws: FormatError.self) { try Comparer.compareFiles(a, b) }
+        let error = #expect(throws: FormatError.self) { try Comparer.compareFiles(a, b) }
+        #expect(error?.kind == .badValue)
+        #expect(error?.offset == UInt64(bytes.count - 3))
+        #expect(error?.message.contains("non-zero byte after the trailer") == true)
     }
 
     @Test func concatenatedArchivesAreReadInTurn() throws {
@@ -469,7 +473,8 @@ struct TreeCompareTests {
         let dir = try TestDirectory()
         let a = try Build.eif(in: dir, name: "a")
         let b = try dir.write("b.cpio", try Build.cpio(Build.app))
-        #expect(throws: RebuildError.self) { try Comparer.compareFiles(a, b) }
+        let error = #expect(throws: RebuildError.self) { try Comparer.compareFiles(a, b) }
+        #expect(error?.kind == .kindsDiffer)
     }
 
     @Test func maxDifferencesCountsTheRest() throws {

@@ -26,7 +26,9 @@ struct InputCacheTests {
         #expect(try cache.lookup(sha256: String(repeating: "0", count: 64)) == nil)
         #expect(
             try FileManager.default.contentsOfDirectory(atPath: cache.root + "/tmp").isEmpty, "no temporary files left")
-        #expect(throws: RecipeError.self) { try cache.lookup(sha256: "../../etc/passwd") }
+        let error = #expect(throws: RecipeError.self) { try cache.lookup(sha256: "../../etc/passwd") }
+        #expect(error?.kind == .badValue)
+        #expect(error?.message.contains("'../../etc/passwd' is not a sha256") == true)
     }
 
     @Test func corruptEntryIsDropped() throws {
@@ -51,7 +53,9 @@ struct InputCacheTests {
         #expect(try cache.stepOutput(key: key) == stored)
         #expect(try TreeDigest.digest(directory: stored) == (try TreeDigest.digest(directory: out)))
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: stored + "/latest") == "bin/node")
-        #expect(throws: RecipeError.self) { try cache.storeStepOutput(key: "nothex", from: out) }
+        let error = #expect(throws: RecipeError.self) { try cache.storeStepOutput(key: "nothex", from: out) }
+        #expect(error?.kind == .badValue)
+        #expect(error?.message.contains("'nothex' is not a sha256") == true)
     }
 
     @Test func concurrentStepStoresKeepOneCopy() async throws {

@@ -129,10 +129,12 @@ import Testing
         let broken = try FaultProxy(upstream: registry, faults: ["error500:all"])
         let failing = try broken.client(retries: 2)
         defer { Task { await failing.shutdown() } }
-        await #expect(throws: RegistryError.self) {
+        let error = await #expect(throws: RegistryError.self) {
             try await ReleasePusher.push(
                 directory: release.directory, to: try broken.reference("broken/node:1"), client: failing)
         }
+        #expect(error?.kind == .http)
+        #expect(error?.message.contains("HTTP 500") == true)
         #expect(try broken.stats().requests == 3)
     }
 

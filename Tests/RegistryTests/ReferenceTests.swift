@@ -28,21 +28,24 @@ import Testing
     }
 
     @Test(arguments: [
-        "example-node:0.1.0",  // no host
-        "docker/example-node:0.1.0",  // "docker" is not a host (no '.', ':' or localhost)
-        "127.0.0.1:5000/",  // no repository
-        "127.0.0.1:5000/Upper:1",  // uppercase repository
-        "127.0.0.1:5000/a//b:1",  // empty component
-        "127.0.0.1:5000/a-:1",  // separator at the end
-        "127.0.0.1:5000/a:b:c",  // ':' in the tag
-        "127.0.0.1:5000/a:-x",  // tag starting with '-'
-        "127.0.0.1:5000/a@sha256:abc",  // short digest
-        "127.0.0.1:5000/a@sha512:" + String(repeating: "a", count: 128),  // another algorithm
-        "127.0.0.1:99999/a:1",  // port out of range
-        "127.0.0.1:5000/a..b:1",  // two dots
+        ("example-node:0.1.0", "no registry host"),
+        ("docker/example-node:0.1.0", "'docker' is not a registry host"),  // no '.', ':' or localhost
+        ("127.0.0.1:5000/", "'' is not a repository name"),
+        ("127.0.0.1:5000/Upper:1", "'Upper' is not a repository name"),
+        ("127.0.0.1:5000/a//b:1", "'a//b' is not a repository name"),  // empty component
+        ("127.0.0.1:5000/a-:1", "'a-' is not a repository name"),  // separator at the end
+        ("127.0.0.1:5000/a:b:c", "'a:b' is not a repository name"),  // the tag is after the last ':'
+        ("127.0.0.1:5000/a:-x", "'-x' is not a tag"),
+        ("127.0.0.1:5000/a@sha256:abc", "'sha256:abc' is not a digest"),
+        ("127.0.0.1:5000/a@sha512:" + String(repeating: "a", count: 128), "'sha512:aaaa"),
+        ("127.0.0.1:99999/a:1", "'127.0.0.1:99999' is not a registry host"),  // port out of range
+        ("127.0.0.1:5000/a..b:1", "'a..b' is not a repository name"),
     ])
-    func refuses(text: String) {
-        #expect(throws: RegistryError.self) { try ImageReference(parsing: text) }
+    func refuses(text: String, message: String) {
+        let error = #expect(throws: RegistryError.self) { try ImageReference(parsing: text) }
+        #expect(error?.kind == .reference)
+        #expect(error?.reference == text)
+        #expect(error?.message.hasPrefix(message) == true, "\(String(describing: error))")
     }
 
     @Test(arguments: [
@@ -54,9 +57,11 @@ import Testing
     }
 
     @Test func plainHTTPOnlyToLoopback() throws {
-        #expect(throws: RegistryError.self) {
+        let error = #expect(throws: RegistryError.self) {
             try RegistryClient(host: "registry.example.com:5000", options: .init(plainHTTP: true))
         }
+        #expect(error?.kind == .insecure)
+        #expect(error?.message.contains("loopback") == true)
         do {
             _ = try RegistryClient(host: "10.1.2.3:5000", options: .init(plainHTTP: true))
             Issue.record("plain HTTP to 10.1.2.3 was allowed")
@@ -100,9 +105,11 @@ import Testing
         let b = try BasicCredentials.fromDockerConfig(bytes: bytes, path: "config.json", host: "ghcr.io")
         #expect(b == BasicCredentials(username: "bob", password: "pw"))
         #expect(try BasicCredentials.fromDockerConfig(bytes: bytes, path: "config.json", host: "quay.io") == nil)
-        #expect(throws: FormatError.self) {
+        let error = #expect(throws: FormatError.self) {
             try BasicCredentials.fromDockerConfig(bytes: bytes, path: "config.json", host: "broken.example.com")
         }
+        #expect(error?.kind == .badValue)
+        #expect(error?.message.contains("auths[broken.example.com].auth is not base64") == true)
         #expect(
             BasicCredentials.dockerConfigPath(environment: ["DOCKER_CONFIG": "/d", "HOME": "/h"]) == "/d/config.json")
         #expect(BasicCredentials.dockerConfigPath(environment: ["HOME": "/h"]) == "/h/.docker/config.json")
@@ -152,15 +159,19 @@ import Testing
 
     @Test(arguments: ["../x", "/etc/passwd", "a/../b", "a//b", "", "a\\b", "./a", "attestations/x"])
     func unsafeNames(name: String) {
-        #expect(throws: RegistryError.self) {
+        let error = #expect(throws: RegistryError.self) {
             try ReleasePuller.checkName(name, reference: "r", digest: "d", nested: true)
         }
+        #expect(error?.kind == .manifest)
+        #expect(error?.message.contains("the file name '\(name)' is not a safe relative path") == true)
     }
 
     @Test func signatureNamesAreOneComponent() throws {
         try ReleasePuller.checkName("nitro/a.eif", reference: "r", digest: "d", nested: true)
-        #expect(throws: RegistryError.self) {
+        let error = #expect(throws: RegistryError.self) {
             try ReleasePuller.checkName("nitro/a.dsse.json", reference: "r", digest: "d", nested: false)
         }
+        #expect(error?.kind == .manifest)
+        #expect(error?.message.contains("(one component)") == true)
     }
 }

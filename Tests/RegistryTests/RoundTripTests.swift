@@ -227,9 +227,11 @@ import Testing
         try scratch.write("out/keep.txt", Array("mine".utf8))
         let client = try registry.client()
         defer { Task { await client.shutdown() } }
-        await #expect(throws: RegistryError.self) {
+        let error = await #expect(throws: RegistryError.self) {
             try await ReleasePuller.pull(try registry.reference("x/y:1"), into: scratch.path + "/out", client: client)
         }
+        #expect(error?.kind == .destination)
+        #expect(error?.message.contains("is not an empty directory") == true)
         #expect(scratch.listing("out") == ["keep.txt"])
     }
 }

@@ -101,7 +101,10 @@ struct JSONConformanceTests {
 
     @Test func refusesNestingBeyondTheLimit() {
         let deep = String(repeating: "[", count: 65) + String(repeating: "]", count: 65)
-        #expect(throws: FormatError.self) { try JSONParser.parse(deep) }
+        let error = #expect(throws: FormatError.self) { try JSONParser.parse(deep) }
+        #expect(error?.kind == .tooLarge)
+        #expect(error?.offset == 64)
+        #expect(error?.message.contains("deeper than 64 levels") == true)
         let ok = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
         #expect((try? JSONParser.parse(ok)) != nil)
     }

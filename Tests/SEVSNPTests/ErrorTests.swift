@@ -5,6 +5,12 @@ import Testing
 
 @testable import SEVSNP
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// Every way `SNPMeasure` refuses a request, with the error it gives.
 @Suite struct ErrorTests {
     func request(_ firmware: [UInt8], mode: SEVGuestMode = .snp, vcpus: Int = 1) -> SNPMeasureRequest {
@@ -69,8 +75,13 @@ import Testing
     @Test(arguments: [0, 4095, 4097])
     func firmwareNotWholePages(size: Int) throws {
         let fw = [UInt8](repeating: 0, count: size)
-        #expect(throws: FormatError.self) { try SNPMeasure.measure(request(fw)) }
-        #expect(throws: FormatError.self) { try SNPMeasure.measure(request(fw, mode: .snpOVMFHash)) }
+        for mode in [SEVGuestMode.snp, .snpOVMFHash] {
+            let error = #expect(throws: FormatError.self, "\(mode)") { try SNPMeasure.measure(request(fw, mode: mode)) }
+            #expect(error?.kind == .badValue)
+            #expect(
+                error?.message.contains("the image is \(size) bytes; SEV launches firmware as whole 4 KiB pages")
+                    == true)
+        }
     }
 
     @Test func unknownSectionType() throws {
@@ -91,7 +102,9 @@ import Testing
         let entry = try #require(table.entry(.sevESResetBlock))
         for i in 0..<4 { fw[entry.offset + i] = 0 }
         _ = try SNPMeasure.measure(request(fw, vcpus: 1))
-        #expect(throws: FormatError.self) { try SNPMeasure.measure(request(fw, vcpus: 2)) }
+        let error = #expect(throws: FormatError.self) { try SNPMeasure.measure(request(fw, vcpus: 2)) }
+        #expect(error?.kind == .badValue)
+        #expect(error?.message.contains("AP reset EIP 0, so only 1 vCPU") == true)
     }
 
     @Test func zeroVCPUs() throws {
@@ -104,7 +117,9 @@ import Testing
     @Test func missingKernelFile() throws {
         var r = request(try Fixtures.bytes("ovmf_AmdSev_suffix.bin"))
         r.kernel = "/nonexistent/bzImage"
-        #expect(throws: SystemError.self) { try SNPMeasure.measure(r) }
+        let error = #expect(throws: SystemError.self) { try SNPMeasure.measure(r) }
+        #expect(error?.errno == ENOENT)
+        #expect(error?.path == "/nonexistent/bzImage")
     }
 
     @Test func hashesTablePageOffsetMustFit() {
@@ -112,8 +127,12 @@ import Testing
             cmdline: [UInt8](repeating: 1, count: 32), initrd: [UInt8](repeating: 2, count: 32),
             kernel: [UInt8](repeating: 3, count: 32))
         #expect(hashes.table.count == 176)
-        #expect(throws: FormatError.self) { try hashes.page(offset: 4096 - 160) }
-        #expect(throws: FormatError.self) { try hashes.page(offset: -1) }
+        let lastBytes = #expect(throws: FormatError.self) { try hashes.page(offset: 4096 - 160) }
+        #expect(lastBytes?.kind == .outOfBounds)
+        #expect(lastBytes?.message.contains("does not fit in its page") == true)
+        let negative = #expect(throws: FormatError.self) { try hashes.page(offset: -1) }
+        #expect(negative?.kind == .outOfBounds)
+        #expect(negative?.message.contains("does not fit in its page") == true)
         #expect((try? hashes.page(offset: 4096 - 176))?.suffix(176).elementsEqual(hashes.table) == true)
     }
 

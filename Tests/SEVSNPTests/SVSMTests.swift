@@ -136,7 +136,10 @@ struct SVSMImageBuilder {
         var entry = SVSMImageBuilder().build()
         let lastEntryLength = entry.count - 32 - 18 - 18
         entry[lastEntryLength] = 0xf0
-        #expect(throws: FormatError.self) { try SNPMeasure.measure(request(svsm: entry)) }
+        let longEntry = #expect(throws: FormatError.self) { try SNPMeasure.measure(request(svsm: entry)) }
+        #expect(longEntry?.kind == .outOfBounds)
+        #expect(longEntry?.offset == UInt64(lastEntryLength))
+        #expect(longEntry?.message.contains("has length 240") == true)
         // No footer at all.
         let noFooter = try #require(throws: FormatError.self) {
             try SNPMeasure.measure(request(svsm: [UInt8](repeating: 0, count: 8192)))

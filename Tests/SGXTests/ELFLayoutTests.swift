@@ -88,9 +88,12 @@ import Testing
         let dir = try TestDirectory()
         let path = try Self.patched([(64 + 56 + 8, Self.le64(0x2000)), (64 + 56 + 16, Self.le64(0x2000))])
         defer { try? FileManager.default.removeItem(atPath: path) }
-        #expect(throws: FormatError.self) {
+        let error = #expect(throws: FormatError.self) {
             try SGXMeasurer.measure(.elf(path: path, heapSize: 4096, tail: .file), sgxsOut: dir.path + "/x.sgxs")
         }
+        #expect(error?.kind == .overlap)
+        #expect(error?.offset == 120)
+        #expect(error?.message.contains("overlaps the tcs segment") == true)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 

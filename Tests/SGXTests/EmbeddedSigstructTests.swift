@@ -63,9 +63,11 @@ import Testing
             try SigstructLocator.fromSGXMeta(Array(note.prefix(500)), sectionOffset: 0)
         }
         #expect(error?.kind == .truncated)
-        #expect(throws: FormatError.self) {
+        let noHeader = #expect(throws: FormatError.self) {
             try SigstructLocator.fromOEInfo([UInt8](repeating: 1, count: 4000), sectionOffset: 0)
         }
+        #expect(noHeader?.kind == .badMagic)
+        #expect(noHeader?.message.contains("no SIGSTRUCT header") == true)
     }
 
     @Test func wrongSizedSigFileIsRefused() throws {

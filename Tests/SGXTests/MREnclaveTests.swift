@@ -34,9 +34,12 @@ import Testing
         #expect(v2.measuredChunks == 12 * 16)
         // V2 adds the manifest page (0x1f000) before lower pages: valid, but not Fortanix-canonical.
         #expect(!v2.isCanonical)
-        #expect(throws: FormatError.self) {
+        let error = #expect(throws: FormatError.self) {
             try SGXSReader.read(path: Fixtures.path("v2.sgxs"), requireCanonical: true)
         }
+        #expect(error?.kind == .badValue)
+        #expect(error?.offset == 5248)
+        #expect(error?.message.contains("EADD offsets are not increasing") == true)
         let v1 = try SGXSReader.read(path: Fixtures.path("v1.sgxs"), requireCanonical: true)
         #expect(v1.isCanonical)
         #expect(v1.layout.map(\.flags.description) == ["TCS:---", "REG:R-X"])
@@ -121,23 +124,37 @@ import Testing
     }
 
     @Test func builderRejectsBadSECSAndPages() throws {
-        #expect(throws: FormatError.self) { try MREnclaveBuilder(size: 0x3000, ssaFrameSize: 1) }
-        #expect(throws: FormatError.self) { try MREnclaveBuilder(size: 0x1000, ssaFrameSize: 1) }
-        #expect(throws: FormatError.self) { try MREnclaveBuilder(size: 0x2000, ssaFrameSize: 0) }
+        let notPowerOfTwo = #expect(throws: FormatError.self) { try MREnclaveBuilder(size: 0x3000, ssaFrameSize: 1) }
+        #expect(notPowerOfTwo?.kind == .badValue)
+        #expect(notPowerOfTwo?.message.contains("SECS.SIZE 0x3000 must be a power of two") == true)
+        let tooSmall = #expect(throws: FormatError.self) { try MREnclaveBuilder(size: 0x1000, ssaFrameSize: 1) }
+        #expect(tooSmall?.kind == .badValue)
+        #expect(tooSmall?.message.contains("SECS.SIZE 0x1000 must be a power of two") == true)
+        let noSSA = #expect(throws: FormatError.self) { try MREnclaveBuilder(size: 0x2000, ssaFrameSize: 0) }
+        #expect(noSSA?.kind == .badValue)
+        #expect(noSSA?.message.contains("SSAFRAMESIZE must be at least 1 page") == true)
         let b = try MREnclaveBuilder(size: 0x2000, ssaFrameSize: 1)
-        #expect(throws: FormatError.self) {
+        let outside = #expect(throws: FormatError.self) {
             try b.addPage(offset: 0x2000, flags: .reg(read: true), content: nil, measured: false)
         }
-        #expect(throws: FormatError.self) {
+        #expect(outside?.kind == .outOfBounds)
+        #expect(outside?.message.contains("EADD offset 0x2000 is outside the enclave") == true)
+        let tcsPermissions = #expect(throws: FormatError.self) {
             try b.addPage(offset: 0, flags: SecInfoFlags(rawValue: 0x103), content: [UInt8](repeating: 0, count: 4096))
         }
-        #expect(throws: FormatError.self) {
+        #expect(tcsPermissions?.kind == .badValue)
+        #expect(tcsPermissions?.message.contains("a TCS page must have no R/W/X permissions") == true)
+        let shortPage = #expect(throws: FormatError.self) {
             try b.addPage(offset: 0x1000, flags: .reg(read: true), content: [UInt8](repeating: 0, count: 100))
         }
+        #expect(shortPage?.kind == .badValue)
+        #expect(shortPage?.message.contains("a measured page needs 4096 bytes") == true)
         try b.addPage(offset: 0, flags: .reg(read: true), content: nil, measured: false)
-        #expect(throws: FormatError.self) {
+        let twice = #expect(throws: FormatError.self) {
             try b.addPage(offset: 0, flags: .reg(read: true), content: nil, measured: false)
         }
+        #expect(twice?.kind == .overlap)
+        #expect(twice?.message.contains("EADD twice at offset 0x0") == true)
     }
 
     @Test func partialEEXTENDMasksAndUnmeasuredPagesChangeTheHash() throws {

@@ -82,7 +82,9 @@ import Testing
         // A signature over other bytes is refused.
         var other = assembled
         other.isvSVN = 8
-        #expect(throws: FormatError.self) { try other.attach(signature: signatureBE, publicKey: publicKey) }
+        let error = #expect(throws: FormatError.self) { try other.attach(signature: signatureBE, publicKey: publicKey) }
+        #expect(error?.kind == .badSignature)
+        #expect(error?.message.contains("does not verify") == true)
     }
 
     @Test func openSSLCommandLineVerifiesOurSignature() throws {
@@ -164,7 +166,9 @@ import Testing
     }
 
     @Test func notAKeyIsRefused() throws {
-        #expect(throws: FormatError.self) { try SGXRSAKey(pem: Array("hello".utf8)) }
+        let error = #expect(throws: FormatError.self) { try SGXRSAKey(pem: Array("hello".utf8)) }
+        #expect(error?.kind == .badValue)
+        #expect(error?.message.contains("not an unencrypted PEM RSA") == true)
     }
 
     @Test(arguments: [("2024-01-15", UInt32(0x2024_0115)), ("1999-12-31", UInt32(0x1999_1231))])

@@ -100,10 +100,12 @@ import Testing
 
     @Test func invalidVGAParameterIsRejected() throws {
         let header = Array(try Fixtures.bytes("pe64_kernel.efi").prefix(4096))
-        #expect(throws: FormatError.self) {
+        let error = #expect(throws: FormatError.self) {
             try QEMUKernelHeaderPatch.patches(
                 header: header, kernelSize: 7976, initrdSize: 0, memorySize: 2 << 30, cmdline: "vga=fast")
         }
+        #expect(error?.kind == .badValue)
+        #expect(error?.message.contains("invalid vga= value \"fast\"") == true)
     }
 
     @Test func kernelWithoutBootProtocolIsNotPatched() throws {

@@ -133,6 +133,10 @@ import Testing
         #expect(events.map(\.rtmr) == [0, 2])
         #expect(events[0].type == .platformConfigFlags && events[0].name == "TD HOB (2 GiB of RAM)")
         #expect(events[1].digest == [UInt8](repeating: 0x0f, count: 48))
-        #expect(throws: FormatError.self) { try TDXEventComparison.parseEventLines("  rtmr1[1]  abcd  EV_X  y") }
+        let error = #expect(throws: FormatError.self) {
+            try TDXEventComparison.parseEventLines("  rtmr1[1]  abcd  EV_X  y")
+        }
+        #expect(error?.kind == .badValue)
+        #expect(error?.message.contains("line 1: expected") == true)
     }
 }

@@ -89,8 +89,10 @@ import Testing
     @Test func metadataFromAnotherImageIsRejected() throws {
         let fw = try Fixtures.bytes("synthetic_tdvf.bin")
         let metadata = try TDVFMetadata(firmware: fw)
-        #expect(throws: FormatError.self) {
+        let error = #expect(throws: FormatError.self) {
             try MRTD.compute(firmware: Array(fw.prefix(8192)), metadata: metadata, order: .perPage)
         }
+        #expect(error?.kind == .badValue)
+        #expect(error?.message.contains("read from a 16384-byte image, not this 8192-byte one") == true)
     }
 }

@@ -31,8 +31,16 @@ import Testing
     }
 
     @Test func tdHOBRejectsMemoryBelowTheSections() throws {
-        #expect(throws: FormatError.self) { try TDHOB(metadata: try Self.debianMetadata(), memorySize: 4 << 20) }
-        #expect(throws: FormatError.self) { try TDHOB(metadata: try Self.debianMetadata(), memorySize: 12345) }
+        let tooSmall = #expect(throws: FormatError.self) {
+            try TDHOB(metadata: try Self.debianMetadata(), memorySize: 4 << 20)
+        }
+        #expect(tooSmall?.kind == .outOfBounds)
+        #expect(tooSmall?.message.contains("is not inside unaccepted guest RAM of 4194304 bytes") == true)
+        let notPages = #expect(throws: FormatError.self) {
+            try TDHOB(metadata: try Self.debianMetadata(), memorySize: 12345)
+        }
+        #expect(notPages?.kind == .badValue)
+        #expect(notPages?.message.contains("12345 bytes is not a positive multiple of 4 KiB") == true)
     }
 
     @Test func efiVariableEncoding() {

@@ -64,7 +64,8 @@ import Testing
     }
 
     @Test func aMissingFixtureThrows() {
-        #expect(throws: (any Error).self) { try Fixtures.bytes("no-such-fixture") }
+        let error = #expect(throws: CocoaError.self) { try Fixtures.bytes("no-such-fixture") }
+        #expect(error?.code == .fileReadNoSuchFile, "\(String(describing: error))")
     }
 }
 
