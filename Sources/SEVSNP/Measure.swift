@@ -182,38 +182,11 @@ public enum SNPMeasure {
         }
         let ovmfHash = ld.value
 
+        let secMem: SNPPageType = request.vmm == .gce ? .unmeasured : .zero
         func add(_ index: Int, _ section: SEVMetadataSection) {
-            let before = ld.records
-            let start = UInt64(section.gpa)
-            let type: SNPPageType
-            switch section.type {
-            case .snpSecMem:
-                type = request.vmm == .gce ? .unmeasured : .zero
-                ld.updateEmptyPages(type, gpa: start, size: UInt64(section.size))
-            case .snpSecrets:
-                type = .secrets
-                ld.updateSecretsPage(gpa: start)
-            case .cpuid:
-                type = .cpuid
-                ld.updateCPUIDPage(gpa: start)
-            case .svsmCAA:
-                type = .zero
-                ld.updateZeroPages(gpa: start, size: UInt64(section.size))
-            case .snpKernelHashes:
-                if let hashesPage {
-                    type = .normal
-                    ld.updateNormalPages(gpa: start, data: hashesPage)
-                } else {
-                    type = .zero
-                    ld.updateZeroPages(gpa: start, size: UInt64(section.size))
-                }
-            case .unknown:
-                return  // rejected above
-            }
             steps.append(
-                SNPMeasureStep(
-                    label: "section \(index) \(section.type)", pageType: type, gpa: start,
-                    pages: ld.records - before, digest: ld.value))
+                ld.measureSection(
+                    section, label: "section \(index) \(section.type)", secMem: secMem, kernelHashesPage: hashesPage))
         }
         for (index, section) in sev.sections.enumerated() where !(request.vmm == .ec2 && section.type == .cpuid) {
             add(index, section)
@@ -283,5 +256,49 @@ struct OpenImage {
         } else {
             try bytes.withUnsafeBytes { try body(0, $0) }
         }
+    }
+}
+
+extension SNPLaunchDigest {
+    /// Measures one `ASEV` metadata section, of the OVMF firmware or of an SVSM image, as the hypervisor
+    /// does at launch, and returns the step it adds.
+    ///
+    /// - Parameters:
+    ///   - secMem: the page type of an SNP_SEC_MEM section: zero pages, or `.unmeasured` on GCE, which
+    ///     does not measure them. An SVSM's sections always pass `.zero`.
+    ///   - kernelHashesPage: the page measured as normal data for an SNP_KERNEL_HASHES section; `nil` (no
+    ///     kernel hashes, or an SVSM image) measures the section as zero pages.
+    /// - Precondition: the section's type is known; both callers reject `.unknown` types before hashing.
+    mutating func measureSection(
+        _ section: SEVMetadataSection, label: String, secMem: SNPPageType, kernelHashesPage: [UInt8]?
+    ) -> SNPMeasureStep {
+        let before = records
+        let start = UInt64(section.gpa)
+        let type: SNPPageType
+        switch section.type {
+        case .snpSecMem:
+            type = secMem
+            updateEmptyPages(secMem, gpa: start, size: UInt64(section.size))
+        case .snpSecrets:
+            type = .secrets
+            updateSecretsPage(gpa: start)
+        case .cpuid:
+            type = .cpuid
+            updateCPUIDPage(gpa: start)
+        case .svsmCAA:
+            type = .zero
+            updateZeroPages(gpa: start, size: UInt64(section.size))
+        case .snpKernelHashes:
+            if let kernelHashesPage {
+                type = .normal
+                updateNormalPages(gpa: start, data: kernelHashesPage)
+            } else {
+                type = .zero
+                updateZeroPages(gpa: start, size: UInt64(section.size))
+            }
+        case .unknown:
+            preconditionFailure("section types are checked before measuring")
+        }
+        return SNPMeasureStep(label: label, pageType: type, gpa: start, pages: records - before, digest: value)
     }
 }
