@@ -134,14 +134,7 @@ public enum SNPMeasure {
                 "the firmware has no SEV metadata (ASEV); only its pages and the VMSAs are measured, "
                     + "so it is probably not an SEV-SNP capable build")
         }
-        for section in sev.sections {
-            if case .unknown = section.type {
-                throw FormatError(
-                    .unsupported, format: OVMFSEVMetadata.format, offset: section.offset,
-                    "section at GPA 0x\(String(section.gpa, radix: 16)) has \(section.type); "
-                        + "known types are 1-4 and 0x10", file: image.path)
-            }
-        }
+        try sev.checkSectionTypes(file: image.path)
         var hashesPage: [UInt8]?
         var hashes: SEVKernelHashes?
         if let kernel = request.kernel {
@@ -259,6 +252,21 @@ struct OpenImage {
     }
 }
 
+extension OVMFSEVMetadata {
+    /// Refuses a section of a type edk2 does not define (the parser keeps it as `.unknown`): nothing says
+    /// how to measure it. Both the firmware's and an SVSM's sections are checked before hashing anything.
+    func checkSectionTypes(file: String?) throws(FormatError) {
+        for section in sections {
+            if case .unknown = section.type {
+                throw FormatError(
+                    .unsupported, format: Self.format, offset: section.offset,
+                    "section at GPA 0x\(String(section.gpa, radix: 16)) has \(section.type); "
+                        + "known types are 1-4 and 0x10", file: file)
+            }
+        }
+    }
+}
+
 extension SNPLaunchDigest {
     /// Measures one `ASEV` metadata section, of the OVMF firmware or of an SVSM image, as the hypervisor
     /// does at launch, and returns the step it adds.
@@ -268,7 +276,7 @@ extension SNPLaunchDigest {
     ///     does not measure them. An SVSM's sections always pass `.zero`.
     ///   - kernelHashesPage: the page measured as normal data for an SNP_KERNEL_HASHES section; `nil` (no
     ///     kernel hashes, or an SVSM image) measures the section as zero pages.
-    /// - Precondition: the section's type is known; both callers reject `.unknown` types before hashing.
+    /// - Precondition: the section's type is known (``OVMFSEVMetadata/checkSectionTypes(file:)``).
     mutating func measureSection(
         _ section: SEVMetadataSection, label: String, secMem: SNPPageType, kernelHashesPage: [UInt8]?
     ) -> SNPMeasureStep {

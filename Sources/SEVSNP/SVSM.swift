@@ -89,15 +89,7 @@ public struct SNPSVSMImage: Sendable {
         }
         entryOffset = offset
         metadata = try image.metadata()
-        for section in metadata.sections {
-            if case .unknown = section.type {
-                throw located(
-                    FormatError(
-                        .unsupported, format: OVMFSEVMetadata.format, offset: section.offset,
-                        "section at GPA 0x\(String(section.gpa, radix: 16)) has \(section.type); "
-                            + "known types are 1-4 and 0x10"))
-            }
-        }
+        try metadata.checkSectionTypes(file: file)
     }
 }
 
