@@ -104,28 +104,18 @@ extension Unpacker {
         if let slash = directory.lastIndex(of: "/"), slash != directory.startIndex {
             try FileTree.makeDirectories(String(directory[..<slash]))
         }
-        // Unpacker.unpack is synchronous: it waits here for the one process runner.
-        let what = "input '\(input.name)'"
-        let arguments = ["-x", "--no-check", "--no-copy", scratch + "/" + input.fileName, directory]
-        let outcome: ProcessRunner.Outcome
-        do {
-            outcome = try Blocking.run {
-                try await ProcessRunner.run("dpkg-source", arguments, what: what) { failure in
-                    RecipeError(
-                        .unpack, failure.message + (failure.kind == .cannotRun ? "; it comes with dpkg-dev" : ""))
-                }
+        let log = scratch + "/dpkg-source.log"
+        let status = try SyncProcess.run(
+            "dpkg-source", ["-x", "--no-check", "--no-copy", scratch + "/" + input.fileName, directory], log: log)
+        guard status == 0 else {
+            let text = (try? FileInput(path: log).readAll(limit: 1 << 20, format: "log")).map {
+                String(decoding: $0, as: UTF8.self)
             }
-        } catch {
             FileTree.removeTree(directory)
-            throw error
-        }
-        guard outcome.succeeded else {
-            FileTree.removeTree(directory)
-            let status = outcome.exitCode.map { "exit status \($0)" } ?? "killed by a signal"
             throw RecipeError(
                 .unpack,
-                "\(what): dpkg-source -x \(input.fileName) failed (\(status)): \(outcome.tail()) (is dpkg-dev installed?)"
-            )
+                "input '\(input.name)': dpkg-source -x \(input.fileName) failed (exit status \(status))"
+                    + ": \(ProcessRunner.lastLines(text ?? "", 5)) (is dpkg-dev installed?)")
         }
     }
 }
