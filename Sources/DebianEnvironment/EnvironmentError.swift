@@ -1,3 +1,4 @@
+import EnclaveCore
 import Recipe
 
 /// The most a Debian tool may print on standard output where it is read (apt-get --print-uris, apt-cache
@@ -10,7 +11,7 @@ let toolOutputLimit = 64 << 20
 /// ```swift
 /// do { _ = try await assembler.assemble(env, recipe: recipe, lock: lock) } catch let e as EnvironmentError { print(e) }
 /// ```
-public struct EnvironmentError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct EnvironmentError: KindedError, Hashable {
     public enum Kind: String, Sendable, Hashable {
         /// A package asked for is not in the suite.
         case unknownPackage
@@ -39,8 +40,6 @@ public struct EnvironmentError: Error, Sendable, Hashable, CustomStringConvertib
         self.kind = kind
         self.message = message
     }
-
-    public var description: String { message }
 
     /// A Debian tool that could not run (``Kind/toolMissing``, with what to install) or failed (``Kind/tool``).
     public init(_ failure: ProcessRunner.Failure) {

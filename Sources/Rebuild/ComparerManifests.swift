@@ -37,41 +37,43 @@ extension Session {
             for item in x { try body(name(item), item, y.first { name($0) == name(item) }) }
             for item in y where !x.contains(where: { name($0) == name(item) }) { try body(name(item), nil, item) }
         }
-        byName(a.inputs, b.inputs, \.name) { name, x, y in
-            let label = "input \(name)"
-            guard let x, let y else {
-                let describe = { (i: ReleaseManifest.Input) in "\(i.kind) \(i.source), sha256 \(i.sha256)" }
-                c.add([label], expected: x.map(describe), actual: y.map(describe))
-                return
+        // Entries paired by name: one on a single side is one difference, shown as `describe` says; `body`
+        // compares a pair under its label (`input NAME`, …).
+        func pairs<T>(
+            _ x: [T], _ y: [T], _ kind: String, _ name: (T) -> String, describe: (T) -> String,
+            _ body: (String, T, T) throws -> Void
+        ) throws {
+            try byName(x, y, name) { key, x, y in
+                let label = "\(kind) \(key)"
+                guard let x, let y else {
+                    c.add([label], expected: x.map(describe), actual: y.map(describe))
+                    return
+                }
+                try body(label, x, y)
             }
+        }
+        try pairs(a.inputs, b.inputs, "input", \.name, describe: { "\($0.kind) \($0.source), sha256 \($0.sha256)" }) {
+            label, x, y in
             field([label, "kind"], x.kind, y.kind)
             field([label, "source"], x.source, y.source)
             if x.sha256 != y.sha256 {
                 c.add([label, "sha256"], expected: x.sha256, actual: y.sha256, detail: treeChanges(x, y))
             }
         }
-        byName(a.environments, b.environments, \.name) { name, x, y in
-            let label = "environment \(name)"
-            guard let x, let y else {
-                let describe = { (e: ReleaseManifest.Environment) in "\(e.packageCount) packages, sha256 \(e.sha256)" }
-                c.add([label], expected: x.map(describe), actual: y.map(describe))
-                return
-            }
+        try pairs(
+            a.environments, b.environments, "environment", \.name,
+            describe: { "\($0.packageCount) packages, sha256 \($0.sha256)" }
+        ) { label, x, y in
             field([label, "packageCount"], String(x.packageCount), String(y.packageCount))
             field([label, "sha256"], x.sha256, y.sha256)
         }
-        try byName(a.artifacts, b.artifacts, \.name) { name, x, y in
-            let label = "artifact \(name)"
-            guard let x, let y else {
-                let describe = { (i: ReleaseManifest.Artifact) in "\(i.size) bytes, sha256 \(i.sha256)" }
-                c.add([label], expected: x.map(describe), actual: y.map(describe))
-                return
-            }
+        try pairs(a.artifacts, b.artifacts, "artifact", \.name, describe: { "\($0.size) bytes, sha256 \($0.sha256)" }) {
+            label, x, y in
             field([label, "size"], String(x.size), String(y.size))
             field([label, "sha256"], x.sha256, y.sha256)
             guard x.sha256 != y.sha256 || x.size != y.size, let dirA, let dirB else { return }
-            let pa = dirA + "/" + name
-            let pb = dirB + "/" + name
+            let pa = dirA + "/" + x.name
+            let pb = dirB + "/" + x.name
             for (path, side) in [(pa, "expected"), (pb, "actual")] where access(path, F_OK) != 0 {
                 c.add([label, "file"], expected: nil, actual: nil, detail: ["the \(side) artifact \(path) is missing"])
                 return
@@ -93,15 +95,12 @@ extension Session {
                 }
             }
         }
-        byName(a.targets, b.targets, \.name) { name, x, y in
-            let label = "target \(name)"
-            guard let x, let y else {
-                let describe = { (t: ReleaseManifest.Target) in
-                    "\(t.platform.rawValue): " + t.measurements.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
-                }
-                c.add([label], expected: x.map(describe), actual: y.map(describe))
-                return
+        try pairs(
+            a.targets, b.targets, "target", \.name,
+            describe: { target in
+                "\(target.platform.rawValue): " + target.measurements.map { "\($0.0) \($0.1)" }.joined(separator: ", ")
             }
+        ) { label, x, y in
             field([label, "platform"], x.platform.rawValue, y.platform.rawValue)
             field([label, "artifacts"], x.artifacts.joined(separator: ", "), y.artifacts.joined(separator: ", "))
             byName(x.measurements, y.measurements, \.0) { register, p, q in

@@ -44,7 +44,7 @@ public enum ProcessRunner {
     }
 
     /// A child that could not run, printed more than its limit, or (for `check`) did not exit with status 0.
-    public struct Failure: Error, Sendable, Hashable, CustomStringConvertible {
+    public struct Failure: KindedError, Hashable {
         public enum Kind: Sendable, Hashable {
             /// The program could not be started (not installed, not executable).
             case cannotRun
@@ -55,7 +55,6 @@ public enum ProcessRunner {
         public var kind: Kind
         /// One line: what was being done, the command, and the end of its error output.
         public var message: String
-        public var description: String { message }
     }
 
     /// Runs `program` (a name looked up on PATH, or an absolute path) in `directory`. Standard output is

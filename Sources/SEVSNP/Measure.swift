@@ -134,14 +134,7 @@ public enum SNPMeasure {
                 "the firmware has no SEV metadata (ASEV); only its pages and the VMSAs are measured, "
                     + "so it is probably not an SEV-SNP capable build")
         }
-        for section in sev.sections {
-            if case .unknown = section.type {
-                throw FormatError(
-                    .unsupported, format: OVMFSEVMetadata.format, offset: section.offset,
-                    "section at GPA 0x\(String(section.gpa, radix: 16)) has \(section.type); "
-                        + "known types are 1-4 and 0x10", file: image.path)
-            }
-        }
+        try sev.checkSectionTypes(file: image.path)
         var hashesPage: [UInt8]?
         var hashes: SEVKernelHashes?
         if let kernel = request.kernel {
@@ -182,38 +175,11 @@ public enum SNPMeasure {
         }
         let ovmfHash = ld.value
 
+        let secMem: SNPPageType = request.vmm == .gce ? .unmeasured : .zero
         func add(_ index: Int, _ section: SEVMetadataSection) {
-            let before = ld.records
-            let start = UInt64(section.gpa)
-            let type: SNPPageType
-            switch section.type {
-            case .snpSecMem:
-                type = request.vmm == .gce ? .unmeasured : .zero
-                ld.updateEmptyPages(type, gpa: start, size: UInt64(section.size))
-            case .snpSecrets:
-                type = .secrets
-                ld.updateSecretsPage(gpa: start)
-            case .cpuid:
-                type = .cpuid
-                ld.updateCPUIDPage(gpa: start)
-            case .svsmCAA:
-                type = .zero
-                ld.updateZeroPages(gpa: start, size: UInt64(section.size))
-            case .snpKernelHashes:
-                if let hashesPage {
-                    type = .normal
-                    ld.updateNormalPages(gpa: start, data: hashesPage)
-                } else {
-                    type = .zero
-                    ld.updateZeroPages(gpa: start, size: UInt64(section.size))
-                }
-            case .unknown:
-                return  // rejected above
-            }
             steps.append(
-                SNPMeasureStep(
-                    label: "section \(index) \(section.type)", pageType: type, gpa: start,
-                    pages: ld.records - before, digest: ld.value))
+                ld.measureSection(
+                    section, label: "section \(index) \(section.type)", secMem: secMem, kernelHashesPage: hashesPage))
         }
         for (index, section) in sev.sections.enumerated() where !(request.vmm == .ec2 && section.type == .cpuid) {
             add(index, section)
@@ -283,5 +249,64 @@ struct OpenImage {
         } else {
             try bytes.withUnsafeBytes { try body(0, $0) }
         }
+    }
+}
+
+extension OVMFSEVMetadata {
+    /// Refuses a section of a type edk2 does not define (the parser keeps it as `.unknown`): nothing says
+    /// how to measure it. Both the firmware's and an SVSM's sections are checked before hashing anything.
+    func checkSectionTypes(file: String?) throws(FormatError) {
+        for section in sections {
+            if case .unknown = section.type {
+                throw FormatError(
+                    .unsupported, format: Self.format, offset: section.offset,
+                    "section at GPA 0x\(String(section.gpa, radix: 16)) has \(section.type); "
+                        + "known types are 1-4 and 0x10", file: file)
+            }
+        }
+    }
+}
+
+extension SNPLaunchDigest {
+    /// Measures one `ASEV` metadata section, of the OVMF firmware or of an SVSM image, as the hypervisor
+    /// does at launch, and returns the step it adds.
+    ///
+    /// - Parameters:
+    ///   - secMem: the page type of an SNP_SEC_MEM section: zero pages, or `.unmeasured` on GCE, which
+    ///     does not measure them. An SVSM's sections always pass `.zero`.
+    ///   - kernelHashesPage: the page measured as normal data for an SNP_KERNEL_HASHES section; `nil` (no
+    ///     kernel hashes, or an SVSM image) measures the section as zero pages.
+    /// - Precondition: the section's type is known (``OVMFSEVMetadata/checkSectionTypes(file:)``).
+    mutating func measureSection(
+        _ section: SEVMetadataSection, label: String, secMem: SNPPageType, kernelHashesPage: [UInt8]?
+    ) -> SNPMeasureStep {
+        let before = records
+        let start = UInt64(section.gpa)
+        let type: SNPPageType
+        switch section.type {
+        case .snpSecMem:
+            type = secMem
+            updateEmptyPages(secMem, gpa: start, size: UInt64(section.size))
+        case .snpSecrets:
+            type = .secrets
+            updateSecretsPage(gpa: start)
+        case .cpuid:
+            type = .cpuid
+            updateCPUIDPage(gpa: start)
+        case .svsmCAA:
+            type = .zero
+            updateZeroPages(gpa: start, size: UInt64(section.size))
+        case .snpKernelHashes:
+            if let kernelHashesPage {
+                type = .normal
+                updateNormalPages(gpa: start, data: kernelHashesPage)
+            } else {
+                type = .zero
+                updateZeroPages(gpa: start, size: UInt64(section.size))
+            }
+        case .unknown:
+            preconditionFailure("section types are checked before measuring")
+        }
+        return SNPMeasureStep(label: label, pageType: type, gpa: start, pages: records - before, digest: value)
     }
 }

@@ -1,7 +1,9 @@
+import EnclaveCore
+
 /// A measurement request that cannot be measured as asked: which rule it breaks, in the request's own
 /// terms. A caller that took the settings from somewhere (sev-snp-measure's flags, a recipe) says how to
 /// fix them in its own terms.
-public struct SNPRequestError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct SNPRequestError: KindedError, Hashable {
     public enum Kind: String, Sendable, CaseIterable {
         /// ``SNPMeasureRequest/ovmfHash`` outside SNP mode.
         case ovmfHashNeedsSNP = "ovmf-hash-needs-snp"
@@ -32,6 +34,4 @@ public struct SNPRequestError: Error, Sendable, Hashable, CustomStringConvertibl
         self.kind = kind
         self.message = message
     }
-
-    public var description: String { message }
 }

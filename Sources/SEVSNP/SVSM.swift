@@ -89,15 +89,7 @@ public struct SNPSVSMImage: Sendable {
         }
         entryOffset = offset
         metadata = try image.metadata()
-        for section in metadata.sections {
-            if case .unknown = section.type {
-                throw located(
-                    FormatError(
-                        .unsupported, format: OVMFSEVMetadata.format, offset: section.offset,
-                        "section at GPA 0x\(String(section.gpa, radix: 16)) has \(section.type); "
-                            + "known types are 1-4 and 0x10"))
-            }
-        }
+        try metadata.checkSectionTypes(file: file)
     }
 }
 
@@ -179,30 +171,15 @@ extension SNPMeasure {
         steps.append(
             SNPMeasureStep(label: "firmware", pageType: .normal, gpa: ovmfGPA, pages: ld.records, digest: ld.value))
         let ovmfHash = ld.value
-        var before = ld.records
+        let before = ld.records
         try svsmImage.forEachPageRun { offset, pages in ld.updateNormalPages(gpa: svsm.gpa + offset, data: pages) }
         steps.append(
             SNPMeasureStep(
                 label: "svsm", pageType: .normal, gpa: svsm.gpa, pages: ld.records - before, digest: ld.value))
         for (index, section) in svsm.metadata.sections.enumerated() {
-            before = ld.records
-            let start = UInt64(section.gpa)
-            let type: SNPPageType
-            switch section.type {
-            case .snpSecrets:
-                type = .secrets
-                ld.updateSecretsPage(gpa: start)
-            case .cpuid:
-                type = .cpuid
-                ld.updateCPUIDPage(gpa: start)
-            case .snpSecMem, .svsmCAA, .snpKernelHashes, .unknown:  // unknown types were rejected by the parser
-                type = .zero
-                ld.updateZeroPages(gpa: start, size: UInt64(section.size))
-            }
             steps.append(
-                SNPMeasureStep(
-                    label: "svsm section \(index) \(section.type)", pageType: type, gpa: start,
-                    pages: ld.records - before, digest: ld.value))
+                ld.measureSection(
+                    section, label: "svsm section \(index) \(section.type)", secMem: .zero, kernelHashesPage: nil))
         }
         for cpu in 0..<request.vcpus {
             ld.updateVMSAPage(vmsa)

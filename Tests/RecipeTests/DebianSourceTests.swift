@@ -247,6 +247,40 @@ struct DebianSourceTests {
         #expect(FileManager.default.fileExists(atPath: orig))
     }
 
+    /// dpkg-source runs and fails (a Debian tarball that is not xz, listed with its own sha256 so that the
+    /// pin checks pass): the error names the .dsc and the exit status and ends with dpkg-source's standard
+    /// error, and the half-made directory is removed.
+    @Test func dpkgSourceFailureIsReported() throws {
+        let tmp = try TestDirectory()
+        let made = try Self.dpkgSourcePackage(in: tmp)
+        let debian = made + "/pkg_1.0-1.debian.tar.xz"
+        let oldSum = try sha256sum(debian)
+        let oldSize = try #require(try FileManager.default.attributesOfItem(atPath: debian)[.size] as? Int)
+        try tmp.write("make/pkg_1.0-1.debian.tar.xz", "not an xz stream\n")
+        let dsc = made + "/pkg_1.0-1.dsc"
+        let text = try String(contentsOfFile: dsc, encoding: .utf8)
+        let listed = " \(oldSum) \(oldSize) pkg_1.0-1.debian.tar.xz"
+        #expect(text.contains(listed))
+        try tmp.write(
+            "make/pkg_1.0-1.dsc",
+            text.replacingOccurrences(of: listed, with: " \(try sha256sum(debian)) 17 pkg_1.0-1.debian.tar.xz"))
+        let recipe = try Self.parse(
+            "[inputs.pkg]\nkind = \"debian-source\"\nsource = \"pkg=1.0-1\"\nsuite = \"bookworm\"\n", in: tmp)
+        let input = try #require(recipe.input(named: "pkg"))
+        let resolved = ResolvedInput(
+            input: input, sha256: try sha256sum(dsc), file: dsc, origin: "test",
+            companions: [
+                "pkg_1.0.orig.tar.gz": made + "/pkg_1.0.orig.tar.gz", "pkg_1.0-1.debian.tar.xz": debian,
+            ])
+        let out = tmp.path + "/inputs/pkg"
+        let error = try #require(throws: RecipeError.self) { try Unpacker.unpack(resolved, into: out) }
+        #expect(error.kind == .unpack)
+        #expect(error.description.hasPrefix("input 'pkg': dpkg-source -x pkg_1.0-1.dsc failed (exit status "))
+        #expect(error.description.contains("dpkg-source: error"))
+        #expect(error.description.hasSuffix(" (is dpkg-dev installed?)"))
+        #expect(!FileManager.default.fileExists(atPath: out))
+    }
+
     @Test func fetchedFilesMustMatchTheDSC() async throws {
         let tmp = try TestDirectory()
         let made = try Self.dpkgSourcePackage(in: tmp)
