@@ -26,8 +26,12 @@ import Testing
         #expect(error.message.hasPrefix("\(path): not a format"))
     }
 
-    @Test func missingFileIsASystemError() {
-        #expect(throws: SystemError.self) { try FileMeasurement.measure(path: "/nonexistent/enclavekit/file.eif") }
+    @Test func missingFileIsASystemError() throws {
+        let dir = try TestDirectory()
+        let path = dir.file("absent.eif")
+        let error = #expect(throws: SystemError.self) { try FileMeasurement.measure(path: path) }
+        #expect(error?.errno == ENOENT)
+        #expect(error?.path == path)
     }
 }
 
