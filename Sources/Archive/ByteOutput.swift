@@ -48,7 +48,7 @@ public final class FileByteOutput: ByteOutput {
     /// The destination path.
     public var path: String { output.path }
 
-    /// `existing`: whether an existing file at `path` is replaced or refused (see ``AtomicOutput/ExistingFile``).
+    /// `existing`: whether an existing file at `path` is replaced or refused (see `AtomicOutput.ExistingFile`).
     public init(path: String, mode: UInt32 = 0o644, existing: AtomicOutput.ExistingFile = .replace) throws {
         output = try AtomicOutput(path: path, mode: mode, existing: existing)
     }

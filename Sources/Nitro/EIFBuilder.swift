@@ -97,7 +97,7 @@ public enum EIFBuilder {
         case file(FileInput, Range<UInt64>)
     }
 
-    /// `existing`: whether an existing file at `outputPath` is replaced or refused (``AtomicOutput/ExistingFile``).
+    /// `existing`: whether an existing file at `outputPath` is replaced or refused (`AtomicOutput.ExistingFile`).
     public static func build(
         _ request: EIFBuildRequest, to outputPath: String, existing: AtomicOutput.ExistingFile = .replace,
         progress: (any ProgressSink)? = nil

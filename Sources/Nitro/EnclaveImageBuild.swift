@@ -47,7 +47,7 @@ public struct EnclaveImageBuild {
 
     /// Writes the two ramdisks into `workDirectory` (named `PREFIX-bootstrap.cpio`, `PREFIX-app.cpio`),
     /// then the EIF to `output` (temporary name and rename), and returns its measurements. `existing`: whether
-    /// an existing file at `output` is replaced or refused (``AtomicOutput/ExistingFile``).
+    /// an existing file at `output` is replaced or refused (`AtomicOutput.ExistingFile`).
     public func write(
         to output: String, existing: AtomicOutput.ExistingFile = .replace, workDirectory: String,
         prefix: String = "enclave"

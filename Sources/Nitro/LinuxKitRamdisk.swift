@@ -32,7 +32,7 @@ public enum LinuxKitRamdisk {
 
     /// Writes the bootstrap ramdisk: `dev` (directory 0755), `init` and `nsm.ko` (regular 0755, the
     /// blobs' bytes), all uid/gid 0 and mtime ``defaultModTime``, then the trailer.
-    /// `existing`: whether an existing file at `path` is replaced or refused (``AtomicOutput/ExistingFile``).
+    /// `existing`: whether an existing file at `path` is replaced or refused (`AtomicOutput.ExistingFile`).
     public static func writeBootstrap(
         initPath: String, nsmPath: String?, to path: String, existing: AtomicOutput.ExistingFile = .replace
     ) throws {
