@@ -83,15 +83,15 @@ struct ContainerImageOptions: ParsableArguments {
     var path: String? { image ?? imageLayout }
 }
 
-/// `--output` of the commands that write an EIF from their inputs (eif build, eif build-enclave). `eif sign`
-/// declares its own: its `--output` is optional and defaults to the input file.
-struct EIFOutputOption: ParsableArguments {
-    @Option(help: "The EIF to write.")
-    var output: String
+/// A file the user names with `--output` and the `--force` that lets it replace an existing one. Without
+/// `--force` an existing file is refused before any work and again, race-free, when the new file is put in
+/// place (`AtomicOutput.ExistingFile.refuse`).
+protocol OutputFileOption {
+    var output: String { get }
+    var force: Bool { get }
+}
 
-    @Flag(help: "Replace --output if it exists (without it an existing file is refused).")
-    var force = false
-
+extension OutputFileOption {
     /// Refuses an existing --output (without --force) before the command does any work.
     func checkAvailable() throws {
         if !force { try AtomicOutput.checkAbsent(output) }
@@ -101,19 +101,21 @@ struct EIFOutputOption: ParsableArguments {
     var existing: AtomicOutput.ExistingFile { force ? .replace : .refuse }
 }
 
+/// `--output` of the commands that write an EIF from their inputs (eif build, eif build-enclave). `eif sign`
+/// declares its own: its `--output` is optional and defaults to the input file.
+struct EIFOutputOption: ParsableArguments, OutputFileOption {
+    @Option(help: "The EIF to write.")
+    var output: String
+
+    @Flag(help: "Replace --output if it exists (without it an existing file is refused).")
+    var force = false
+}
+
 /// `--output` of the ramdisk commands (eif ramdisk bootstrap, eif ramdisk app).
-struct RamdiskOutputOption: ParsableArguments {
+struct RamdiskOutputOption: ParsableArguments, OutputFileOption {
     @Option(help: "Where to write the ramdisk.")
     var output: String
 
     @Flag(help: "Replace --output if it exists (without it an existing file is refused).")
     var force = false
-
-    /// Refuses an existing --output (without --force) before the command does any work.
-    func checkAvailable() throws {
-        if !force { try AtomicOutput.checkAbsent(output) }
-    }
-
-    /// What the library does with an existing --output: refuse it, or replace it under --force.
-    var existing: AtomicOutput.ExistingFile { force ? .replace : .refuse }
 }
