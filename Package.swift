@@ -113,7 +113,6 @@ let package = Package(
             name: "Rebuild",
             dependencies: [
                 "EnclaveCore", "Archive", "Nitro", "Release", "Recipe", "Builder",
-                .product(name: "Subprocess", package: "swift-subprocess"),
             ],
             swiftSettings: foundationLoadingSettings),
 

@@ -1,5 +1,5 @@
 import EnclaveCore
-import Subprocess
+import Recipe
 
 #if canImport(Glibc)
     import Glibc
@@ -17,14 +17,7 @@ enum Diffoscope {
     static let missing = "diffoscope is not installed (apt-get install diffoscope-minimal)"
 
     /// The `diffoscope` executable on PATH, if any.
-    static func locate() -> String? {
-        guard let path = getenv("PATH").map({ String(cString: $0) }) else { return nil }
-        for dir in path.split(separator: ":") where !dir.isEmpty {
-            let candidate = "\(dir)/diffoscope"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return nil
-    }
+    static func locate() -> String? { ProcessRunner.find("diffoscope") }
 
     static func run(tool: String, _ a: ContentSource, _ b: ContentSource, name: String, limit: Int) throws -> [String] {
         try TemporaryDirectory.with(prefix: "enclavekit-compare.") { dir in
@@ -47,7 +40,8 @@ enum Diffoscope {
             "--text", report, "--no-progress", "--max-report-size", String(limit), "--timeout", "60",
             "\(pa)/\(safeName)", "\(pb)/\(safeName)",
         ]
-        let status = try Blocking.run { try await Self.spawn(tool, arguments) }
+        // Synchronously: the Comparer runs inside `rebuild`'s tasks (see SynchronousProcess).
+        let status = try SynchronousProcess.run(tool, arguments, output: "/dev/null")
         guard status == 0 || status == 1 else { return ["diffoscope exited with status \(status)"] }
         let file = try FileInput(path: report)
         let bytes = try file.read(at: 0, count: Int(min(file.size, UInt64(limit))), format: "diffoscope report")
@@ -57,16 +51,6 @@ enum Diffoscope {
         if file.size > UInt64(limit) { lines.append("… (diffoscope output cut at \(limit) bytes)") }
         // Name the two sides expected/… and actual/…, not by the temporary directory.
         return ["diffoscope:"] + lines.map { "  " + $0.replacing(dir + "/", with: "") }
-    }
-
-    /// Runs `diffoscope` from PATH (``locate()`` found it there).
-    private static func spawn(_ tool: String, _ arguments: [String]) async throws -> Int32 {
-        let result = try await Subprocess.run(
-            .name("diffoscope"), arguments: Arguments(arguments), output: .discarded, error: .discarded)
-        switch result.terminationStatus {
-        case .exited(let code): return Int32(code)
-        default: return -1
-        }
     }
 
     private static func extract(_ source: ContentSource, to path: String) throws {

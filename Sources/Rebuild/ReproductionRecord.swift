@@ -1,7 +1,7 @@
 import EnclaveCore
 import Nitro
+import Recipe
 import Release
-import Subprocess
 
 #if canImport(Glibc)
     import Glibc
@@ -64,16 +64,13 @@ extension ReproductionAttestation.Environment {
     }
 
     static func bubblewrapVersion() async -> String {
-        do {
-            let result = try await Subprocess.run(
-                .name("bwrap"), arguments: ["--version"], output: .bytes(limit: 4096), error: .discarded)
-            guard case .exited(0) = result.terminationStatus else { return "unknown" }
-            let text = String(decoding: result.standardOutput, as: UTF8.self)
-            let line = text.split(separator: "\n").first.map(String.init) ?? ""
-            return line.isEmpty ? "unknown" : line
-        } catch {
-            return "unknown"
-        }
+        guard
+            let outcome = try? await ProcessRunner.run(
+                "bwrap", ["--version"], outputLimit: 4096, what: "bwrap --version", as: { $0 }),
+            outcome.succeeded
+        else { return "unknown" }
+        let line = String(decoding: outcome.output, as: UTF8.self).split(separator: "\n").first.map(String.init) ?? ""
+        return line.isEmpty ? "unknown" : line
     }
 
     /// The first `model name` line of /proc/cpuinfo (x86), else its `Model`/`CPU part` line, else "unknown".

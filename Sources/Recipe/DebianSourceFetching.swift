@@ -105,8 +105,8 @@ extension Unpacker {
             try FileTree.makeDirectories(String(directory[..<slash]))
         }
         let log = scratch + "/dpkg-source.log"
-        let status = try SyncProcess.run(
-            "dpkg-source", ["-x", "--no-check", "--no-copy", scratch + "/" + input.fileName, directory], log: log)
+        let status = try SynchronousProcess.run(
+            "dpkg-source", ["-x", "--no-check", "--no-copy", scratch + "/" + input.fileName, directory], output: log)
         guard status == 0 else {
             let text = (try? FileInput(path: log).readAll(limit: 1 << 20, format: "log")).map {
                 String(decoding: $0, as: UTF8.self)

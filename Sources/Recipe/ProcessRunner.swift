@@ -168,30 +168,3 @@ extension RecipeError {
         self.init(.fetch, failure.message)
     }
 }
-
-/// A synchronous `posix_spawnp` with stdout and stderr to a file, for `dpkg-source -x` in the unpacking
-/// code: `Unpacker.unpack` is synchronous, so it cannot await ``ProcessRunner``. It goes when unpacking
-/// becomes async.
-enum SyncProcess {
-    /// Runs `program` (looked up on PATH) and returns its exit status (128 + signal when killed; 127 when
-    /// it cannot start).
-    static func run(_ program: String, _ arguments: [String], log: String) throws -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([program] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid = pid_t()
-        let spawned = posix_spawnp(&pid, program, &actions, nil, argv, environ)
-        guard spawned == 0 else { return 127 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { throw SystemError("wait for", path: program, errno: errno) }
-        }
-        let signal = status & 0x7f
-        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
-    }
-}
