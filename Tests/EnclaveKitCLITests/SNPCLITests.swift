@@ -89,6 +89,31 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: "\(ours.path)/vmsa3.bin"))
     }
 
+    /// `--dump-vmsa` never replaces a file unasked: one existing vmsa<N>.bin refuses the whole dump before any
+    /// file is written (sev-snp-measure would overwrite it); `--force` replaces it.
+    @Test func dumpVMSARefusesAnExistingFileUnlessForced() throws {
+        let dir = try TestDirectory()
+        let mine = Array("the user's own file\n".utf8)
+        try dir.write("vmsa1.bin", mine)
+        let args = [
+            "snp", "measure", "--mode", "snp", "--vcpus", "3", "--vcpu-type", "EPYC-v4", "--ovmf", Self.debianCode,
+            "--dump-vmsa",
+        ]
+        let refused = try CLIRunner.run(args, in: dir.path)
+        #expect(refused.status == 1, "\(refused.stderr)")
+        #expect(refused.stdout.isEmpty)
+        #expect(refused.stderr.split(separator: "\n").count == 1, "\(refused.stderr)")
+        #expect(refused.stderr.contains("--dump-vmsa: vmsa1.bin exists (nothing was written)"))
+        #expect(refused.stderr.contains("pass --force"))
+        #expect(try dir.read("vmsa1.bin") == mine)
+        #expect(dir.listing() == ["vmsa1.bin"], "vmsa0.bin is not written either")
+
+        let forced = try CLIRunner.run(args + ["--force"], in: dir.path)
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(dir.listing() == ["vmsa0.bin", "vmsa1.bin", "vmsa2.bin"])
+        #expect(try dir.read("vmsa1.bin").count == 4096)
+    }
+
     static let oneLineErrors: [([String], String)] = [
         (
             ["--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-v9", "--ovmf", debianCode],

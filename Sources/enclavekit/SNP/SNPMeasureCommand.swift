@@ -94,8 +94,13 @@ struct SNPMeasureCommand: ParsableCommand {
 
     @Flag(
         name: .customLong("dump-vmsa"),
-        help: "Write the measured VMSAs to vmsa<N>.bin (seves, snp and snp:svsm modes).")
+        help: ArgumentHelp(
+            "Write the measured VMSAs to vmsa<N>.bin in the current folder (seves, snp and snp:svsm modes).",
+            discussion: "An existing vmsa<N>.bin is refused before any file is written; --force replaces it."))
     var dumpVMSA = false
+
+    @Flag(help: "With --dump-vmsa, replace existing vmsa<N>.bin files (sev-snp-measure always does).")
+    var force = false
 
     @Option(help: ArgumentHelp("SVSM binary (snp:svsm mode).", valueName: "PATH"))
     var svsm: String?
@@ -161,14 +166,7 @@ struct SNPMeasureCommand: ParsableCommand {
         let expectedDigest = try expected.map { try Self.digest($0) }
         let result = try SNPMeasure.measure(request)
         for warning in result.warnings { Output.warn(warning) }
-        if dumpVMSA {
-            for index in 0..<result.vcpus {
-                guard let page = result.vmsaPage(index) else { continue }
-                let out = try AtomicOutput(path: "vmsa\(index).bin")
-                try out.write(page)
-                try out.commit()
-            }
-        }
+        if dumpVMSA { try writeVMSAs(result) }
         var candidates: [SNPVariation] = []
         if let expectedDigest, expectedDigest != result.digest {
             candidates = try SNPMeasure.variations(of: request, matching: expectedDigest)
@@ -190,6 +188,23 @@ struct SNPMeasureCommand: ParsableCommand {
         }
         if let expectedDigest, expectedDigest != result.digest {
             throw Self.mismatch(expectedDigest, result.digest, candidates, mode: request.mode)
+        }
+    }
+
+    /// Writes `vmsa<N>.bin` for each vCPU. Every name is checked before the first file is written, so an
+    /// existing file (without --force) leaves the folder as it was; each file appears whole or not at all.
+    private func writeVMSAs(_ result: SNPMeasurement) throws {
+        let existing: AtomicOutput.ExistingFile = force ? .replace : .refuse
+        do {
+            let outputs = try (0..<result.vcpus).compactMap { index in
+                try result.vmsaPage(index).map { (try AtomicOutput(path: "vmsa\(index).bin", existing: existing), $0) }
+            }
+            for (out, page) in outputs { try out.write(page) }
+            for (out, _) in outputs { try out.commit() }
+        } catch let error as SystemError where error.operation == AtomicOutput.refusedOperation {
+            throw UsageError(
+                "--dump-vmsa: \(error.path) exists (nothing was written)",
+                hint: "run in another folder, remove the old VMSA files, or pass --force to replace them")
         }
     }
 
