@@ -24,13 +24,19 @@ public enum AptOutput {
         var result: [URI] = []
         for (index, line) in text.split(separator: "\n").enumerated() {
             let here = "apt-get --print-uris, line \(index + 1)"
-            guard line.hasPrefix("'"), let close = line.dropFirst().firstIndex(of: "'") else {
+            guard line.hasPrefix("'") else {
                 throw EnvironmentError(.format, "\(here): expected 'URI' FILE SIZE HASH, got '\(line)'")
+            }
+            guard let close = line.dropFirst().firstIndex(of: "'") else {
+                throw EnvironmentError(.format, "\(here): the URI has no closing quote in '\(line)'")
             }
             let raw = String(line[line.index(after: line.startIndex)..<close])
             let rest = line[line.index(after: close)...].split(separator: " ")
-            guard rest.count >= 2, let size = UInt64(rest[1]) else {
-                throw EnvironmentError(.format, "\(here): expected 'URI' FILE SIZE HASH, got '\(line)'")
+            guard rest.count >= 2 else {
+                throw EnvironmentError(.format, "\(here): expected FILE SIZE HASH after the URI, got '\(line)'")
+            }
+            guard let size = UInt64(rest[1]) else {
+                throw EnvironmentError(.format, "\(here): the size '\(rest[1])' is not a whole number of bytes")
             }
             guard let uri = percentDecoded(raw) else {
                 throw EnvironmentError(.format, "\(here): the URI '\(raw)' has a bad %-escape")

@@ -36,8 +36,8 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         guard let slash = text.firstIndex(of: "/") else { throw fail("no registry host ('HOST/' is missing)") }
         let host = String(text[..<slash])
         var rest = String(text[text.index(after: slash)...])
-        guard ImageReference.isValidHost(host) else {
-            throw fail("'\(host)' is not a registry host (it needs a '.' or a ':PORT', or is 'localhost')")
+        if let problem = ImageReference.hostProblem(host) {
+            throw fail("'\(host)' is not a registry host (\(problem))")
         }
         var digest: String?
         if let at = rest.firstIndex(of: "@") {
@@ -98,38 +98,48 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    static func isValidHost(_ host: String) -> Bool {
+    /// Why `host` (`NAME[:PORT]` or `[IPV6][:PORT]`) is not a registry host, or nil when it is one.
+    static func hostProblem(_ host: String) -> String? {
         var name = Substring(host)
         var hasPort = false
         if host.hasPrefix("[") {
-            guard let end = host.firstIndex(of: "]") else { return false }
+            guard let end = host.firstIndex(of: "]") else { return "the IPv6 address has no closing ']'" }
             let inner = host[host.index(after: host.startIndex)..<end]
-            guard !inner.isEmpty, inner.allSatisfy({ $0.isHexDigit || $0 == ":" }) else { return false }
+            guard !inner.isEmpty, inner.allSatisfy({ $0.isHexDigit || $0 == ":" }) else {
+                return "'\(inner)' is not an IPv6 address (hex digits and ':')"
+            }
             let after = host[host.index(after: end)...]
-            if after.isEmpty { return true }
-            guard after.first == ":" else { return false }
-            return isValidPort(after.dropFirst())
+            if after.isEmpty { return nil }
+            guard after.first == ":" else { return "only ':PORT' may follow the IPv6 address" }
+            return portProblem(after.dropFirst())
         }
         if let colon = host.lastIndex(of: ":") {
-            guard isValidPort(host[host.index(after: colon)...]) else { return false }
+            if let problem = portProblem(host[host.index(after: colon)...]) { return problem }
             name = host[..<colon]
             hasPort = true
         }
-        guard !name.isEmpty, name.utf8.count <= 253 else { return false }
+        guard !name.isEmpty else { return "the host name is empty" }
+        guard name.utf8.count <= 253 else { return "the host name is longer than 253 bytes" }
         let labels = name.split(separator: ".", omittingEmptySubsequences: false)
         for label in labels {
             guard !label.isEmpty, label.count <= 63, label.first != "-", label.last != "-",
                 label.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
-            else { return false }
+            else {
+                return "'\(label)' is not a host name label (1 to 63 ASCII letters, digits and inner '-')"
+            }
         }
-        return hasPort || labels.count > 1 || name == "localhost"
+        guard hasPort || labels.count > 1 || name == "localhost" else {
+            return "it needs a '.' or a ':PORT', or is 'localhost'"
+        }
+        return nil
     }
 
-    private static func isValidPort(_ text: Substring) -> Bool {
-        guard !text.isEmpty, text.count <= 5, text.allSatisfy(\.isASCIIDigitCharacter), let n = Int(text) else {
-            return false
-        }
-        return n > 0 && n < 65536
+    /// Why `text` is not a TCP port (a decimal number from 1 to 65535), or nil when it is one.
+    private static func portProblem(_ text: Substring) -> String? {
+        guard !text.isEmpty, text.count <= 5, text.allSatisfy(\.isASCIIDigitCharacter), let n = Int(text), n > 0,
+            n < 65536
+        else { return "port '\(text)' is not a number from 1 to 65535" }
+        return nil
     }
 
     /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`, at most 255 bytes.

@@ -59,8 +59,8 @@ public actor RegistryClient {
 
     public init(host: String, options: Options = .init()) throws(RegistryError) {
         let probe = ImageReference(host: host, repository: "x", tag: nil, digest: nil)
-        guard ImageReference.isValidHost(host) else {
-            throw RegistryError(.reference, reference: host, "'\(host)' is not a registry host")
+        if let problem = ImageReference.hostProblem(host) {
+            throw RegistryError(.reference, reference: host, "'\(host)' is not a registry host (\(problem))")
         }
         if options.plainHTTP, !probe.isLoopback {
             throw RegistryError(

@@ -56,10 +56,10 @@ public struct SEVKernelHashes: Sendable {
     /// A zero page with the table at `offset` (the low 12 bits of the hashes table GPA).
     public func page(offset: Int) throws(FormatError) -> [UInt8] {
         guard offset >= 0, offset + Self.paddedSize <= SNPLaunchDigest.pageSize else {
+            let at = offset < 0 ? "\(offset)" : "0x" + String(offset, radix: 16)
             throw FormatError(
                 .outOfBounds, format: "SEV hashes table", offset: nil,
-                "the table (\(Self.paddedSize) bytes) does not fit in its page at offset 0x\(String(offset, radix: 16))"
-            )
+                "the table (\(Self.paddedSize) bytes) does not fit in its page at offset \(at)")
         }
         var page = [UInt8](repeating: 0, count: SNPLaunchDigest.pageSize)
         page.replaceSubrange(offset..<offset + Self.paddedSize, with: table)

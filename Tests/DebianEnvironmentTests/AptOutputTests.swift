@@ -16,13 +16,14 @@ struct AptOutputTests {
 
     @Test(arguments: [
         ("http://x/a.deb a.deb 1 MD5Sum:00", "expected 'URI' FILE SIZE HASH"),  // no quotes
-        ("'http://x/pool/a_1_amd64.deb' a_1_amd64.deb big MD5Sum:00", "expected 'URI' FILE SIZE HASH"),  // size
+        ("'http://x/pool/a_1_amd64.deb' a_1_amd64.deb big MD5Sum:00", "the size 'big' is not a whole number of bytes"),
+        ("'http://x/pool/a_1_amd64.deb' a_1_amd64.deb", "expected FILE SIZE HASH after the URI"),
         (
             "'http://x/pool/a_1_amd64.deb%zz' a_1_amd64.deb 1 MD5Sum:00",
             "the URI 'http://x/pool/a_1_amd64.deb%zz' has a bad %-escape"
         ),
         ("'http://x/pool/a.deb' a.deb 1 MD5Sum:00", "'a.deb' is not NAME_VERSION_ARCH.deb"),
-        ("'http://x/pool/a_1_amd64.deb", "expected 'URI' FILE SIZE HASH"),  // unclosed quote
+        ("'http://x/pool/a_1_amd64.deb", "the URI has no closing quote"),
     ])
     func badPrintURIs(line: String, message: String) {
         let error = #expect(throws: EnvironmentError.self) { try AptOutput.printURIs(line + "\n") }

@@ -29,7 +29,7 @@ import Testing
 
     @Test(arguments: [
         ("example-node:0.1.0", "no registry host"),
-        ("docker/example-node:0.1.0", "'docker' is not a registry host"),  // no '.', ':' or localhost
+        ("docker/example-node:0.1.0", "'docker' is not a registry host (it needs a '.' or a ':PORT'"),
         ("127.0.0.1:5000/", "'' is not a repository name"),
         ("127.0.0.1:5000/Upper:1", "'Upper' is not a repository name"),
         ("127.0.0.1:5000/a//b:1", "'a//b' is not a repository name"),  // empty component
@@ -38,7 +38,15 @@ import Testing
         ("127.0.0.1:5000/a:-x", "'-x' is not a tag"),
         ("127.0.0.1:5000/a@sha256:abc", "'sha256:abc' is not a digest"),
         ("127.0.0.1:5000/a@sha512:" + String(repeating: "a", count: 128), "'sha512:aaaa"),
-        ("127.0.0.1:99999/a:1", "'127.0.0.1:99999' is not a registry host"),  // port out of range
+        ("127.0.0.1:99999/a:1", "'127.0.0.1:99999' is not a registry host (port '99999' is not a number from 1 to"),
+        ("example.com:0/a:1", "'example.com:0' is not a registry host (port '0' is not"),
+        ("example.com:/a:1", "'example.com:' is not a registry host (port '' is not"),
+        ("[::1/a:1", "'[::1' is not a registry host (the IPv6 address has no closing ']')"),
+        ("[::g]:5000/a:1", "'[::g]:5000' is not a registry host ('::g' is not an IPv6 address"),
+        ("[::1]5000/a:1", "'[::1]5000' is not a registry host (only ':PORT' may follow the IPv6 address)"),
+        ("a_b.example/a:1", "'a_b.example' is not a registry host ('a_b' is not a host name label"),
+        ("-a.example/a:1", "'-a.example' is not a registry host ('-a' is not a host name label"),
+        (":5000/a:1", "':5000' is not a registry host (the host name is empty)"),
         ("127.0.0.1:5000/a..b:1", "'a..b' is not a repository name"),
     ])
     func refuses(text: String, message: String) {
