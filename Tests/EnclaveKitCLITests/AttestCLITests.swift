@@ -183,6 +183,26 @@ import Testing
         #expect(snp.stdout.contains("\"target\": \"snp\""))
     }
 
+    /// `--release DIR` reads a release directory's signed documents, as `verify DIR` does.
+    @Test func releaseDirectory() throws {
+        let good = try signedRelease()
+        let r = try CLIRunner.run([
+            "attest", "verify", Self.nitroDoc, "--at", Self.docTime, "--release", good.path, "--policy",
+            good.path + "/policy.json", "--target", "nitro",
+        ])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("verified, runs example-node 0.1.0 (nitro)"))
+
+        // A directory without a signed document: one line naming it, exit 1.
+        let empty = try TestDirectory()
+        let none = try CLIRunner.run([
+            "attest", "verify", Self.nitroDoc, "--at", Self.docTime, "--release", empty.path, "--policy",
+            good.path + "/policy.json",
+        ])
+        #expect(none.status == 1)
+        #expect(none.stderr.contains("\(empty.path): holds no signed release"), "\(none.stderr)")
+    }
+
     @Test func releaseDifferingByOneBitFails() throws {
         var pcr0 = Array(Self.pcr0)
         pcr0[pcr0.count - 1] = "a"  // …8b → …8a: one bit

@@ -22,7 +22,8 @@ struct AttestVerifyCommand: ParsableCommand {
             failed 'chain' check prints the URL. --cert-chain is compared with the compiled-in ASK/ARK. A version 2 report needs \
             --product. DCAP quotes need --collateral (dcap-qvl's QuoteCollateralV3 JSON).
 
-            With --release and --policy, the release must verify as 'enclavekit verify' does, and the \
+            With --release and --policy, the release (its envelopes, or a release directory as 'build' \
+            writes it and 'pull' fetches it) must verify as 'enclavekit verify' does, and the \
             evidence's registers must equal the release's target for its TEE (Nitro PCR0-2 and PCR8 \
             when present, SEV-SNP MEASUREMENT, TDX MRTD and RTMRs, SGX MRENCLAVE, MRSIGNER, \
             ISVPRODID, ISVSVN): the 'release' check.
@@ -39,6 +40,7 @@ struct AttestVerifyCommand: ParsableCommand {
               enclavekit attest verify report.bin --vcek vcek.pem --report-data 00112233 --json
               enclavekit attest verify report-v2.bin --product Genoa --vcek vcek.pem --cert-chain cert_chain.pem
               enclavekit attest verify node-*.cbor --release release.dsse.json --policy policy.json --target nitro
+              enclavekit attest verify report.bin --vcek vcek.pem --release pulled-release/ --policy policy.json
               enclavekit attest verify quote.bin --collateral collateral.json --allow-tcb-status SWHardeningNeeded
               enclavekit attest verify doc.cbor --expect PCR0=f4d48b81…
               enclavekit attest verify doc.cbor --max-age 600
@@ -195,7 +197,10 @@ struct AttestVerifyCommand: ParsableCommand {
 /// `attest verify`'s release check: the signed release, the policy that says who may sign it, and the
 /// target to compare the evidence with.
 struct AttestReleaseOptions: ParsableArguments {
-    @Option(help: "The signed release (DSSE envelope or Sigstore bundle; repeatable for one bundle per signer).")
+    @Option(
+        help: ArgumentHelp(
+            "The signed release: a DSSE envelope, a Sigstore bundle (repeatable, one per signer) or a release "
+                + "directory (what build writes or pull fetches: its signed documents).", valueName: "FILE|DIR"))
     var release: [String] = []
 
     @Option(help: "The release policy: trusted keys and threshold (with --release).")
@@ -214,7 +219,12 @@ struct AttestReleaseOptions: ParsableArguments {
     func load() throws -> AttestationRelease? {
         guard let policy else { return nil }
         let trust = try ReleasePolicy.load(path: policy)
-        let documents = try release.map { (try FileInput.contents(of: $0, limit: 64 << 20, format: "envelope"), $0) }
+        // A directory gives its signed documents; its reproduction attestations are set aside, as in `verify DIR`.
+        let files = try release.flatMap { path in
+            guard FileStatus(path, followLinks: true)?.type == .directory else { return [path] }
+            return try ReleaseDirectory(path: path).documents
+        }
+        let documents = try files.map { (try FileInput.contents(of: $0, limit: 64 << 20, format: "envelope"), $0) }
         return try AttestationRelease(documents: documents, policy: trust)
     }
 }
