@@ -11,9 +11,8 @@ import Testing
 
 /// `enclavekit build` of a recipe whose step runs in an environment and whose root filesystem starts
 /// from one, with ``FakeAssembler`` handing out roots made by ``EnvironmentFixture`` (so no Debian archive
-/// is needed) and a Nitro target with a stand-in kernel. Serialized: one test changes this process's umask
-/// and environment for one build.
-@Suite("EnvironmentBuild", .serialized)
+/// is needed) and a Nitro target with a stand-in kernel.
+@Suite("EnvironmentBuild")
 struct EnvironmentBuildTests {
     /// A recipe folder inside a fake repository (`.git` marks its root), with its own cache.
     final class Repository {
@@ -204,29 +203,41 @@ struct EnvironmentBuildTests {
         #expect(try repository.manifest("one") != (try repository.manifest("three")))
     }
 
+    /// The child's time zone and locale, set whether or not this process has the variables.
+    static let hostChanges = [
+        ("TZ", "Pacific/Kiritimati"), ("LANG", "fr_FR.ISO-8859-1"), ("LC_ALL", "fr_FR.ISO-8859-1"),
+    ]
+
+    /// What the child's build reports: which steps came from the cache, and the manifest's bytes.
+    struct ChildBuild: Codable, Sendable {
+        var cached: [Bool]
+        var manifest: [UInt8]
+    }
+
     @Test func theManifestDoesNotDependOnUmaskTimeZoneLocaleOrCreationOrder() async throws {
         let one = try Repository()
         _ = try await one.build(out: "out", assembler: one.assembler())
 
-        // Another checkout, environment roots made in another order with other modes, a cold cache, and
-        // this process's umask, TZ and locale changed. Only variables the process already has are changed
-        // (glibc's setenv replaces an existing entry in place; adding one may move `environ` under another
-        // test's getenv).
-        let two = try Repository(reversed: true, restrictive: true)
-        let changes = ["TZ": "Pacific/Kiritimati", "LANG": "fr_FR.ISO-8859-1", "LC_ALL": "fr_FR.ISO-8859-1"]
-            .filter { getenv($0.key) != nil }
-        let saved = changes.keys.compactMap { name in getenv(name).map { (name, String(cString: $0)) } }
-        let savedMask = umask(0o077)
-        for (name, value) in changes { setenv(name, value, 1) }
-        do {
-            defer {
-                umask(savedMask)
-                for (name, value) in saved { setenv(name, value, 1) }
+        // Another checkout, environment roots made in another order with other modes, a cold cache, and a
+        // child process (an exit test) whose umask, TZ and locale are changed: only the child's, never those of
+        // this process and the tests running beside this one. A failed check in the child comes back as an
+        // issue of this test; an error is recorded as one.
+        let child = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+            do {
+                let two = try Repository(reversed: true, restrictive: true)
+                umask(0o077)
+                for (name, value) in EnvironmentBuildTests.hostChanges { setenv(name, value, 1) }
+                let report = try await two.build(out: "elsewhere/out", assembler: two.assembler())
+                let built = ChildBuild(
+                    cached: report.steps.map { $0.cached }, manifest: try two.manifest("elsewhere/out"))
+                FileHandle.standardOutput.write(try JSONEncoder().encode(built))
+            } catch {
+                Issue.record(error)
             }
-            let report = try await two.build(out: "elsewhere/out", assembler: two.assembler())
-            #expect(report.steps.map { $0.cached } == [false, false])
         }
-        #expect(try one.manifest("out") == (try two.manifest("elsewhere/out")))
+        let two = try JSONDecoder().decode(ChildBuild.self, from: Data(try #require(child).standardOutputContent))
+        #expect(two.cached == [false, false])
+        #expect(try one.manifest("out") == two.manifest)
     }
 
     @Test func aFailingAssemblerNamesTheEnvironmentAndLeavesNothing() async throws {

@@ -8,10 +8,11 @@ import Testing
     import Glibc
 #endif
 
-/// Two runs of the same step under a different host environment, time zone, locale and umask print the
-/// same bytes and leave the same output tree (the exact environment inside is checked by the
-/// `Sandbox` suite). Serialized: it changes this process's umask and environment for one run.
-@Suite("SandboxDeterminism", .serialized)
+/// Two runs of the same step, one in this process and one in a child process (an exit test) under another host
+/// environment, time zone, locale and umask, print the same bytes and leave the same output tree (the exact
+/// environment inside is checked by the `Sandbox` suite). Only the child changes its umask and environment:
+/// this process's are shared by every test running beside this one.
+@Suite("SandboxDeterminism")
 struct SandboxDeterminismTests {
     static let script = """
         env; umask; id; hostname; pwd; date -d @1700000000; \
@@ -19,11 +20,24 @@ struct SandboxDeterminismTests {
         echo hello > /build/out/a && mkdir /build/out/d && echo nested > /build/out/d/b && ln -s a /build/out/l
         """
 
+    /// What one run printed and the listing of its output tree; the child sends it as JSON on its standard output.
+    struct Run: Codable, Sendable {
+        var output: [UInt8]
+        var tree: [String]
+    }
+
+    /// The child's host environment: each variable is set whether or not this process has it. PATH as well,
+    /// after the child's ``Sandbox`` has looked bwrap up on the real one.
+    static let hostChanges = [
+        ("HOME", "/nonexistent"), ("USER", "someone"), ("TZ", "Pacific/Kiritimati"), ("LANG", "fr_FR.ISO-8859-1"),
+        ("LC_ALL", "fr_FR.ISO-8859-1"), ("SOURCE_DATE_EPOCH", "1"), ("PATH", "/nonexistent/bin"),
+    ]
+
     /// Runs the step, returns its output and a listing of its output tree (type, mode, contents).
-    static func runOnce(_ sandbox: Sandbox) async throws -> (output: [UInt8], tree: [String]) {
+    static func runOnce(_ sandbox: Sandbox) async throws -> Run {
         let (result, output) = try await SandboxFixture.run("repro", ["sh", "-c", script], sandbox: sandbox)
         defer { SandboxFixture.remove(output) }
-        return (result.output, try listing(output))
+        return Run(output: result.output, tree: try listing(output))
     }
 
     static func listing(_ root: String) throws -> [String] {
@@ -43,28 +57,21 @@ struct SandboxDeterminismTests {
     }
 
     @Test func hostEnvironmentAndUmaskDoNotLeakIn() async throws {
-        let sandbox = try Sandbox()
-        let first = try await Self.runOnce(sandbox)
+        let first = try await Self.runOnce(try Sandbox())
 
-        // Only variables the process already has are changed: glibc's setenv replaces an existing
-        // entry in place, while adding one may reallocate `environ` under another test's getenv.
-        // Not PATH: tests running beside this one look bwrap up on it.
-        let changes = [
-            "HOME": "/nonexistent", "USER": "someone", "TZ": "Pacific/Kiritimati",
-            "LANG": "fr_FR.ISO-8859-1", "LC_ALL": "fr_FR.ISO-8859-1", "SOURCE_DATE_EPOCH": "1",
-        ].filter { getenv($0.key) != nil }
-        #expect(changes["HOME"] != nil)
-        let saved = changes.keys.compactMap { name in getenv(name).map { (name, String(cString: $0)) } }
-        let savedMask = umask(0o077)
-        for (name, value) in changes { setenv(name, value, 1) }
-        let second: (output: [UInt8], tree: [String])
-        do {
-            defer {
-                umask(savedMask)
-                for (name, value) in saved { setenv(name, value, 1) }
+        // A failed check in the child comes back as an issue of this test; an error is recorded as one.
+        let child = await #expect(processExitsWith: .success, observing: [\.standardOutputContent]) {
+            do {
+                let sandbox = try Sandbox()
+                umask(0o077)
+                for (name, value) in SandboxDeterminismTests.hostChanges { setenv(name, value, 1) }
+                let run = try await SandboxDeterminismTests.runOnce(sandbox)
+                FileHandle.standardOutput.write(try JSONEncoder().encode(run))
+            } catch {
+                Issue.record(error)
             }
-            second = try await Self.runOnce(sandbox)
         }
+        let second = try JSONDecoder().decode(Run.self, from: Data(try #require(child).standardOutputContent))
 
         #expect(first.output == second.output)
         #expect(first.tree == second.tree)

@@ -170,14 +170,27 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).isEmpty)
     }
 
-    @Test func modeIgnoresTheUmask() throws {
+    /// The umask of 077 is set in a child process (an exit test): tests running beside this one in this process
+    /// keep theirs. The child also creates a plain file with mode 0666, whose 0600 shows the mask applied there.
+    @Test func modeIgnoresTheUmask() async throws {
         let dir = try TestDirectory()
         let path = dir.path + "/key.pem"
-        let old = umask(0o077)
-        defer { umask(old) }
-        try AtomicOutput.write([1], to: path, mode: 0o644)
+        let plain = dir.path + "/plain"
+        await #expect(processExitsWith: .success) { [path = path as String, plain = plain as String] in
+            umask(0o077)
+            do {
+                try AtomicOutput.write([1], to: path, mode: 0o644)
+            } catch {
+                Issue.record(error)
+            }
+            let fd = open(plain, O_WRONLY | O_CREAT | O_EXCL, 0o666)
+            #expect(fd >= 0, "create \(plain): errno \(errno)")
+            close(fd)
+        }
         let attrs = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attrs[.posixPermissions] as? Int) == 0o644)
+        let plainAttrs = try FileManager.default.attributesOfItem(atPath: plain)
+        #expect((plainAttrs[.posixPermissions] as? Int) == 0o600)
     }
 
     @Test func missingDirectoryIsASystemError() {
