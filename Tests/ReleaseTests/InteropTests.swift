@@ -51,6 +51,31 @@ import Testing
         #expect(three.status == 1)
     }
 
+    /// A reproduction attestation (`rebuild --sign`) is an in-toto Statement in a DSSE envelope too: the
+    /// reference clients verify it, with its predicate type and the manifest as its one subject, whether the
+    /// rebuild reproduced or not.
+    @Test(arguments: KeyType.allCases, [true, false])
+    func referenceClientsVerifyOurReproductionAttestation(type: KeyType, reproduced: Bool) throws {
+        let dir = try TestDirectory()
+        let key = SigningKey.generate(type)
+        let attestation = ReproductionAttestation(
+            manifest: try Example.manifest(), reproduced: reproduced,
+            differences: reproduced ? [] : ["artifact example-node.eif › sha256: expected aa, actual bb"],
+            environment: .init(kernel: "6.1.0-test", bubblewrap: "bubblewrap 0.8.0", cpu: "Test CPU @ 1.00GHz"),
+            time: "2026-12-02T03:00:00Z")
+        let envelope = try attestation.envelope(signedWith: key)
+        let path = try dir.write("reproduction.dsse.json", envelope.fileBytes)
+        let pub = try dir.write("key.pub.pem", key.publicKey.pem)
+        let run = try ToolRunner.combined(["python3", Self.verifyScript, path, "1", pub])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("securesystemslib: verified by ['\(key.publicKey.keyid)']"))
+        #expect(run.output.contains("statement: \(ReproductionAttestation.predicateType) ['manifest.json']"))
+
+        // Another key's signature is not accepted.
+        let other = try dir.write("other.pub.pem", SigningKey.generate(type).publicKey.pem)
+        #expect(try ToolRunner.combined(["python3", Self.verifyScript, path, "1", other]).status != 0)
+    }
+
     @Test func referenceClientsRejectATamperedEnvelope() throws {
         let dir = try TestDirectory()
         let key = SigningKey.generate(.p256)
