@@ -132,6 +132,10 @@ import Testing
             "no SNP_KERNEL_HASHES section"
         ),
         (["--mode", "snp", "--vcpu-type", "EPYC-v4", "--ovmf", debianCode], "missing --vcpus"),
+        (
+            ["--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--ovmf", debianCode, "--force"],
+            "--force is only used with --dump-vmsa"
+        ),
         (["--mode", "snp", "--vcpus", "1", "--ovmf", debianCode], "missing --vcpu-type"),
         (
             ["--mode", "snp", "--vcpus", "1", "--vcpu-type", "EPYC-v4", "--vmm-type", "xen", "--ovmf", debianCode],

@@ -162,6 +162,7 @@ struct SNPMeasureCommand: ParsableCommand {
     }
 
     private func measure() throws {
+        if force, !dumpVMSA { throw UsageError("--force is only used with --dump-vmsa", hint: "drop --force") }
         let request = try flags.request()
         let expectedDigest = try expected.map { try Self.digest($0) }
         let result = try SNPMeasure.measure(request)
