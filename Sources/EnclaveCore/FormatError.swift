@@ -74,23 +74,6 @@ public struct FormatError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// An error in how EnclaveKit was asked to do something (a bad option value, a missing input file),
-/// with a hint that says how to fix it.
-public struct UsageError: Error, Sendable, Hashable, CustomStringConvertible {
-    public var message: String
-    public var hint: String?
-
-    public init(_ message: String, hint: String? = nil) {
-        self.message = message
-        self.hint = hint
-    }
-
-    public var description: String {
-        if let hint { return "\(message) (\(hint))" }
-        return message
-    }
-}
-
 /// A failure reported by the operating system (open, read, rename…), with the path and errno text.
 public struct SystemError: Error, Sendable, Hashable, CustomStringConvertible {
     public var operation: String

@@ -48,7 +48,7 @@ final class TestAMD: Sendable {
         func load(_ name: String) throws -> AMDCertificate {
             let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: dir + "/" + name)))
             guard let cert = try AMDCertificate.parseAll(bytes, name: name).first else {
-                throw UsageError("\(name): no certificate")
+                throw TestFailure("\(name): no certificate")
             }
             return cert
         }
@@ -64,7 +64,7 @@ final class TestAMD: Sendable {
     static func openssl(_ args: [String], in directory: String) throws {
         let result = try ToolRunner.run("openssl", args, in: directory)
         guard result.status == 0 else {
-            throw UsageError("openssl \(args.joined(separator: " ")) failed: \(result.stderr)")
+            throw TestFailure("openssl \(args.joined(separator: " ")) failed: \(result.stderr)")
         }
     }
 

@@ -65,13 +65,13 @@ private func pattern(_ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncati
 
     @Test(arguments: [nil, [2, 0, 3, 1]] as [[Int]?]) func mapKeepsIndexOrder(startOrder: [Int]?) {
         let results = Parallel.map(4, startOrder: startOrder) { i -> Int in
-            if i == 2 { throw UsageError("job 2 fails") }
+            if i == 2 { throw TestFailure("job 2 fails") }
             return i * 10
         }
         #expect(results.count == 4)
         #expect((try? results[0].get()) == 0)
         #expect((try? results[1].get()) == 10)
-        #expect(throws: UsageError.self) { try results[2].get() }
+        #expect(throws: TestFailure.self) { try results[2].get() }
         #expect((try? results[3].get()) == 30)
     }
 
@@ -92,8 +92,8 @@ private func pattern(_ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncati
     @Test func backgroundGivesItsResultOrError() throws {
         let value = Parallel.Background { 6 * 7 }
         #expect(try value.wait() == 42)
-        let failing = Parallel.Background { () throws -> Int in throw UsageError("no") }
-        #expect(throws: UsageError.self) { try failing.wait() }
+        let failing = Parallel.Background { () throws -> Int in throw TestFailure("no") }
+        #expect(throws: TestFailure.self) { try failing.wait() }
     }
 
     @Test func laneRunsJobsInOrder() {

@@ -33,11 +33,11 @@ import Testing
     @Test func withRemovesTheDirectoryAfterTheBodyAlsoWhenItThrows() throws {
         let parent = try TestDirectory()
         var seen = ""
-        #expect(throws: UsageError.self) {
+        #expect(throws: TestFailure.self) {
             try EnclaveCore.TemporaryDirectory.with(in: parent.path, prefix: "t-") { path in
                 seen = path
                 #expect(FileStatus(path)?.type == .directory)
-                throw UsageError("stop")
+                throw TestFailure("stop")
             }
         }
         #expect(!seen.isEmpty)

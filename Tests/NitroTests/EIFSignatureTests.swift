@@ -147,7 +147,7 @@ func derECDSASignature(raw: [UInt8]) -> [UInt8] {
 func runOpenSSL(_ args: [String]) throws -> [UInt8] {
     let result = try ToolRunner.run("/usr/bin/openssl", args)
     guard result.status == 0 else {
-        throw UsageError("openssl \(args.joined(separator: " ")) failed: \(result.stderr)")
+        throw TestFailure("openssl \(args.joined(separator: " ")) failed: \(result.stderr)")
     }
     return result.stdoutBytes
 }

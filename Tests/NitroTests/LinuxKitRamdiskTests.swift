@@ -9,12 +9,12 @@ import Testing
 /// The fixture is a copy of the shared Nitro vector inputs.
 func exportEntries(fromSpec name: String) throws -> [ExportEntry] {
     let json = try JSONSerialization.jsonObject(with: Data(try Fixtures.bytes(name)))
-    guard let list = json as? [[String: Any]] else { throw UsageError("bad spec") }
+    guard let list = json as? [[String: Any]] else { throw TestFailure("bad spec") }
     return try list.map { item in
         guard let name = item["name"] as? String, let type = item["type"] as? String,
             let modeText = item["mode"] as? String, let mode = UInt32(modeText, radix: 8),
             let uid = item["uid"] as? Int, let gid = item["gid"] as? Int, let mtime = item["mtime"] as? Int
-        else { throw UsageError("bad spec entry \(item)") }
+        else { throw TestFailure("bad spec entry \(item)") }
         let data = Array(((item["data"] as? String) ?? "").utf8)
         let kind: ExportEntry.Kind
         switch type {
@@ -22,7 +22,7 @@ func exportEntries(fromSpec name: String) throws -> [ExportEntry] {
         case "reg": kind = .regular
         case "symlink": kind = .symlink(target: Array(((item["linkname"] as? String) ?? "").utf8))
         case "link": kind = .hardlink(target: Array(((item["linkname"] as? String) ?? "").utf8))
-        default: throw UsageError("unknown type \(type)")
+        default: throw TestFailure("unknown type \(type)")
         }
         return ExportEntry(
             name: name, kind: kind, permissions: mode, uid: UInt32(uid), gid: UInt32(gid), mtime: Int64(mtime),

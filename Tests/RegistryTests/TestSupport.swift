@@ -12,7 +12,7 @@ import TestSupport
 /// A free TCP port on 127.0.0.1 (bound to port 0, then released).
 func freePort() throws -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw UsageError("socket() failed") }
+    guard fd >= 0 else { throw TestFailure("socket() failed") }
     defer { close(fd) }
     var addr = sockaddr_in()
     addr.sin_family = sa_family_t(AF_INET)
@@ -21,7 +21,7 @@ func freePort() throws -> Int {
     let bound = withUnsafePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
     }
-    guard bound == 0 else { throw UsageError("bind() failed") }
+    guard bound == 0 else { throw TestFailure("bind() failed") }
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafeMutablePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
@@ -68,9 +68,9 @@ final class LocalRegistry: @unchecked Sendable {
                 return
             }
             stop(process)
-            lastError = UsageError("docker-registry did not answer GET /v2/ on port \(port) within 10 s")
+            lastError = TestFailure("docker-registry did not answer GET /v2/ on port \(port) within 10 s")
         }
-        throw lastError ?? UsageError("docker-registry did not start")
+        throw lastError ?? TestFailure("docker-registry did not start")
     }
 
     private var processRef: Process?
@@ -121,7 +121,7 @@ final class FaultProxy: @unchecked Sendable {
         }
         guard let port = Int(String(decoding: line, as: UTF8.self)) else {
             stop(process)
-            throw UsageError("fault_proxy.py did not print its port")
+            throw TestFailure("fault_proxy.py did not print its port")
         }
         self.port = port
     }
@@ -189,7 +189,7 @@ struct TestRelease {
         ]
         for (file, content) in files { try scratch.write("\(name)/\(file)", content) }
         let template = try JSONParser.parse(try Fixtures.bytes("example/manifest.json"))
-        guard case .object(var fields) = template else { throw UsageError("manifest fixture is not an object") }
+        guard case .object(var fields) = template else { throw TestFailure("manifest fixture is not an object") }
         let artifacts: JSONValue = .array(
             files.map { file, content in
                 .object([

@@ -204,7 +204,7 @@ import Testing
                 switch name {
                 case "alice.pem": Array(w.r1.publicKey.pem.utf8)
                 case "r2.pem": Array(w.r2.publicKey.pem.utf8)
-                default: throw UsageError("no file \(name)")
+                default: throw TestFailure("no file \(name)")
                 }
             }
         }

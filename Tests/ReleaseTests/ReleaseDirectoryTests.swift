@@ -12,7 +12,7 @@ import Testing
         let eif = try Fixtures.bytes("example/artifacts/example-node.eif")
         let so = try Fixtures.bytes("example/artifacts/example-node.sgx.so")
         let template = try JSONParser.parse(try Example.manifestBytes())
-        guard case .object(var fields) = template else { throw UsageError("not an object") }
+        guard case .object(var fields) = template else { throw TestFailure("not an object") }
         let files: [(String, [UInt8])] = [
             ("example-node.eif", eif), ("example-node.sgx.so", so), ("copy/same.eif", eif),
         ]

@@ -18,7 +18,7 @@ enum Example {
             bytes = result.bytes
             envelope = result.envelope
         }
-        guard let envelope else { throw UsageError("no keys") }
+        guard let envelope else { throw TestFailure("no keys") }
         return envelope
     }
 

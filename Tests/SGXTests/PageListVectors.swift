@@ -22,7 +22,7 @@ struct PageList {
         guard let root = try JSONSerialization.jsonObject(with: data) as? [String: Any],
             let ssa = root["ssaframesize"] as? Int, let sizeText = root["size"] as? String,
             let size = UInt64(sizeText.dropFirst(2), radix: 16), let list = root["pages"] as? [[String: Any]]
-        else { throw UsageError("bad page list \(name)") }
+        else { throw TestFailure("bad page list \(name)") }
         self.size = size
         ssaFrameSize = UInt32(ssa)
         pages = []
@@ -30,7 +30,7 @@ struct PageList {
             guard let offsetText = entry["offset"] as? String, let offset = UInt64(offsetText.dropFirst(2), radix: 16),
                 let flagsText = entry["flags"] as? String, let flags = UInt64(flagsText.dropFirst(2), radix: 16),
                 let measure = entry["measure"] as? Bool
-            else { throw UsageError("bad page entry in \(name)") }
+            else { throw TestFailure("bad page entry in \(name)") }
             let count = entry["count"] as? Int
             let content = entry["content"] as? String
             for k in 0..<(count ?? 1) {
