@@ -167,9 +167,7 @@ public enum RebuilderQuorum {
         for path in paths {
             if FileStatus.isDirectory(path) {
                 let names = try FileTree.sortedNames(path).map { String(decoding: $0, as: UTF8.self) }
-                let found = names.filter {
-                    $0.hasSuffix(".dsse.json") || $0.hasSuffix(".sigstore.json") || $0.hasSuffix(".intoto.jsonl")
-                }
+                let found = names.filter { name in ReleaseDirectory.signedSuffixes.contains { name.hasSuffix($0) } }
                 for name in found {
                     let full = path.hasSuffix("/") ? path + name : path + "/" + name
                     out.append((try FileInput.contents(of: full, limit: 64 << 20, format: "attestation"), full))

@@ -221,8 +221,7 @@ struct AttestReleaseOptions: ParsableArguments {
         let trust = try ReleasePolicy.load(path: policy)
         // A directory gives its signed documents; its reproduction attestations are set aside, as in `verify DIR`.
         let files = try release.flatMap { path in
-            guard FileStatus(path, followLinks: true)?.type == .directory else { return [path] }
-            return try ReleaseDirectory(path: path).documents
+            FileStatus.isDirectory(path) ? try ReleaseDirectory(path: path).documents : [path]
         }
         let documents = try files.map { (try FileInput.contents(of: $0, limit: 64 << 20, format: "envelope"), $0) }
         return try AttestationRelease(documents: documents, policy: trust)
