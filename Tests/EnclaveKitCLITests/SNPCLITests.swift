@@ -107,6 +107,13 @@ import Testing
         #expect(refused.stderr.contains("pass --force"))
         #expect(try dir.read("vmsa1.bin") == mine)
         #expect(dir.listing() == ["vmsa1.bin"], "vmsa0.bin is not written either")
+        let json = try CLIRunner.run(args + ["--json"], in: dir.path)
+        #expect(json.status == 1)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any], "\(json.stdout)")
+        #expect(object["kind"] as? String == "exists")
+        #expect(object["file"] as? String == "vmsa1.bin")
+        #expect(dir.listing() == ["vmsa1.bin"])
 
         let forced = try CLIRunner.run(args + ["--force"], in: dir.path)
         #expect(forced.status == 0, "\(forced.stderr)")

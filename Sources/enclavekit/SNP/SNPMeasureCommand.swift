@@ -203,9 +203,11 @@ struct SNPMeasureCommand: ParsableCommand {
             for (out, page) in outputs { try out.write(page) }
             for (out, _) in outputs { try out.commit() }
         } catch let error as SystemError where error.operation == AtomicOutput.refusedOperation {
-            throw UsageError(
-                "--dump-vmsa: \(error.path) exists (nothing was written)",
-                hint: "run in another folder, remove the old VMSA files, or pass --force to replace them")
+            // The names are fixed, so the hint differs from the shared one; kind and file stay for --json.
+            throw HintedError(
+                message: "--dump-vmsa: \(error.path) exists (nothing was written)",
+                hint: "run in another folder, remove the old VMSA files, or pass --force to replace them",
+                kind: "exists", file: error.path)
         }
     }
 
