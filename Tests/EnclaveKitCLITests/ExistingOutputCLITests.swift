@@ -55,7 +55,7 @@ import Testing
             ]
             for (tool, arguments) in steps {
                 let r = try ToolRunner.run(tool, arguments)
-                guard r.status == 0 else { throw SetupFailure(tool: tool, stderr: r.stderr) }
+                guard r.status == 0 else { throw TestFailure("\(tool) failed while preparing the inputs: \(r.stderr)") }
             }
             return [
                 "sgx", "catsig", "--data", inputs + "/data.bin", "--signature", inputs + "/sig.bin",
@@ -63,12 +63,6 @@ import Testing
             ]
         },
     ]
-
-    struct SetupFailure: Error, CustomStringConvertible {
-        var tool: String
-        var stderr: String
-        var description: String { "\(tool) failed while preparing the inputs: \(stderr)" }
-    }
 
     @Test(arguments: cases)
     func existingFileIsRefusedThenReplacedWithForce(_ c: Case) throws {
